@@ -1,0 +1,168 @@
+"""The bare floor of PEERS.md: the least a Python fan-out server can do, as a yardstick.
+
+Starlette under uvicorn (``websockets-sansio``, permessage-deflate off), ONE redis-py asyncio
+subscriber, a dict room → set of sockets and ``send_text`` per socket. No authentication, no
+queues, no history: whatever the hub adds on top of this is what it costs.
+
+Clients send ``{"op":"subscribe","channel":C}`` and get ``{"op":"subscribed","channel":C}``; a
+message published on Redis channel ``<prefix><C>`` is forwarded to them exactly as published.
+
+    python -m bench.floor --port 8765
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+
+import uvicorn
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from bench import gc_probe
+
+DEFAULT_PREFIX = "bench:floor:"
+
+
+class Floor:
+    def __init__(self, redis_url: str, prefix: str) -> None:
+        self.redis_url = redis_url
+        self.prefix = prefix
+        self.rooms: dict[str, set[WebSocket]] = {}
+        self._forwarder: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.redis = Redis.from_url(self.redis_url, decode_responses=True)
+        self.pubsub = self.redis.pubsub()
+        # redis-py's listen() ends as soon as nothing is subscribed, and rooms arrive only with
+        # clients: a control channel keeps the one subscriber alive from the start.
+        await self.pubsub.subscribe(f"{self.prefix}-control")
+        self._forwarder = asyncio.create_task(self._forward())
+
+    async def stop(self) -> None:
+        if self._forwarder is not None:
+            self._forwarder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._forwarder
+        await self.pubsub.aclose()
+        await self.redis.aclose()
+
+    async def join(self, room: str, ws: WebSocket) -> None:
+        sockets = self.rooms.get(room)
+        if sockets is not None:
+            sockets.add(ws)
+            return
+        # Fill the set before awaiting SUBSCRIBE, so a second client joining the same new room
+        # meanwhile adds itself to this set instead of replacing it (broadcaster's lost-subscriber
+        # bug in PEERS.md). Rooms are kept when they empty: there are few of them in a benchmark.
+        self.rooms[room] = {ws}
+        await self.pubsub.subscribe(self.prefix + room)
+
+    def leave(self, ws: WebSocket, rooms: set[str]) -> None:
+        for room in rooms:
+            self.rooms.get(room, set()).discard(ws)
+
+    async def _forward(self) -> None:
+        skip = len(self.prefix)
+        async for message in self.pubsub.listen():
+            if message["type"] != "message":
+                continue
+            sockets = self.rooms.get(message["channel"][skip:])
+            if not sockets:
+                continue
+            data = message["data"]
+            for ws in tuple(sockets):  # a copy: sockets leave while we await
+                try:
+                    await ws.send_text(data)
+                except Exception:  # a socket closed under us must not stop the others
+                    sockets.discard(ws)
+
+    async def endpoint(self, ws: WebSocket) -> None:
+        await ws.accept()
+        joined: set[str] = set()
+        try:
+            while True:
+                try:
+                    frame = json.loads(await ws.receive_text())
+                    op = frame["op"]
+                except (ValueError, KeyError, TypeError):
+                    await ws.send_text('{"op":"error","code":"bad_frame","message":"not JSON"}')
+                    continue
+                if op == "subscribe" and isinstance(frame.get("channel"), str):
+                    room = frame["channel"]
+                    joined.add(room)
+                    await self.join(room, ws)
+                    await ws.send_text(json.dumps({"op": "subscribed", "channel": room}))
+                elif op == "ping":
+                    await ws.send_text('{"op":"pong"}')
+        except WebSocketDisconnect:
+            pass
+        finally:
+            self.leave(ws, joined)
+
+
+def create_app(
+    redis_url: str, prefix: str = DEFAULT_PREFIX, gc_probe_path: str | None = None
+) -> Starlette:
+    floor = Floor(redis_url, prefix)
+    probe = gc_probe.install(gc_probe_path) if gc_probe_path else None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await floor.start()
+        yield
+        await floor.stop()
+        if probe is not None and gc_probe_path:
+            gc_probe.write_summary(probe, gc_probe_path)
+
+    return Starlette(routes=[WebSocketRoute("/ws", floor.endpoint)], lifespan=lifespan)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.floor", description="The bare fan-out floor of PEERS.md."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="Redis channel = prefix + room")
+    parser.add_argument(
+        "--max-seconds", type=float, default=3600.0, help="exit by itself after this long"
+    )
+    parser.add_argument("--gc-probe", metavar="PATH", help="write GC pauses as JSON here at exit")
+    args = parser.parse_args(argv)
+
+    config = uvicorn.Config(
+        create_app(args.redis_url, args.prefix, args.gc_probe),
+        host=args.host,
+        port=args.port,
+        ws="websockets-sansio",
+        # Compression cost 30 CPU-ms per 1k deliveries in PEERS.md for nothing on small JSON.
+        ws_per_message_deflate=False,
+        lifespan="on",
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+        backlog=4096,
+    )
+    server = uvicorn.Server(config)
+
+    async def serve_bounded() -> None:
+        # Bounded lifetime: a harness that died without cleaning up does not leave us behind.
+        timer = asyncio.get_running_loop().call_later(
+            args.max_seconds, setattr, server, "should_exit", True
+        )
+        try:
+            await server.serve()
+        finally:
+            timer.cancel()
+
+    asyncio.run(serve_bounded())
+
+
+if __name__ == "__main__":
+    main()

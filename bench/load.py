@@ -1,0 +1,382 @@
+"""The load harness: N WebSocket clients in separate processes, a paced publisher, and the counts.
+
+A *target* is the server under test (the bare floor, the real hub). The harness starts it, opens
+the clients the target describes, publishes through the target at a steady rate, samples the
+server's CPU and memory, and turns what the clients received into latency, loss and cost figures.
+
+Latency reference, two ways (``Target.reference``):
+- ``"frame"``: the publisher put its send time in the frame; the client's frame reader returns it.
+- ``"side-table"``: the publisher records a reference time per key in ``Published`` (for the hub,
+  when the HTTP response to the registering POST came back) and it is merged after the run.
+Either way the publisher's ``Published`` log (key, channels, time) decides which events fall in the
+steady window and how many deliveries each should have had: one per distinct connection that
+joined any of its channels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from bench import procstat
+from bench.client_pool import ClientPool
+from bench.client_worker import ClientSpec, FrameReader, WorkerResult
+from bench.gc_probe import window_summary
+from bench.report import latency_summary
+
+Reference = Literal["frame", "side-table"]
+
+# A client process above this share of a core queues frames itself and inflates the latency.
+_CLIENT_BUSY_PERCENT = 80.0
+_MACHINE_BUSY_PERCENT = 90.0
+
+
+@dataclass(frozen=True)
+class Published:
+    key: str  # what the frame reader returns for this event: event id, task code...
+    channels: tuple[str, ...]  # where the server should deliver it
+    ref_time: float  # epoch seconds: send time, or the side-table reference
+
+
+@dataclass(frozen=True)
+class ServerProcesses:
+    server: tuple[int, ...]  # CPU and RSS are summed over these
+    redis: int | None = None  # watched too, so a saturated Redis is not blamed on the server
+
+
+class Target(Protocol):
+    name: str
+    reference: Reference
+
+    def frame_reader(self) -> FrameReader:
+        """A module-level function (it is sent to the client processes)."""
+        ...
+
+    async def start(self) -> ServerProcesses: ...
+
+    async def client_specs(self, n: int) -> list[ClientSpec]: ...
+
+    async def publish(self, seq: int) -> Published: ...
+
+    async def stop(self) -> dict[str, Any]:
+        """Stop the server; return what it reported about itself (``{"gc": probe summary}``)."""
+        ...
+
+
+@dataclass(frozen=True)
+class FanoutOptions:
+    clients: int = 2000
+    rate: float = 20.0
+    warmup: float = 10.0
+    duration: float = 60.0
+    grace: float = 2.0  # after the window, for deliveries still in flight
+    processes: int = 2
+    batch: int = 200
+    connect_timeout: float = 30.0
+
+    def connect_budget(self) -> float:
+        return 60.0 + self.clients / 50.0
+
+
+async def run_fanout(target: Target, opts: FanoutOptions) -> dict[str, Any]:
+    """Run one fan-out benchmark and return its report (see ``report.print_fanout``)."""
+    pool: ClientPool | None = None
+    notes: dict[str, Any] = {}
+    try:
+        procs = await target.start()
+        specs = await target.client_specs(opts.clients)
+        rss_before = procstat.total_rss(procs.server)
+        lifetime = opts.connect_budget() + opts.warmup + opts.duration + opts.grace + 120.0
+        pool = ClientPool(
+            specs, target.frame_reader(), opts.processes, opts.batch, opts.connect_timeout, lifetime
+        )
+        pool.start()
+        ready = await pool.wait_ready(opts.connect_budget())
+        rss_connected = procstat.total_rss(procs.server)
+
+        published: list[Published] = []
+        errors: list[str] = []
+        start = time.time()
+        window = (start + opts.warmup, start + opts.warmup + opts.duration)
+        sampler = asyncio.create_task(_sample(window, procs, pool.pids))
+        await _publish_paced(target, opts.rate, window[1], published, errors)
+        sample = await sampler
+        await asyncio.sleep(opts.grace)
+        results = await pool.collect()
+    finally:
+        if pool is not None:
+            pool.close()
+        notes = await target.stop()
+
+    counts, latencies = count_deliveries(published, results, specs, target.reference, window)
+    return _fanout_report(
+        target,
+        opts,
+        ready.seconds,
+        rss_before,
+        rss_connected,
+        sample,
+        counts,
+        latencies,
+        results,
+        errors,
+        notes,
+        window,
+    )
+
+
+async def run_idle(
+    target: Target,
+    n: int,
+    processes: int,
+    batch: int = 200,
+    hold: float = 5.0,
+    connect_timeout: float = 30.0,
+) -> dict[str, Any]:
+    """Open n connections that only listen, and report what they cost the server at rest."""
+    pool: ClientPool | None = None
+    try:
+        procs = await target.start()
+        specs = await target.client_specs(n)
+        rss_before = procstat.total_rss(procs.server)
+        budget = 60.0 + n / 50.0
+        pool = ClientPool(
+            specs, target.frame_reader(), processes, batch, connect_timeout, budget + hold + 120.0
+        )
+        pool.start()
+        ready = await pool.wait_ready(budget)
+        rss_connected = procstat.total_rss(procs.server)
+        cpu_before = procstat.total_cpu(procs.server)
+        await asyncio.sleep(hold)
+        rss_held = procstat.total_rss(procs.server)
+        idle_cpu = (procstat.total_cpu(procs.server) - cpu_before) / hold * 100.0
+        results = await pool.collect()
+    finally:
+        if pool is not None:
+            pool.close()
+        await target.stop()
+    connected = sum(len(r.connected) for r in results)
+    return {
+        "mode": "idle",
+        "target": target.name,
+        "clients_asked": n,
+        "client_processes": len(results),
+        "connect_s": ready.seconds,
+        "hold_s": hold,
+        "counts": {
+            "connected": connected,
+            "failed": sum(r.failed for r in results),
+            "refused": sum(r.refused for r in results),
+            "closed_early": sum(r.closed_early for r in results),
+        },
+        "server": {
+            "rss_before_mib": rss_before / 2**20,
+            "rss_connected_mib": rss_connected / 2**20,
+            "rss_held_mib": rss_held / 2**20,
+            "kib_per_connection": (rss_connected - rss_before) / 1024 / max(connected, 1),
+            "kib_per_connection_held": (rss_held - rss_before) / 1024 / max(connected, 1),
+            "idle_cpu_percent": idle_cpu,
+        },
+        "errors": [e for r in results for e in r.errors][:5],
+    }
+
+
+@dataclass(frozen=True)
+class WindowSample:
+    seconds: float
+    server_cpu: float
+    client_cpu: tuple[float, ...]
+    redis_cpu: float | None
+    publisher_cpu: float
+    machine_busy_percent: float
+    rss_peak: int
+    rss_mean: float
+
+
+async def _sample(
+    window: tuple[float, float], procs: ServerProcesses, clients: Sequence[int]
+) -> WindowSample:
+    await asyncio.sleep(max(0.0, window[0] - time.time()))
+
+    def snapshot() -> tuple[float, float, list[float], float, float, tuple[int, int]]:
+        redis = procstat.cpu_seconds(procs.redis) if procs.redis else math.nan
+        return (
+            time.monotonic(),
+            procstat.total_cpu(procs.server),
+            [procstat.cpu_seconds(pid) for pid in clients],
+            redis,
+            time.process_time(),
+            procstat.machine_ticks(),
+        )
+
+    begin = snapshot()
+    rss: list[int] = []
+    while (left := window[1] - time.time()) > 0:
+        await asyncio.sleep(min(1.0, left))
+        rss.append(procstat.total_rss(procs.server))
+    end = snapshot()
+    seconds = end[0] - begin[0]
+    busy = end[5][0] - begin[5][0]
+    total = max(end[5][1] - begin[5][1], 1)
+    return WindowSample(
+        seconds=seconds,
+        server_cpu=end[1] - begin[1],
+        client_cpu=tuple((b - a) / seconds * 100 for a, b in zip(begin[2], end[2], strict=True)),
+        redis_cpu=None if math.isnan(begin[3]) else (end[3] - begin[3]) / seconds * 100,
+        publisher_cpu=(end[4] - begin[4]) / seconds * 100,
+        machine_busy_percent=busy / total * 100,
+        rss_peak=max(rss, default=0),
+        rss_mean=sum(rss) / len(rss) if rss else 0.0,
+    )
+
+
+async def _publish_paced(
+    target: Target, rate: float, until: float, log: list[Published], errors: list[str]
+) -> None:
+    # Due times are fixed from the start, so a slow publish delays nothing after it, and each
+    # publish is its own task: an HTTP publisher slower than 1/rate must not lower the rate.
+    async def one(seq: int) -> None:
+        try:
+            log.append(await target.publish(seq))
+        except Exception as exc:  # counted and shown: one failed publish must not end the run
+            errors.append(f"{type(exc).__name__}: {exc}"[:200])
+
+    pending: set[asyncio.Task[None]] = set()
+    wall, mono = time.time(), time.monotonic()
+    seq = 0
+    while wall + seq / rate < until:
+        await asyncio.sleep(max(0.0, mono + seq / rate - time.monotonic()))
+        task = asyncio.create_task(one(seq))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        seq += 1
+    if pending:
+        await asyncio.gather(*pending)
+
+
+def count_deliveries(
+    published: Sequence[Published],
+    results: Sequence[WorkerResult],
+    specs: Sequence[ClientSpec],
+    reference: Reference,
+    window: tuple[float, float],
+) -> tuple[dict[str, int], list[float]]:
+    """Expected, delivered, lost and unexpected deliveries of the events published in the window,
+    and their latencies in ms. Events published outside the window (warm-up) are ignored."""
+    subscribers: dict[str, set[int]] = {}
+    receipts: dict[str, list[float]] = {}
+    embedded: dict[str, float] = {}
+    for result in results:
+        for index in result.connected:
+            for channel in specs[index].channels:
+                subscribers.setdefault(channel, set()).add(index)
+        for key, times in result.receipts.items():
+            receipts.setdefault(key, []).extend(times)
+        embedded.update(result.embedded)
+    expected = delivered = lost = unexpected = 0
+    latencies: list[float] = []
+    for event in published:
+        if not window[0] <= event.ref_time < window[1]:
+            continue
+        if len(event.channels) == 1:
+            want = len(subscribers.get(event.channels[0], ()))
+        else:
+            want = len(set().union(*(subscribers.get(c, set()) for c in event.channels)))
+        times = receipts.get(event.key, [])
+        ref = embedded.get(event.key, event.ref_time) if reference == "frame" else event.ref_time
+        expected += want
+        delivered += min(len(times), want)
+        lost += max(0, want - len(times))
+        unexpected += max(0, len(times) - want)
+        latencies.extend([(t - ref) * 1000.0 for t in times])
+    counts = {"expected": expected, "delivered": delivered, "lost": lost, "unexpected": unexpected}
+    return counts, latencies
+
+
+def _fanout_report(
+    target: Target,
+    opts: FanoutOptions,
+    connect_s: float,
+    rss_before: int,
+    rss_connected: int,
+    sample: WindowSample,
+    counts: dict[str, int],
+    latencies: list[float],
+    results: Sequence[WorkerResult],
+    errors: list[str],
+    notes: dict[str, Any],
+    window: tuple[float, float],
+) -> dict[str, Any]:
+    connected = sum(len(r.connected) for r in results)
+    delivered = counts["delivered"]
+    report: dict[str, Any] = {
+        "mode": "fanout",
+        "target": target.name,
+        "reference": target.reference,
+        "clients_asked": opts.clients,
+        "rate": opts.rate,
+        "warmup_s": opts.warmup,
+        "duration_s": opts.duration,
+        "connect_s": connect_s,
+        "latency_ms": latency_summary(latencies),
+        "counts": {
+            **counts,
+            "connected": connected,
+            "failed": sum(r.failed for r in results),
+            "refused": sum(r.refused for r in results),
+            "closed_early": sum(r.closed_early for r in results),
+            "duplicates": sum(r.duplicates for r in results),
+            "frames": sum(r.frames for r in results),
+            "deliveries_per_s": delivered / opts.duration,
+            "publish_errors": len(errors),
+        },
+        "server": {
+            "cpu_ms_per_1k": sample.server_cpu * 1e6 / delivered if delivered else math.nan,
+            "cpu_percent": sample.server_cpu / sample.seconds * 100,
+            "kib_per_connection": (rss_connected - rss_before) / 1024 / max(connected, 1),
+            "kib_per_connection_window_peak": (sample.rss_peak - rss_before)
+            / 1024
+            / max(connected, 1),
+            "rss_before_mib": rss_before / 2**20,
+            "rss_connected_mib": rss_connected / 2**20,
+            "rss_window_peak_mib": sample.rss_peak / 2**20,
+            "gc_window": window_summary(notes["gc"], *window) if "gc" in notes else None,
+        },
+        "clients": {
+            "cpu_percent": list(sample.client_cpu),
+            "publisher_cpu_percent": sample.publisher_cpu,
+            "gc_counts": [r.gc_counts for r in results],
+        },
+        "redis_cpu_percent": sample.redis_cpu,
+        "machine_busy_percent": sample.machine_busy_percent,
+        "errors": ([e for r in results for e in r.errors] + errors)[:10],
+    }
+    report["verdict"] = _verdict(report)
+    return report
+
+
+def _verdict(report: dict[str, Any]) -> str:
+    busiest = max(report["clients"]["cpu_percent"], default=0.0)
+    counts = report["counts"]
+    notes = []
+    if busiest >= _CLIENT_BUSY_PERCENT:
+        notes.append(
+            f"HARNESS-BOUND: a client process used {busiest:.0f} % of a core "
+            "(add --processes or lower --clients)"
+        )
+    if report["machine_busy_percent"] >= _MACHINE_BUSY_PERCENT:
+        notes.append(f"MACHINE-BOUND: both cores {report['machine_busy_percent']:.0f} % busy")
+    if counts["lost"] or counts["duplicates"] or counts["unexpected"] or counts["failed"]:
+        notes.append("DELIVERY PROBLEMS: see lost/duplicates/unexpected/failed")
+    if counts["closed_early"]:
+        notes.append(f"{counts['closed_early']} connections closed by the server")
+    if not notes:
+        notes.append(
+            f"ok: busiest client process {busiest:.0f} % of a core, "
+            f"machine {report['machine_busy_percent']:.0f} % busy"
+        )
+    return "; ".join(notes)

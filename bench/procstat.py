@@ -1,0 +1,50 @@
+"""CPU and memory of other processes, read from /proc (Linux only, no extra dependency).
+
+CPU is user+sys in seconds at clock-tick resolution (10 ms), which is plenty over a 10 s+ window.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU time consumed so far by ``pid``; 0.0 when it has gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            text = stat.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    # The command name (field 2) may contain spaces; fields after its closing ')' are fixed.
+    fields = text.rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of ``pid``; 0 when it has gone."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * _PAGE
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+
+
+def total_cpu(pids: Iterable[int]) -> float:
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
+def total_rss(pids: Iterable[int]) -> int:
+    return sum(rss_bytes(pid) for pid in pids)
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores since boot; the difference of two readings is load."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    total = sum(values[:8])  # guest time is already counted in user
+    return total - idle, total

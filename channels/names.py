@@ -1,0 +1,117 @@
+"""Every channel name and every Redis key of PTSA Hub is built here, and only here.
+
+Channels (DESIGN.md): ``p0`` · ``p1.<eselon1>`` · ``p2.<eselon2>`` · ``sup.<unit>`` ·
+``task.<id>`` · ``user.<username>``. Unit codes and usernames are lower-case slugs, so a name never
+contains ``*``, ``..`` or spaces; ``parse_channel`` refuses anything that is not exactly one of
+these shapes, which is the first line of defence against wildcard or traversal tricks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import NewType
+
+Channel = NewType("Channel", str)
+
+SLUG = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
+_UNIT_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_TASK_ID = re.compile(r"^[1-9][0-9]{0,17}$")
+MAX_CHANNEL_LENGTH = 80
+
+# Redis keys. Prefix everything so the hub can share a Redis with other applications.
+PREFIX = "ptsa"
+
+
+@dataclass(frozen=True)
+class ParsedChannel:
+    kind: str  # p0 | p1 | p2 | sup | task | user
+    key: str  # unit code, task id or username; "" for p0
+
+
+def p0() -> Channel:
+    return Channel("p0")
+
+
+def p1(eselon1: str) -> Channel:
+    return Channel(f"p1.{eselon1}")
+
+
+def p2(eselon2: str) -> Channel:
+    return Channel(f"p2.{eselon2}")
+
+
+def sup(unit: str) -> Channel:
+    return Channel(f"sup.{unit}")
+
+
+def task(task_id: int) -> Channel:
+    return Channel(f"task.{task_id}")
+
+
+def user(username: str) -> Channel:
+    return Channel(f"user.{username}")
+
+
+def parse_channel(name: object) -> ParsedChannel | None:
+    """Split a channel name into kind and key, or None when it is not a well-formed name."""
+    if not isinstance(name, str) or not name or len(name) > MAX_CHANNEL_LENGTH:
+        return None
+    if name == "p0":
+        return ParsedChannel("p0", "")
+    kind, sep, key = name.partition(".")
+    if not sep:
+        return None
+    if kind in ("p1", "p2", "sup") and _UNIT_SLUG.match(key):
+        return ParsedChannel(kind, key)
+    if kind == "task" and _TASK_ID.match(key):
+        return ParsedChannel(kind, key)
+    if kind == "user" and SLUG.match(key):
+        return ParsedChannel(kind, key)
+    return None
+
+
+# --- Redis keys ---------------------------------------------------------------------------------
+# ptsa:stream:<channel>   Redis Stream: the channel's history; entry ids are channel offsets.
+#                         Trimmed by count and age (PTSA_HISTORY_MAX_LEN / _MAX_AGE).
+# ptsa:epoch:<channel>    the stream's epoch; a new value means the history was lost (e.g. Redis
+#                         restarted without persistence), so old offsets mean nothing. No TTL.
+# ptsa:floor:<channel>    the newest offset trimmed away; a client whose `since` is older than it
+#                         cannot be recovered. No TTL.
+# ptsa:seen:<event>:<ch>  "this event is already in this channel's stream" (set with the append,
+#                         TTL = history age): makes the relay's retries idempotent.
+# ptsa:live:<channel>     pub/sub channel for the live fan-out.
+# ptsa:login:<username>   failed-login counter for throttling; TTL = the throttling window.
+# ptsa:kick               pub/sub channel telling hub processes to close a user's sockets.
+
+
+def stream_key(channel: str) -> str:
+    return f"{PREFIX}:stream:{channel}"
+
+
+def epoch_key(channel: str) -> str:
+    return f"{PREFIX}:epoch:{channel}"
+
+
+def floor_key(channel: str) -> str:
+    return f"{PREFIX}:floor:{channel}"
+
+
+def seen_key(event_id: str, channel: str) -> str:
+    return f"{PREFIX}:seen:{event_id}:{channel}"
+
+
+def live_key(channel: str) -> str:
+    return f"{PREFIX}:live:{channel}"
+
+
+def live_channel_from_key(key: str) -> str:
+    return key[len(PREFIX) + len(":live:"):]
+
+
+def login_attempts_key(username: str) -> str:
+    return f"{PREFIX}:login:{username.lower()}"
+
+
+KICK_KEY = f"{PREFIX}:kick"
+ARQ_QUEUE = f"{PREFIX}:arq:queue"

@@ -1,0 +1,74 @@
+"""Who may subscribe to which channel (DESIGN.md, "Channels").
+
+A P0 → ``p0``; a P1 of unit X → ``p1.X``; a P2 of unit Y → ``p2.Y``; a supervisor → ``sup.`` of
+their unit and the level channels under it; anyone who may see a task → ``task.<id>``; a user →
+their own ``user.`` channel; an admin → everything. Everything else is refused, and the refusal
+says only that the channel is not allowed: it never tells whether a task or unit exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from channels import names
+from hub.auth.principal import Principal
+from hub.domain.tasks import FRONT_OFFICE
+
+# Looks up whether the principal may see task <id> (a database read, done by the caller's side).
+TaskVisibility = Callable[[Principal, int], Awaitable[bool]]
+
+
+def default_channels(principal: Principal) -> list[str]:
+    """The channels a workstation of this principal subscribes to when its board opens."""
+    role, unit = principal.role, principal.unit
+    chans: list[str] = [names.user(principal.username)]
+    if role == "p0":
+        chans.insert(0, names.p0())
+    elif role == "p1":
+        chans.insert(0, names.p1(unit))
+    elif role == "p2":
+        chans.insert(0, names.p2(unit))
+    elif role == "supervisor":
+        chans[:0] = supervisor_channels(principal)
+    elif role == "admin":
+        chans.insert(0, names.p0())
+    return chans
+
+
+def supervisor_channels(principal: Principal) -> list[str]:
+    chans = [names.sup(principal.unit)]
+    if principal.unit == FRONT_OFFICE:
+        chans.append(names.p0())
+        return chans
+    for unit in sorted(principal.scope):
+        if unit == principal.unit:
+            # An Eselon I supervisor's own desk is p1.<unit>; an Eselon II one's is p2.<unit>.
+            eselon1 = principal.unit_level == "eselon1"
+            chans.append(names.p1(unit) if eselon1 else names.p2(unit))
+        else:
+            chans.append(names.p2(unit))
+            chans.append(names.sup(unit))
+    return chans
+
+
+async def may_subscribe(principal: Principal, channel: str,
+                        task_visible: TaskVisibility) -> bool:
+    parsed = names.parse_channel(channel)
+    if parsed is None:
+        return False
+    if principal.role == "admin":
+        return True
+    if parsed.kind == "user":
+        return parsed.key == principal.username
+    if parsed.kind == "task":
+        return await task_visible(principal, int(parsed.key))
+    role, unit = principal.role, principal.unit
+    if role == "p0":
+        return parsed.kind == "p0"
+    if role == "p1":
+        return parsed.kind == "p1" and parsed.key == unit
+    if role == "p2":
+        return parsed.kind == "p2" and parsed.key == unit
+    if role == "supervisor":
+        return channel in supervisor_channels(principal)
+    return False

@@ -1,0 +1,155 @@
+"""The OpenAPI 3.1 document for ``/api/v1``, written out by hand so it states the contract rather
+than whatever the code happens to accept (tests/hub/test_api_contract.py checks every route is in
+it and every path in it is routed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERRORS = {
+    "400": _json(_ref("Error"), "Malformed JSON"),
+    "401": _json(_ref("Error"), "Not signed in"),
+    "403": _json(_ref("Error"), "Not allowed for this role or unit"),
+    "404": _json(_ref("Error"), "No such task"),
+    "409": _json(_ref("Error"), "Conflict: already claimed, stale version, not allowed now"),
+    "422": _json(_ref("Error"), "Invalid input"),
+}
+
+
+def _action(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    props: dict[str, Any] = {"version": {"type": "integer", "description":
+                             "the version you saw; 409 stale_version if it changed"}}
+    required: list[str] = []
+    if body:
+        props.update(body)
+        required = list(body)
+    return {"post": {
+        "summary": summary, "security": [{"bearer": []}],
+        "parameters": [{"name": "task_id", "in": "path", "required": True,
+                        "schema": {"type": "integer"}}],
+        "requestBody": {"content": {"application/json": {"schema": {
+            "type": "object", "properties": props, "required": required}}}},
+        "responses": {"200": _json(_ref("TaskDetail")), **_ERRORS},
+    }}
+
+
+_TEXT = {"type": "string", "minLength": 1, "maxLength": 1000}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "PTSA Hub API", "version": "1.0.0", "description":
+             "Tasks of the Kemnaker one-stop service hall (PTSA). Errors are "
+             "{\"error\": {\"code\", \"message\"}}. Live events: WebSocket /ws, docs/PROTOCOL.md."},
+    "servers": [{"url": "/api/v1"}],
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                "type": "object", "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+            "Unit": {"type": "object", "properties": {
+                "code": {"type": "string"}, "name": {"type": "string"},
+                "level": {"enum": ["front", "eselon1", "eselon2"]},
+                "parent": {"type": ["string", "null"]}}},
+            "Service": {"type": "object", "properties": {
+                "code": {"type": "string"}, "name": {"type": "string"},
+                "eselon1": {"type": "string"}, "eselon2": {"type": "string"},
+                "sop_days": {"type": "integer"}}},
+            "Applicant": {"type": "object", "required": ["name"], "properties": {
+                "name": {"type": "string", "maxLength": 120},
+                "organisation": {"type": "string", "maxLength": 200},
+                "phone": {"type": "string", "maxLength": 30},
+                "email": {"type": "string", "maxLength": 200}}},
+            "Task": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "code": {"type": "string",
+                                                    "example": "PTSA-20261127-0042"},
+                "status": {"enum": ["queued", "claimed", "on_hold", "returned", "completed"]},
+                "level": {"enum": ["p0", "p1", "p2"]}, "unit": {"type": "string"},
+                "assignee": {"type": ["object", "null"]}, "version": {"type": "integer"},
+                "service": {"type": "string"}, "due_at": {"type": ["string", "null"]},
+                "pickup_due_at": {"type": ["string", "null"]}}},
+            "TaskDetail": {"allOf": [_ref("Task"), {"type": "object", "properties": {
+                "history": {"type": "array"}, "clocks": {"type": "array"},
+                "messages": {"type": "array"}}}]},
+        },
+    },
+    "paths": {
+        "/auth/token": {"post": {
+            "summary": "Exchange a username and password for a bearer token",
+            "requestBody": {"content": {"application/json": {"schema": {
+                "type": "object", "required": ["username", "password"],
+                "properties": {"username": {"type": "string"},
+                               "password": {"type": "string"}}}}}},
+            "responses": {"200": _json({"type": "object", "properties": {
+                "access_token": {"type": "string"}, "token_type": {"const": "bearer"}}}),
+                "401": _ERRORS["401"], "429": _json(_ref("Error"), "Throttled")}}},
+        "/me": {"get": {"summary": "The signed-in staff member and their channels",
+                        "security": [{"bearer": []}], "responses": {"200": _json({})}}},
+        "/services": {"get": {"summary": "The service catalogue", "security": [{"bearer": []}],
+                              "responses": {"200": _json({"type": "array",
+                                                          "items": _ref("Service")})}}},
+        "/units": {"get": {"summary": "Front office, Eselon I and Eselon II units",
+                           "security": [{"bearer": []}],
+                           "responses": {"200": _json({"type": "array",
+                                                       "items": _ref("Unit")})}}},
+        "/tasks": {
+            "post": {"summary": "Register a request (P0)", "security": [{"bearer": []}],
+                     "requestBody": {"content": {"application/json": {"schema": {
+                         "type": "object", "required": ["service", "applicant"],
+                         "properties": {"service": {"type": "string"},
+                                        "applicant": _ref("Applicant"),
+                                        "description": {"type": "string",
+                                                        "maxLength": 4000}}}}}},
+                     "responses": {"201": _json(_ref("TaskDetail"), "Registered"), **_ERRORS}},
+            "get": {"summary": "Tasks the caller may see, newest first",
+                    "security": [{"bearer": []}],
+                    "parameters": [{"name": n, "in": "query", "schema": {"type": "string"}}
+                                   for n in ("level", "unit", "status", "assignee", "overdue",
+                                             "since", "limit", "offset")],
+                    "responses": {"200": _json({"type": "object", "properties": {
+                        "items": {"type": "array", "items": _ref("Task")}}}), **_ERRORS}},
+        },
+        "/tasks/{task_id}": {"get": {
+            "summary": "One task with history, clocks and messages", "security": [{"bearer": []}],
+            "parameters": [{"name": "task_id", "in": "path", "required": True,
+                            "schema": {"type": "integer"}}],
+            "responses": {"200": _json(_ref("TaskDetail")), **_ERRORS}}},
+        "/tasks/{task_id}/claim": _action("Claim a queued task at your desk"),
+        "/tasks/{task_id}/dispose": _action("Route (disposisi) to an Eselon II unit (P1)",
+                                            {"unit": {"type": "string"}}),
+        "/tasks/{task_id}/return": _action("Return to the previous level", {"reason": _TEXT}),
+        "/tasks/{task_id}/hold": _action("Hold while waiting for the applicant",
+                                         {"reason": _TEXT}),
+        "/tasks/{task_id}/resume": _action("Resume a held task"),
+        "/tasks/{task_id}/resubmit": _action("Send a returned task to P1 again (P0)"),
+        "/tasks/{task_id}/messages": _action("Post a message on the task's thread",
+                                             {"body": {"type": "string", "minLength": 1,
+                                                       "maxLength": 4000}}),
+        "/tasks/{task_id}/complete": _action("Complete the task (P2)",
+                                             {"result": {"type": "string", "minLength": 1,
+                                                         "maxLength": 4000}}),
+        "/track/{code}": {"get": {
+            "summary": "Public: an applicant's view of their request (no sign-in)",
+            "parameters": [{"name": "code", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {"200": _json({"type": "object"}), "404": _ERRORS["404"]}}},
+        "/openapi.json": {"get": {"summary": "This document",
+                                  "responses": {"200": _json({"type": "object"})}}},
+    },
+}
+
+
+async def openapi_endpoint(request: Request) -> JSONResponse:
+    return JSONResponse(DOCUMENT)

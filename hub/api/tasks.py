@@ -1,0 +1,205 @@
+"""Task endpoints: register, list, read, and the actions (claim, dispose, return, hold, resume,
+resubmit, message, complete), plus the public ``GET /track/{code}``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import col, select
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from hub.api.common import authenticate, ctx, json_response, read_json
+from hub.auth.principal import Principal
+from hub.commands import ensure_can_view, load_task, task_by_code
+from hub.domain.tasks import Action, Level, Status
+from hub.errors import InvalidInput, NotFound
+from hub.models import Service, SlaClock, Staff, Task, utcnow
+from hub.serializers import iso, task_detail, task_summary
+from hub.validation import Applicant, require_int, require_text
+
+MAX_PAGE = 500
+
+
+def _task_id(request: Request) -> int:
+    raw = request.path_params["task_id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound(f"task {raw!r} does not exist")
+    return int(raw)
+
+
+async def create_task(request: Request) -> JSONResponse:
+    principal = await authenticate(request)
+    body = await read_json(request)
+    service = require_text("service", body.get("service"), max_length=40)
+    applicant = Applicant.parse(body.get("applicant"))
+    result = await ctx(request).commands.register(principal.staff, service, applicant,
+                                                  body.get("description", ""))
+    async with ctx(request).db.read() as session:
+        task = await load_task(session, result.task.id or 0)
+        data = await task_detail(session, task)
+    return json_response(data, status=201)
+
+
+async def get_task(request: Request) -> JSONResponse:
+    principal = await authenticate(request)
+    async with ctx(request).db.read() as session:
+        task = await load_task(session, _task_id(request))
+        ensure_can_view(task, principal.staff, principal.scope)
+        return json_response(await task_detail(session, task))
+
+
+def visible_filter(principal: Principal) -> Any:
+    """The SQL condition limiting a task listing to what the caller may see."""
+    role, unit = principal.role, principal.unit
+    if role in ("admin", "p0"):
+        return True
+    if role == "p1":
+        return col(Task.eselon1) == unit
+    if role == "p2":
+        return col(Task.eselon2) == unit
+    if role == "supervisor":
+        if "ptsa" in principal.scope:
+            return True
+        scope = list(principal.scope)
+        return or_(col(Task.eselon1).in_(scope), col(Task.eselon2).in_(scope))
+    return False
+
+
+async def list_tasks(request: Request) -> JSONResponse:
+    """Filters: level, unit, status, assignee (username), overdue (true), since (ISO date-time),
+    limit (≤ 500), offset. Newest first."""
+    principal = await authenticate(request)
+    q = request.query_params
+    query = select(Task).where(visible_filter(principal))
+    if level := q.get("level"):
+        if level not in {lv.value for lv in Level}:
+            raise InvalidInput(f"level must be p0, p1 or p2; got {level!r}", field="level")
+        query = query.where(Task.level == level)
+    if unit := q.get("unit"):
+        query = query.where(or_(col(Task.unit_code) == unit, col(Task.eselon2) == unit))
+    if status := q.get("status"):
+        wanted = status.split(",")
+        unknown = set(wanted) - {s.value for s in Status}
+        if unknown:
+            raise InvalidInput(f"unknown status {sorted(unknown)}; use "
+                               f"{', '.join(s.value for s in Status)}", field="status")
+        query = query.where(col(Task.status).in_(wanted))
+    if assignee := q.get("assignee"):
+        query = query.join(Staff, col(Staff.id) == col(Task.assignee_id)).where(
+            Staff.username == assignee)
+    if q.get("overdue") in ("1", "true", "yes"):
+        overdue = select(SlaClock.task_id).where(
+            col(SlaClock.state).in_(("running", "paused")),
+            col(SlaClock.due_at) < utcnow())
+        query = query.where(col(Task.id).in_(overdue))
+    if since := q.get("since"):
+        try:
+            moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput(f"since must be an ISO date-time; got {since!r}",
+                               field="since") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ctx(request).settings.tz)
+        query = query.where(col(Task.created_at) >= moment)
+    limit = _int_param(q.get("limit"), "limit", 100, 1, MAX_PAGE)
+    offset = _int_param(q.get("offset"), "offset", 0, 0, 10**9)
+    query = query.order_by(col(Task.id).desc()).limit(limit).offset(offset)
+    async with ctx(request).db.read() as session:
+        tasks = (await session.exec(query)).all()
+        pickup = await _pickup_dues(session, [t.id or 0 for t in tasks])
+        items = [await task_summary(session, t, pickup.get(t.id or 0)) for t in tasks]
+    return json_response({"items": items, "limit": limit, "offset": offset})
+
+
+async def _pickup_dues(session: Any, ids: list[int]) -> dict[int, Any]:
+    if not ids:
+        return {}
+    rows = await session.exec(select(SlaClock).where(
+        col(SlaClock.task_id).in_(ids), SlaClock.state == "running",
+        SlaClock.kind != "resolution"))
+    return {c.task_id: c.due_at for c in rows.all()}
+
+
+def _int_param(raw: str | None, name: str, default: int, low: int, high: int) -> int:
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise InvalidInput(f"{name} must be a whole number from {low} to {high}; got {raw!r}",
+                           field=name)
+    return int(raw)
+
+
+def _action_endpoint(action: Action) -> Any:
+    async def endpoint(request: Request) -> JSONResponse:
+        principal = await authenticate(request)
+        task_id = _task_id(request)
+        body = await read_json(request)
+        version = body.get("version")
+        if version is not None:
+            version = require_int("version", version)
+        unit = body.get("unit")
+        if action == Action.DISPOSE:
+            unit = require_text("unit", unit, max_length=40)
+        result = await ctx(request).commands.act(
+            principal.staff, task_id, action, version=version, unit=unit,
+            reason=body.get("reason"), result_text=body.get("result"), body=body.get("body"),
+            scope=principal.scope)
+        async with ctx(request).db.read() as session:
+            task = await load_task(session, result.task.id or 0)
+            data = await task_detail(session, task)
+        data["event"] = {"id": result.event_id, "type": result.event_type}
+        return json_response(data, status=201 if action == Action.MESSAGE else 200)
+
+    endpoint.__name__ = f"task_{action.value}"
+    return endpoint
+
+
+ACTION_ENDPOINTS = {
+    "claim": Action.CLAIM, "dispose": Action.DISPOSE, "return": Action.RETURN,
+    "hold": Action.HOLD, "resume": Action.RESUME, "resubmit": Action.RESUBMIT,
+    "messages": Action.MESSAGE, "complete": Action.COMPLETE,
+}
+
+
+async def track(request: Request) -> JSONResponse:
+    """Public: what the applicant may know — status, service, dates. No staff names, no
+    messages, no applicant contact details."""
+    code = request.path_params["code"]
+    if len(code) > 30:
+        raise NotFound("no request has that registration number")
+    async with ctx(request).db.read() as session:
+        task = await task_by_code(session, code)
+        if task is None:
+            raise NotFound("no request has that registration number", code="not_found")
+        service = await session.get(Service, task.service_code)
+    return json_response(public_status(task, service))
+
+
+_PUBLIC_STAGE = {
+    (Status.QUEUED, Level.P1): "received",
+    (Status.CLAIMED, Level.P1): "verification",
+    (Status.QUEUED, Level.P2): "forwarded",
+    (Status.CLAIMED, Level.P2): "processing",
+    (Status.ON_HOLD, Level.P1): "waiting_applicant",
+    (Status.ON_HOLD, Level.P2): "waiting_applicant",
+    (Status.RETURNED, Level.P0): "returned",
+}
+
+
+def public_status(task: Task, service: Service | None) -> dict[str, Any]:
+    if task.status == Status.COMPLETED:
+        stage = "completed"
+    else:
+        stage = _PUBLIC_STAGE.get((Status(task.status), Level(task.level)), "processing")
+    return {
+        "code": task.code, "stage": stage,
+        "service": {"code": task.service_code, "name": service.name if service else "",
+                    "sop_days": service.sop_days if service else None},
+        "registered_at": iso(task.created_at), "due_at": iso(task.due_at),
+        "completed_at": iso(task.completed_at),
+        "on_hold": task.status == Status.ON_HOLD,
+    }
+

@@ -1,0 +1,68 @@
+"""``create_app(settings)``: the ASGI application. Nothing connects until the lifespan starts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount, Route
+
+from config.settings import Settings, load_settings
+from hub.api import api_routes
+from hub.api.common import handle_ptsa_error
+from hub.context import AppContext
+from hub.errors import PtsaError
+
+log = logging.getLogger(__name__)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """Liveness and dependencies: 200 when the database and Redis answer, 503 otherwise."""
+    ctx: AppContext = request.app.state.ctx
+    checks: dict[str, str] = {}
+    try:
+        await ctx.db.ping()
+        checks["database"] = "ok"
+    except Exception as exc:  # report, don't crash: this is the page that tells what is wrong
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        await ctx.redis.ping()
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"error: {type(exc).__name__}"
+    for name, part in ctx.extras.items():
+        health = getattr(part, "health", None)
+        if health is not None:
+            checks[name] = health()
+    healthy = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ok" if healthy else "degraded", "checks": checks},
+                        status_code=200 if healthy else 503)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+    ctx = AppContext(settings)
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Mount("/api/v1", routes=api_routes()),
+    ]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(ctx.close)
+            for starter in app.state.starters:
+                await starter(ctx, stack)
+            yield
+
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={PtsaError: handle_ptsa_error})
+    app.state.ctx = ctx
+    # Parts that need start-up work register an async ``starter(ctx, exit_stack)`` here (the
+    # relay, the WebSocket hub); each pushes its own shutdown onto the stack.
+    app.state.starters = []
+    return app

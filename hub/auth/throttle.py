@@ -1,0 +1,48 @@
+"""Login throttling: after ``login_max_attempts`` failures for a username (or from one client
+address) within ``login_window``, further attempts are refused until the window passes.
+
+Counters live in Redis so every hub process shares them, and expire on their own.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from channels import names
+from hub.errors import TooManyRequests
+
+
+class LoginThrottle:
+    def __init__(self, redis: Redis, max_attempts: int, window_seconds: int) -> None:
+        self.redis = redis
+        self.max_attempts = max_attempts
+        self.window = window_seconds
+
+    def _keys(self, username: str, client: str) -> list[str]:
+        return [names.login_attempts_key(username), names.login_attempts_key(f"ip:{client}")]
+
+    async def check(self, username: str, client: str) -> None:
+        """Raises TooManyRequests while the username or address is locked out."""
+        keys = self._keys(username, client)
+        counts = await self.redis.mget(keys)
+        # An address gets more room than a username: a whole counter may share one NAT address.
+        limits = [self.max_attempts, self.max_attempts * 4]
+        for key, count, limit in zip(keys, counts, limits, strict=True):
+            if count is not None and int(count) >= limit:
+                wait = max(int(await self.redis.ttl(key)), 1)
+                minutes = (wait + 59) // 60
+                raise TooManyRequests(
+                    f"too many failed sign-in attempts; try again in {minutes} minute(s)",
+                    code="login_throttled", retry_after=wait)
+
+    async def failed(self, username: str, client: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for key in self._keys(username, client):
+                # SET NX starts the window once; INCR keeps the TTL (works on Redis 6.2 too,
+                # which has no EXPIRE NX).
+                pipe.set(key, 0, ex=self.window, nx=True)
+                pipe.incr(key)
+            await pipe.execute()
+
+    async def succeeded(self, username: str) -> None:
+        await self.redis.delete(names.login_attempts_key(username))

@@ -1,0 +1,51 @@
+"""``ptsa check``: what is configured and what answers, in plain words."""
+
+from __future__ import annotations
+
+from config.settings import Settings
+
+
+async def run_checks(settings: Settings) -> int:
+    from redis.asyncio import Redis
+
+    from hub.db import Database
+
+    problems = 0
+
+    def say(ok: bool, text: str) -> None:
+        nonlocal problems
+        problems += 0 if ok else 1
+        print(("  ok    " if ok else "  FAIL  ") + text)
+
+    print(f"PTSA Hub configuration ({settings.env})")
+    say(True, f"time zone {settings.timezone}, calendar '{settings.calendar}', office hours "
+              f"'{settings.office_hours}'")
+    say(True, f"SLA: P1 pickup {settings.sla_p1_pickup}, P2 pickup {settings.sla_p2_pickup}, "
+              f"warning at {settings.sla_warn_at:.0%}")
+    db = Database(settings.database_url)
+    try:
+        await db.ping()
+        say(True, f"database {db.dialect} answers")
+    except Exception as exc:
+        say(False, f"database {db.dialect} does not answer: {exc}")
+    finally:
+        await db.dispose()
+    if settings.redis_url:
+        redis = Redis.from_url(settings.redis_url)
+        try:
+            await redis.ping()
+            say(True, f"Redis at {settings.redis_url} answers")
+        except Exception as exc:
+            say(False, f"Redis at {settings.redis_url} does not answer: {exc}")
+        finally:
+            await redis.aclose()
+    else:
+        say(True, "REDIS_URL unset: `ptsa run` starts an embedded Redis (web/worker need it set)")
+    say(True, "email: " + (f"SMTP {settings.smtp_url.split('@')[-1]}" if settings.smtp_url else
+                           "PTSA_SMTP_URL unset, warnings are kept in the admin outbox"))
+    say(True, "SMS: " + (f"gateway {settings.sms_url}" if settings.sms_url else
+                         "PTSA_SMS_URL unset, SMS are kept in the admin outbox"))
+    if settings.env != "production":
+        print("  note  development mode: the built-in secret key is in use")
+    print("all good" if not problems else f"{problems} problem(s)")
+    return 0 if not problems else 1

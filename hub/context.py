@@ -1,0 +1,58 @@
+"""The running application's parts, built from settings and started by the lifespan.
+
+Nothing here connects at import time or in ``__init__``: ``start()`` connects, ``stop()`` closes,
+so tests build an app with their own settings and every resource has one owner.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from redis.asyncio import Redis
+
+from config.settings import Settings
+from hub.auth.principal import Principal, load_principal
+from hub.auth.throttle import LoginThrottle
+from hub.auth.tokens import TokenSigner
+from hub.commands import TaskCommands
+from hub.db import Database
+from hub.errors import ConfigError, NotAuthenticated
+from hub.sla_clocks import ClockPolicy, PolicyProvider
+
+log = logging.getLogger(__name__)
+
+
+class AppContext:
+    def __init__(self, settings: Settings) -> None:
+        if not settings.redis_url:
+            raise ConfigError("REDIS_URL is not set. `ptsa run` starts an embedded Redis for you; "
+                              "`ptsa web` and `ptsa worker` need REDIS_URL=redis://host:6379/0")
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.redis: Redis = Redis.from_url(settings.redis_url, decode_responses=True,
+                                           health_check_interval=30)
+        self.policies = PolicyProvider(settings)
+        self.tokens = TokenSigner(settings.secret_key,
+                                  int(settings.session_max_age.total_seconds()))
+        self.throttle = LoginThrottle(self.redis, settings.login_max_attempts,
+                                      int(settings.login_window.total_seconds()))
+        self.commands = TaskCommands(self.db, self.policies)
+        self.extras: dict[str, Any] = {}  # parts other packages attach (hub, relay, scheduler)
+
+    async def policy(self) -> ClockPolicy:
+        async with self.db.read() as session:
+            return await self.policies.get(session)
+
+    async def principal_from_token(self, token: str) -> Principal:
+        claims = self.tokens.verify(token)
+        async with self.db.read() as session:
+            principal = await load_principal(session, claims.staff_id, claims.epoch)
+        if principal is None:
+            raise NotAuthenticated("the account is inactive or its sessions were revoked; "
+                                   "sign in again", code="revoked")
+        return principal
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.db.dispose()

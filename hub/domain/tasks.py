@@ -1,0 +1,284 @@
+"""The task state machine: which actor may do what to a task in which state. Pure: no I/O.
+
+A task lives at a *level* (the desk that holds it) in a *status*::
+
+    register (P0) ──► p1/queued ──claim──► p1/claimed ──dispose──► p2/queued ──claim──► p2/claimed
+                        ▲   │                  │                     │                    │
+                        │   └──return──► p0/returned ◄──return──┘    │ ◄──return (to P1) ─┘
+                        └─────resubmit──────┘                        │
+    claimed ◄─resume── on_hold ◄─hold── claimed           p2/claimed ──complete──► completed
+
+``decide`` answers one question: given the task, the actor and the action, what changes? It returns
+a ``Transition`` (new state, the event to record, and the SLA clocks to start, meet, pause, resume
+or cancel) or raises a ``PtsaError`` whose message says why not. The service layer applies the
+transition in one database transaction with an optimistic version check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from hub.errors import Conflict, Forbidden, InvalidInput
+
+FRONT_OFFICE = "ptsa"
+
+
+class Status(StrEnum):
+    QUEUED = "queued"  # waiting to be claimed at its level (antre)
+    CLAIMED = "claimed"  # someone at its level is working on it (diproses)
+    ON_HOLD = "on_hold"  # waiting for the applicant (berkas tidak lengkap)
+    RETURNED = "returned"  # sent back to the front office (dikembalikan)
+    COMPLETED = "completed"  # selesai
+
+
+class Level(StrEnum):
+    P0 = "p0"
+    P1 = "p1"
+    P2 = "p2"
+
+
+class Role(StrEnum):
+    P0 = "p0"
+    P1 = "p1"
+    P2 = "p2"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Action(StrEnum):
+    CLAIM = "claim"
+    DISPOSE = "dispose"
+    RETURN = "return"
+    HOLD = "hold"
+    RESUME = "resume"
+    COMPLETE = "complete"
+    RESUBMIT = "resubmit"
+    MESSAGE = "message"
+
+
+class ClockKind(StrEnum):
+    P1_PICKUP = "p1_pickup"
+    P2_PICKUP = "p2_pickup"
+    RESOLUTION = "resolution"
+
+
+class ClockOp(StrEnum):
+    START = "start"
+    MEET = "meet"
+    PAUSE = "pause"
+    RESUME = "resume"
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True)
+class ClockChange:
+    op: ClockOp
+    kind: ClockKind
+    unit: str | None = None  # for START: the unit whose KPI the clock counts towards
+
+
+@dataclass(frozen=True)
+class TaskState:
+    status: Status
+    level: Level
+    unit: str  # the unit holding the task: front office, an Eselon I or an Eselon II code
+    eselon1: str
+    eselon2: str | None
+    assignee_id: int | None
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: int
+    role: Role
+    unit: str
+    # For supervisors: the units they oversee (their own and the ones under it).
+    scope: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Transition:
+    event: str  # task.claimed, task.disposed, ...
+    state: TaskState
+    clocks: tuple[ClockChange, ...] = field(default_factory=tuple)
+
+
+_LEVEL_OF_ROLE = {Role.P1: Level.P1, Role.P2: Level.P2}
+
+
+def register(service_eselon1: str, actor: Actor) -> Transition:
+    """A P0 registers a request: it joins the P1 queue of the service's Eselon I unit."""
+    if actor.role not in (Role.P0, Role.ADMIN):
+        raise Forbidden(f"only front-office staff (P0) register requests; you are {actor.role}")
+    state = TaskState(Status.QUEUED, Level.P1, service_eselon1, service_eselon1, None, None)
+    return Transition("task.created", state, (
+        ClockChange(ClockOp.START, ClockKind.P1_PICKUP, service_eselon1),
+        ClockChange(ClockOp.START, ClockKind.RESOLUTION, service_eselon1),
+    ))
+
+
+def can_view(task: TaskState, actor: Actor) -> bool:
+    """Who may see a task (its page, its channel, its messages)."""
+    if actor.role in (Role.ADMIN, Role.P0):
+        return True
+    if actor.role == Role.P1:
+        return actor.unit == task.eselon1
+    if actor.role == Role.P2:
+        return task.eselon2 is not None and actor.unit == task.eselon2
+    if actor.role == Role.SUPERVISOR:
+        return FRONT_OFFICE in actor.scope or bool(
+            {task.eselon1, task.eselon2, task.unit} & actor.scope
+        )
+    return False
+
+
+def decide(
+    task: TaskState,
+    action: Action,
+    actor: Actor,
+    *,
+    target_unit: str | None = None,
+    target_parent: str | None = None,
+) -> Transition:
+    """The transition ``action`` by ``actor`` makes, or the reason it is refused.
+
+    Args:
+        target_unit: for DISPOSE, the Eselon II unit the task is routed to.
+        target_parent: that unit's Eselon I parent (the caller looks it up), or None if the unit
+            is unknown or not an Eselon II unit.
+
+    Raises:
+        Forbidden: the actor's role or unit may not do this.
+        Conflict: the task is not in a state that allows it (e.g. already claimed).
+        InvalidInput: the disposition target is not an Eselon II unit under the task's Eselon I.
+    """
+    if not can_view(task, actor):
+        raise Forbidden("this task belongs to another unit")
+    if action == Action.MESSAGE:
+        if task.status == Status.COMPLETED:
+            raise Conflict("the task is completed; its thread is closed", code="task_closed")
+        return Transition("task.message", task)
+    if task.status == Status.COMPLETED:
+        raise Conflict(f"the task is completed; {action} is no longer possible",
+                       code="task_closed")
+    handler = _HANDLERS[action]
+    return handler(task, actor, target_unit, target_parent)
+
+
+def _require_desk(task: TaskState, actor: Actor, verb: str) -> None:
+    """The actor works at the desk level and unit currently holding the task."""
+    if _LEVEL_OF_ROLE.get(actor.role) != task.level or actor.unit != task.unit:
+        raise Forbidden(f"only {task.level.upper()} staff of unit '{task.unit}' may {verb} this "
+                        f"task (you are {actor.role} of '{actor.unit}')")
+
+
+def _require_assignee(task: TaskState, actor: Actor, verb: str) -> None:
+    _require_desk(task, actor, verb)
+    if task.assignee_id != actor.id:
+        raise Forbidden(f"only the staff member who claimed the task may {verb} it",
+                        code="not_assignee")
+
+
+def _require_status(task: TaskState, action: Action, *allowed: Status) -> None:
+    if task.status not in allowed:
+        if action == Action.CLAIM and task.status == Status.CLAIMED:
+            raise Conflict("the task is already claimed", code="already_claimed")
+        wanted = " or ".join(s.value for s in allowed)
+        raise Conflict(f"cannot {action} a task that is {task.status.value} at "
+                       f"{task.level.value}; it must be {wanted}", code="transition_not_allowed")
+
+
+def _claim(task: TaskState, actor: Actor, *_: object) -> Transition:
+    if task.level == Level.P0:
+        raise Conflict("a returned task is resubmitted by the front office, not claimed",
+                       code="transition_not_allowed")
+    _require_desk(task, actor, "claim")
+    _require_status(task, Action.CLAIM, Status.QUEUED)
+    pickup = ClockKind.P1_PICKUP if task.level == Level.P1 else ClockKind.P2_PICKUP
+    new = replace(task, status=Status.CLAIMED, assignee_id=actor.id)
+    return Transition("task.claimed", new, (ClockChange(ClockOp.MEET, pickup),))
+
+
+def _dispose(task: TaskState, actor: Actor, target: str | None, parent: str | None) -> Transition:
+    if task.level != Level.P1:
+        raise Conflict("only a task at P1 can be disposed to an Eselon II unit",
+                       code="transition_not_allowed")
+    _require_assignee(task, actor, "dispose")
+    _require_status(task, Action.DISPOSE, Status.CLAIMED)
+    if not target:
+        raise InvalidInput("choose the Eselon II unit to dispose the task to", field="unit")
+    if parent != task.eselon1:
+        raise InvalidInput(f"unit '{target}' is not an Eselon II unit under '{task.eselon1}'",
+                           field="unit")
+    new = TaskState(Status.QUEUED, Level.P2, target, task.eselon1, target, None)
+    return Transition("task.disposed", new, (ClockChange(ClockOp.START, ClockKind.P2_PICKUP, target),))
+
+
+def _return(task: TaskState, actor: Actor, *_: object) -> Transition:
+    if task.level == Level.P0:
+        raise Conflict("the task is already back at the front office", code="transition_not_allowed")
+    _require_desk(task, actor, "return")
+    _require_status(task, Action.RETURN, Status.QUEUED, Status.CLAIMED)
+    if task.status == Status.CLAIMED and task.assignee_id != actor.id:
+        raise Forbidden("only the staff member who claimed the task may return it",
+                        code="not_assignee")
+    if task.level == Level.P2:
+        # Back to the Eselon I desk, which gets a fresh pickup clock of its own.
+        new = TaskState(Status.QUEUED, Level.P1, task.eselon1, task.eselon1, task.eselon2, None)
+        clocks = [ClockChange(ClockOp.START, ClockKind.P1_PICKUP, task.eselon1)]
+        if task.status == Status.QUEUED:
+            clocks.insert(0, ClockChange(ClockOp.CANCEL, ClockKind.P2_PICKUP))
+        return Transition("task.returned", new, tuple(clocks))
+    # P1 sends it back to the front office: the applicant must act, so the SOP clock pauses.
+    new = TaskState(Status.RETURNED, Level.P0, FRONT_OFFICE, task.eselon1, task.eselon2, None)
+    clocks = [ClockChange(ClockOp.PAUSE, ClockKind.RESOLUTION)]
+    if task.status == Status.QUEUED:
+        clocks.insert(0, ClockChange(ClockOp.CANCEL, ClockKind.P1_PICKUP))
+    return Transition("task.returned", new, tuple(clocks))
+
+
+def _resubmit(task: TaskState, actor: Actor, *_: object) -> Transition:
+    if actor.role not in (Role.P0, Role.ADMIN):
+        raise Forbidden("only front-office staff (P0) resubmit a returned task")
+    _require_status(task, Action.RESUBMIT, Status.RETURNED)
+    new = TaskState(Status.QUEUED, Level.P1, task.eselon1, task.eselon1, task.eselon2, None)
+    return Transition("task.resubmitted", new, (
+        ClockChange(ClockOp.RESUME, ClockKind.RESOLUTION),
+        ClockChange(ClockOp.START, ClockKind.P1_PICKUP, task.eselon1),
+    ))
+
+
+def _hold(task: TaskState, actor: Actor, *_: object) -> Transition:
+    _require_assignee(task, actor, "put on hold")
+    _require_status(task, Action.HOLD, Status.CLAIMED)
+    return Transition("task.held", replace(task, status=Status.ON_HOLD),
+                      (ClockChange(ClockOp.PAUSE, ClockKind.RESOLUTION),))
+
+
+def _resume(task: TaskState, actor: Actor, *_: object) -> Transition:
+    _require_assignee(task, actor, "resume")
+    _require_status(task, Action.RESUME, Status.ON_HOLD)
+    return Transition("task.resumed", replace(task, status=Status.CLAIMED),
+                      (ClockChange(ClockOp.RESUME, ClockKind.RESOLUTION),))
+
+
+def _complete(task: TaskState, actor: Actor, *_: object) -> Transition:
+    if task.level != Level.P2:
+        raise Conflict("a task is completed by its Eselon II desk (P2)",
+                       code="transition_not_allowed")
+    _require_assignee(task, actor, "complete")
+    _require_status(task, Action.COMPLETE, Status.CLAIMED)
+    return Transition("task.completed", replace(task, status=Status.COMPLETED),
+                      (ClockChange(ClockOp.MEET, ClockKind.RESOLUTION),))
+
+
+_HANDLERS = {
+    Action.CLAIM: _claim,
+    Action.DISPOSE: _dispose,
+    Action.RETURN: _return,
+    Action.RESUBMIT: _resubmit,
+    Action.HOLD: _hold,
+    Action.RESUME: _resume,
+    Action.COMPLETE: _complete,
+}

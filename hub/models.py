@@ -1,0 +1,217 @@
+"""SQLModel tables. ``schema.sql`` describes the same tables; tests/hub/test_schema.py keeps the
+two identical on SQLite and PostgreSQL.
+
+All timestamps are stored as naive UTC (``UTCDateTime``) and come back timezone-aware, so the same
+column works on SQLite (which has no time zones) and PostgreSQL. Display converts to Asia/Jakarta.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Text
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Naive UTC in the database, aware UTC in Python."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"refusing to store a naive datetime {value!r}; use an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # pragma: no cover - raw SQLite text from a hand-written query
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC)
+
+
+def ts(nullable: bool = True, **kw: Any) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, **kw))
+
+
+def text(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(Text, nullable=nullable))
+
+
+class Unit(SQLModel, table=True):
+    __tablename__ = "units"
+    code: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=200)
+    short_name: str = Field(default="", max_length=60)
+    level: str = Field(max_length=10)  # front | eselon1 | eselon2
+    parent: str | None = Field(default=None, foreign_key="units.code", max_length=40)
+    active: bool = True
+
+
+class Staff(SQLModel, table=True):
+    __tablename__ = "staff"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=60)
+    full_name: str = Field(max_length=120)
+    role: str = Field(max_length=12)  # p0 | p1 | p2 | supervisor | admin
+    unit_code: str = Field(foreign_key="units.code", max_length=40)
+    email: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=30)
+    password_hash: str = Field(max_length=200)
+    active: bool = True
+    # Bumped on logout-everywhere, deactivation and password reset: old tokens and sockets die.
+    session_epoch: int = 0
+    language: str = Field(default="id", max_length=5)
+    created_at: datetime = ts(nullable=False)
+
+
+class Service(SQLModel, table=True):
+    __tablename__ = "services"
+    code: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=200)
+    name_en: str = Field(default="", max_length=200)
+    eselon1: str = Field(foreign_key="units.code", max_length=40)
+    eselon2: str = Field(foreign_key="units.code", max_length=40)
+    sop_days: int
+    sop_source: str = Field(default="", max_length=200)
+    active: bool = True
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "tasks"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=30)
+    service_code: str = Field(foreign_key="services.code", max_length=40)
+    status: str = Field(max_length=12)  # see hub.domain.tasks.Status
+    level: str = Field(max_length=4)  # p0 | p1 | p2
+    unit_code: str = Field(foreign_key="units.code", max_length=40)
+    eselon1: str = Field(foreign_key="units.code", max_length=40)
+    eselon2: str | None = Field(default=None, foreign_key="units.code", max_length=40)
+    assignee_id: int | None = Field(default=None, foreign_key="staff.id")
+    version: int = 1
+    applicant_name: str = Field(max_length=120)
+    applicant_org: str = Field(default="", max_length=200)
+    applicant_phone: str = Field(default="", max_length=30)
+    applicant_email: str = Field(default="", max_length=200)
+    description: str = text(nullable=False)
+    created_by: int = Field(foreign_key="staff.id")
+    created_at: datetime = ts(nullable=False)
+    updated_at: datetime = ts(nullable=False)
+    due_at: datetime | None = ts()
+    completed_at: datetime | None = ts()
+    hold_reason: str | None = text()
+    result: str | None = text()
+
+
+class TaskEvent(SQLModel, table=True):
+    """The append-only history of a task: one row per change, with actor and time."""
+
+    __tablename__ = "task_events"
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(unique=True, max_length=32)
+    task_id: int = Field(foreign_key="tasks.id", index=True)
+    type: str = Field(max_length=40)
+    actor_id: int | None = Field(default=None, foreign_key="staff.id")
+    at: datetime = ts(nullable=False)
+    data: str = text(nullable=False)  # JSON
+
+
+class TaskMessage(SQLModel, table=True):
+    __tablename__ = "task_messages"
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="tasks.id", index=True)
+    author_id: int = Field(foreign_key="staff.id")
+    body: str = text(nullable=False)
+    created_at: datetime = ts(nullable=False)
+
+
+class SlaClock(SQLModel, table=True):
+    __tablename__ = "sla_clocks"
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="tasks.id", index=True)
+    kind: str = Field(max_length=12)  # p1_pickup | p2_pickup | resolution
+    unit_code: str = Field(foreign_key="units.code", max_length=40)
+    state: str = Field(max_length=10)  # running | paused | met | cancelled
+    started_at: datetime = ts(nullable=False)
+    warn_at: datetime | None = ts()
+    due_at: datetime = ts(nullable=False)
+    paused_at: datetime | None = ts()
+    paused_seconds: float = 0.0
+    warned_at: datetime | None = ts()
+    breached_at: datetime | None = ts()
+    stopped_at: datetime | None = ts()
+    version: int = 1
+
+
+class Outbox(SQLModel, table=True):
+    """Events committed with their change, waiting to be appended to a channel's stream."""
+
+    __tablename__ = "outbox"
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=32, index=True)
+    channel: str = Field(max_length=80)
+    type: str = Field(max_length=40)
+    at: datetime = ts(nullable=False)
+    payload: str = text(nullable=False)  # JSON of the event's data
+    published_at: datetime | None = ts()
+    attempts: int = 0
+
+
+class Notification(SQLModel, table=True):
+    """One email or SMS to one recipient. ``dedupe_key`` makes each (clock, kind, channel,
+    recipient) exist once, however often a job runs."""
+
+    __tablename__ = "notifications"
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True, max_length=200)
+    clock_id: int | None = Field(default=None, foreign_key="sla_clocks.id")
+    task_id: int | None = Field(default=None, foreign_key="tasks.id")
+    kind: str = Field(max_length=20)  # warning | breach
+    channel: str = Field(max_length=10)  # email | sms
+    recipient: str = Field(max_length=200)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    subject: str = Field(default="", max_length=300)
+    body: str = text(nullable=False)
+    status: str = Field(max_length=12)  # pending | sending | sent | failed | held
+    attempts: int = 0
+    last_error: str | None = text()
+    created_at: datetime = ts(nullable=False)
+    next_attempt_at: datetime | None = ts()
+    sent_at: datetime | None = ts()
+
+
+class CalendarDay(SQLModel, table=True):
+    """An admin's change to the working calendar: an extra holiday (e.g. a newly decreed cuti
+    bersama) or an extra working day (e.g. a Saturday service day)."""
+
+    __tablename__ = "calendar_days"
+    day: date = Field(primary_key=True)
+    kind: str = Field(max_length=10)  # holiday | working
+    name: str = Field(max_length=200)
+    created_by: int | None = Field(default=None, foreign_key="staff.id")
+
+
+class RegistrationCounter(SQLModel, table=True):
+    """Per-day sequence for readable registration numbers (PTSA-20261127-0042)."""
+
+    __tablename__ = "registration_counters"
+    day: str = Field(primary_key=True, max_length=8)
+    last: int = 0
+
+
+class AppSetting(SQLModel, table=True):
+    """Values an admin may change at run time (SLA minutes); environment gives the defaults."""
+
+    __tablename__ = "app_settings"
+    key: str = Field(primary_key=True, max_length=60)
+    value: str = Field(max_length=200)

@@ -1,0 +1,113 @@
+"""How tasks, units, services and events look in JSON: one place, used by the API, the pages and
+the events, so a card built from an event matches a card built from ``GET /tasks``."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub.models import Service, SlaClock, Staff, Task, TaskEvent, TaskMessage, Unit
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def unit_dict(unit: Unit) -> dict[str, Any]:
+    return {"code": unit.code, "name": unit.name, "short_name": unit.short_name,
+            "level": unit.level, "parent": unit.parent}
+
+
+def service_dict(service: Service) -> dict[str, Any]:
+    return {"code": service.code, "name": service.name, "name_en": service.name_en,
+            "eselon1": service.eselon1, "eselon2": service.eselon2,
+            "sop_days": service.sop_days, "sop_source": service.sop_source}
+
+
+def staff_ref(staff: Staff | None) -> dict[str, Any] | None:
+    if staff is None:
+        return None
+    return {"username": staff.username, "name": staff.full_name, "role": staff.role,
+            "unit": staff.unit_code}
+
+
+def clock_dict(clock: SlaClock) -> dict[str, Any]:
+    return {"id": clock.id, "kind": clock.kind, "unit": clock.unit_code, "state": clock.state,
+            "started_at": iso(clock.started_at), "warn_at": iso(clock.warn_at),
+            "due_at": iso(clock.due_at), "paused_at": iso(clock.paused_at),
+            "paused_seconds": clock.paused_seconds, "warned_at": iso(clock.warned_at),
+            "breached_at": iso(clock.breached_at), "stopped_at": iso(clock.stopped_at),
+            "met": clock.state == "met",
+            "breached": clock.breached_at is not None}
+
+
+async def task_summary(session: AsyncSession, task: Task,
+                       pickup_due_at: datetime | None = None) -> dict[str, Any]:
+    """The card: enough for a board to draw and sort a task without another request."""
+    service = await session.get(Service, task.service_code)
+    assignee = await session.get(Staff, task.assignee_id) if task.assignee_id else None
+    return {
+        "id": task.id, "code": task.code, "status": task.status, "level": task.level,
+        "unit": task.unit_code, "eselon1": task.eselon1, "eselon2": task.eselon2,
+        "assignee": staff_ref(assignee), "version": task.version,
+        "service": task.service_code, "service_name": service.name if service else "",
+        "sop_days": service.sop_days if service else None,
+        "applicant": {"name": task.applicant_name, "organisation": task.applicant_org},
+        "created_at": iso(task.created_at), "updated_at": iso(task.updated_at),
+        "due_at": iso(task.due_at), "completed_at": iso(task.completed_at),
+        "hold_reason": task.hold_reason, "pickup_due_at": iso(pickup_due_at),
+    }
+
+
+async def running_pickup_due(session: AsyncSession, task_id: int) -> datetime | None:
+    rows = await session.exec(select(SlaClock).where(
+        SlaClock.task_id == task_id, SlaClock.state == "running",
+        SlaClock.kind != "resolution"))
+    clock = rows.first()
+    return clock.due_at if clock else None
+
+
+async def event_payload(session: AsyncSession, task: Task, actor: Staff,
+                        data: dict[str, Any]) -> dict[str, Any]:
+    pickup_due = await running_pickup_due(session, task.id or 0)
+    payload = {"task": await task_summary(session, task, pickup_due), "actor": staff_ref(actor)}
+    payload.update(data)
+    return payload
+
+
+async def task_detail(session: AsyncSession, task: Task) -> dict[str, Any]:
+    """Everything about one task: applicant contact, history, clocks, thread."""
+    detail = await task_summary(session, task, await running_pickup_due(session, task.id or 0))
+    detail["applicant"].update(phone=task.applicant_phone, email=task.applicant_email)
+    detail["description"] = task.description
+    detail["result"] = task.result
+    events = await session.exec(select(TaskEvent).where(TaskEvent.task_id == task.id)
+                                .order_by(TaskEvent.id))  # type: ignore[arg-type]
+    staff_cache: dict[int, Staff | None] = {}
+
+    async def who(staff_id: int | None) -> dict[str, Any] | None:
+        if staff_id is None:
+            return None
+        if staff_id not in staff_cache:
+            staff_cache[staff_id] = await session.get(Staff, staff_id)
+        return staff_ref(staff_cache[staff_id])
+
+    detail["history"] = [
+        {"id": e.event_id, "type": e.type, "at": iso(e.at), "actor": await who(e.actor_id),
+         "data": json.loads(e.data)}
+        for e in events.all()
+    ]
+    clocks = await session.exec(select(SlaClock).where(SlaClock.task_id == task.id)
+                                .order_by(SlaClock.id))  # type: ignore[arg-type]
+    detail["clocks"] = [clock_dict(c) for c in clocks.all()]
+    messages = await session.exec(select(TaskMessage).where(TaskMessage.task_id == task.id)
+                                  .order_by(TaskMessage.id))  # type: ignore[arg-type]
+    detail["messages"] = [
+        {"id": m.id, "author": await who(m.author_id), "body": m.body, "at": iso(m.created_at)}
+        for m in messages.all()
+    ]
+    return detail

@@ -1,0 +1,146 @@
+"""SLA clocks in the database: the policy in force and applying a transition's clock changes.
+
+The arithmetic (business calendar, deadlines, pauses) is pure and lives in ``hub.domain``; this
+module reads what it needs (admin calendar days, admin SLA overrides) and writes ``sla_clocks``
+rows inside the command's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from config.settings import Settings
+from hub.domain import clocks as clockmath
+from hub.domain.calendar import BusinessCalendar, DayOverride
+from hub.domain.tasks import ClockChange, ClockKind, ClockOp
+from hub.models import AppSetting, CalendarDay, Service, SlaClock, Task
+
+# app_settings keys an admin may change at run time; environment variables give the defaults.
+P1_PICKUP_KEY = "sla_p1_pickup_seconds"
+P2_PICKUP_KEY = "sla_p2_pickup_seconds"
+CALENDAR_VERSION_KEY = "calendar_version"
+
+
+@dataclass(frozen=True)
+class ClockPolicy:
+    tz: ZoneInfo
+    calendar: BusinessCalendar
+    p1_pickup: timedelta
+    p2_pickup: timedelta
+    warn_ratio: float
+
+    def pickup_duration(self, kind: ClockKind) -> timedelta:
+        return self.p1_pickup if kind == ClockKind.P1_PICKUP else self.p2_pickup
+
+
+class PolicyProvider:
+    """Builds the ``ClockPolicy`` from settings plus the admin's database overrides, and rebuilds
+    it only when an admin changed something (``calendar_version`` is bumped on every change), so
+    each command costs one small read instead of rebuilding the holiday calendar."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._cached: tuple[str, ClockPolicy] | None = None
+
+    async def get(self, session: AsyncSession) -> ClockPolicy:
+        stored = {s.key: s.value for s in (await session.exec(select(AppSetting))).all()}
+        version = stored.get(CALENDAR_VERSION_KEY, "0") + "|" + stored.get(P1_PICKUP_KEY, "") + \
+            "|" + stored.get(P2_PICKUP_KEY, "")
+        if self._cached and self._cached[0] == version:
+            return self._cached[1]
+        days = (await session.exec(select(CalendarDay))).all()
+        policy = self.build(stored, [DayOverride(d.day, d.kind, d.name) for d in days])  # type: ignore[arg-type]
+        self._cached = (version, policy)
+        return policy
+
+    def build(self, stored: dict[str, str], overrides: Iterable[DayOverride]) -> ClockPolicy:
+        s = self.settings
+        calendar = BusinessCalendar.indonesian(s.tz, s.office_hours, overrides,
+                                               always=s.calendar == "always")
+
+        def seconds(key: str, default: timedelta) -> timedelta:
+            return timedelta(seconds=float(stored[key])) if key in stored else default
+
+        return ClockPolicy(s.tz, calendar, seconds(P1_PICKUP_KEY, s.sla_p1_pickup),
+                           seconds(P2_PICKUP_KEY, s.sla_p2_pickup), s.sla_warn_at)
+
+
+async def apply_clock_changes(session: AsyncSession, task: Task, changes: Iterable[ClockChange],
+                              now: datetime, policy: ClockPolicy,
+                              sop_days: int | None = None) -> list[SlaClock]:
+    """Write the clock changes of one transition; returns the clocks that started or moved
+    (their jobs must be (re)scheduled after commit)."""
+    touched: list[SlaClock] = []
+    for change in changes:
+        if change.op == ClockOp.START:
+            touched.append(await _start(session, task, change, now, policy, sop_days))
+            continue
+        clock = await _open_clock(session, task.id or 0, change.kind)
+        if clock is None:
+            continue  # nothing running of that kind (e.g. a task created before clocks existed)
+        if change.op in (ClockOp.MEET, ClockOp.CANCEL):
+            clock.state = "met" if change.op == ClockOp.MEET else "cancelled"
+            clock.stopped_at = now
+        elif change.op == ClockOp.PAUSE and clock.state == "running":
+            clock.state = "paused"
+            clock.paused_at = now
+        elif change.op == ClockOp.RESUME and clock.state == "paused" and clock.paused_at:
+            resumed = clockmath.resume(plan_of(clock), now, policy.calendar)
+            clock.state = "running"
+            clock.paused_at = None
+            clock.paused_seconds = resumed.paused.total_seconds()
+            clock.due_at, clock.warn_at = resumed.due_at, resumed.warn_at
+            touched.append(clock)
+        else:
+            continue
+        clock.version += 1
+        session.add(clock)
+        if clock.kind == ClockKind.RESOLUTION:
+            await session.exec(update(Task).where(col(Task.id) == task.id)
+                                  .values(due_at=clock.due_at))
+            task.due_at = clock.due_at
+    await session.flush()
+    return touched
+
+
+def plan_of(clock: SlaClock) -> clockmath.ClockPlan:
+    """The pure arithmetic's view of a clock row."""
+    return clockmath.ClockPlan(
+        kind=ClockKind(clock.kind), started_at=clock.started_at,
+        warn_at=clock.warn_at or clock.due_at, due_at=clock.due_at, paused_at=clock.paused_at,
+        paused=timedelta(seconds=clock.paused_seconds))
+
+
+async def _start(session: AsyncSession, task: Task, change: ClockChange, now: datetime,
+                 policy: ClockPolicy, sop_days: int | None) -> SlaClock:
+    if change.kind == ClockKind.RESOLUTION:
+        if sop_days is None:
+            service = await session.get(Service, task.service_code)
+            sop_days = service.sop_days if service else 1
+        plan = clockmath.start_resolution(now, sop_days, policy.calendar, policy.warn_ratio)
+        task.due_at = plan.due_at
+        await session.exec(update(Task).where(col(Task.id) == task.id)
+                              .values(due_at=plan.due_at))
+    else:
+        plan = clockmath.start_pickup(change.kind.value, now, policy.pickup_duration(change.kind),
+                                      policy.calendar, policy.warn_ratio)
+    clock = SlaClock(task_id=task.id or 0, kind=change.kind.value,
+                     unit_code=change.unit or task.unit_code, state="running",
+                     started_at=plan.started_at, warn_at=plan.warn_at, due_at=plan.due_at)
+    session.add(clock)
+    await session.flush()
+    return clock
+
+
+async def _open_clock(session: AsyncSession, task_id: int, kind: ClockKind) -> SlaClock | None:
+    rows = await session.exec(select(SlaClock).where(
+        SlaClock.task_id == task_id, SlaClock.kind == kind.value,
+        col(SlaClock.state).in_(("running", "paused"))).order_by(col(SlaClock.id).desc()))
+    return rows.first()

@@ -1,0 +1,189 @@
+"""E-mail transport: the SMTP URL, one message out, and failures sorted into retry or give up.
+
+    PtsaError
+    └── DeliveryError     a message was not handed over; ``permanent`` says whether a retry can help
+
+Permanent: an SMTP 5xx reply (unknown recipient, refused sender, failed login, rejected data),
+a server that lacks STARTTLS/AUTH, an unusable address. Transient: 4xx replies, refused
+connections, timeouts, disconnects, TLS handshake failures.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import aiosmtplib
+
+from hub.errors import ConfigError, PtsaError
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+class DeliveryError(PtsaError):
+    """A notification could not be delivered; retry only when ``permanent`` is False."""
+
+    code = "delivery_failed"
+    status = 502
+
+    def __init__(self, message: str, *, permanent: bool, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    starttls: bool = False
+    use_tls: bool = False
+    timeout: float = 10.0
+
+
+def parse_smtp_url(url: str) -> SmtpConfig:
+    """Read ``smtp://user:pass@host:587?starttls=1&timeout=10`` or ``smtps://host``.
+
+    Without a port: 465 for smtps, 587 with STARTTLS, else 25. Without ``starttls``, STARTTLS
+    is used on port 587 only. User name and password are percent-decoded.
+
+    Raises:
+        ConfigError: the scheme, host, port, query or credentials are malformed.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        explicit_port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"PTSA_SMTP_URL is malformed ({exc}); expected "
+                          "smtp://user:pass@host:587?starttls=1") from None
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ConfigError(f"PTSA_SMTP_URL must start with smtp:// or smtps://; got {url[:12]!r}")
+    if not parts.hostname:
+        raise ConfigError("PTSA_SMTP_URL has no host; expected smtp://user:pass@host:587")
+    if parts.path not in ("", "/"):
+        raise ConfigError(f"PTSA_SMTP_URL must not have a path; got {parts.path!r}")
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    unknown = set(query) - {"starttls", "timeout"}
+    if unknown:
+        raise ConfigError(f"PTSA_SMTP_URL accepts only ?starttls= and ?timeout=; "
+                          f"got {', '.join(sorted(unknown))}")
+    use_tls = parts.scheme == "smtps"
+    starttls = _flag(query["starttls"]) if "starttls" in query else explicit_port == 587
+    if use_tls and starttls:
+        raise ConfigError("PTSA_SMTP_URL: smtps:// is already TLS; drop ?starttls=1 or use smtp://")
+    port = explicit_port or (465 if use_tls else 587 if starttls else 25)
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if username and password is None:
+        raise ConfigError("PTSA_SMTP_URL names a user but no password; write smtp://user:pass@host")
+    return SmtpConfig(host=parts.hostname, port=port, username=username, password=password,
+                      starttls=starttls, use_tls=use_tls, timeout=_timeout(query))
+
+
+def _flag(text: str) -> bool:
+    if text.lower() in _TRUE | _FALSE:
+        return text.lower() in _TRUE
+    raise ConfigError(f"PTSA_SMTP_URL ?starttls= must be 1 or 0; got {text!r}")
+
+
+def _timeout(query: dict[str, str]) -> float:
+    text = query.get("timeout", "10")
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 600:
+        raise ConfigError(f"PTSA_SMTP_URL ?timeout= must be seconds between 0 and 600; got {text!r}")
+    return value
+
+
+def build_message(mail_from: str, to: str, subject: str, body_text: str,
+                  body_html: str | None = None, message_id: str | None = None) -> EmailMessage:
+    """Compose the UTF-8 message, multipart/alternative when ``body_html`` is given.
+
+    Raises:
+        DeliveryError: (permanent) an address or the message id is unusable.
+    """
+    sender = _address(mail_from, "PTSA_MAIL_FROM")
+    _address(to, "recipient")
+    message = EmailMessage()
+    message["From"] = mail_from
+    message["To"] = to
+    # A task title pasted into the subject may carry line breaks; headers must not.
+    message["Subject"] = " ".join(subject.split())
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = _message_id(message_id, sender.domain)
+    # RFC 3834: keeps out-of-office replies from bouncing back into the hub's mailbox.
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(body_text)
+    if body_html is not None:
+        message.add_alternative(body_html, subtype="html")
+    return message
+
+
+def _address(text: str, what: str) -> Address:
+    _, addr = parseaddr(text)
+    local, at, domain = addr.rpartition("@")
+    if not (at and local and "." in domain) or any(c.isspace() for c in addr):
+        raise DeliveryError(f"{what} must be an e-mail address such as penyelia@kemnaker.go.id; "
+                            f"got {text!r}", permanent=True)
+    return Address(addr_spec=addr)
+
+
+def _message_id(message_id: str | None, domain: str) -> str:
+    if message_id is None:
+        return make_msgid(domain=domain)
+    bare = message_id.strip().removeprefix("<").removesuffix(">")
+    if not bare or any(c.isspace() or c in "<>" for c in bare):
+        raise DeliveryError(f"message_id must look like token@host; got {message_id!r}",
+                            permanent=True)
+    # A bare token (an outbox row id) is made globally unique with the sender's domain.
+    return f"<{bare}>" if "@" in bare else f"<{bare}@{domain}>"
+
+
+async def send_email(config: SmtpConfig, mail_from: str, to: str, subject: str, body_text: str,
+                     body_html: str | None = None, message_id: str | None = None) -> str:
+    """Send one message and return its Message-ID.
+
+    Pass the same ``message_id`` on a retry so the recipient's client can drop a duplicate.
+
+    Raises:
+        DeliveryError: the server did not accept the message; see ``permanent``.
+    """
+    message = build_message(mail_from, to, subject, body_text, body_html, message_id)
+    try:
+        await aiosmtplib.send(
+            message, hostname=config.host, port=config.port, username=config.username,
+            password=config.password, use_tls=config.use_tls, start_tls=config.starttls,
+            timeout=config.timeout,
+        )
+    except (aiosmtplib.SMTPException, OSError, ssl.SSLError, TimeoutError) as exc:
+        raise _classify(exc, config, to) from exc
+    return str(message["Message-ID"])
+
+
+def _classify(exc: BaseException, config: SmtpConfig, to: str) -> DeliveryError:
+    where = f"{config.host}:{config.port}"
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [refused.code for refused in exc.recipients]
+        replies = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+        return DeliveryError(f"SMTP server {where} refused recipient {to}: {replies}",
+                             permanent=all(500 <= code < 600 for code in codes),
+                             smtp_code=codes[0] if codes else None)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return DeliveryError(f"SMTP server {where} replied {exc.code} {exc.message}",
+                             permanent=500 <= exc.code < 600, smtp_code=exc.code)
+    # aiosmtplib raises the bare base class when the server lacks STARTTLS or AUTH.
+    if isinstance(exc, aiosmtplib.SMTPNotSupported) or type(exc) is aiosmtplib.SMTPException:
+        return DeliveryError(f"SMTP server {where} does not support what PTSA_SMTP_URL asks for: "
+                             f"{exc}", permanent=True)
+    if isinstance(exc, TimeoutError):
+        return DeliveryError(f"SMTP server {where} timed out after {config.timeout:g} s",
+                             permanent=False)
+    return DeliveryError(f"could not talk to SMTP server {where}: {exc}", permanent=False)
