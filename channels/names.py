@@ -82,6 +82,7 @@ def parse_channel(name: object) -> ParsedChannel | None:
 #                         TTL = history age): makes the relay's retries idempotent.
 # ptsa:live:<channel>     pub/sub channel for the live fan-out.
 # ptsa:login:<username>   failed-login counter for throttling; TTL = the throttling window.
+# ptsa:session:<sid>      a browser session (JSON); TTL = PTSA_SESSION_MAX_AGE.
 # ptsa:kick               pub/sub channel telling hub processes to close a user's sockets.
 
 
@@ -113,5 +114,9 @@ def login_attempts_key(username: str) -> str:
     return f"{PREFIX}:login:{username.lower()}"
 
 
-KICK_KEY = f"{PREFIX}:kick"
+def session_key(session_id: str) -> str:
+    return f"{PREFIX}:session:{session_id}"
+
+
+KICK_KEY = "f"{PREFIX}:kick"
 ARQ_QUEUE = f"{PREFIX}:arq:queue"

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
@@ -14,6 +15,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from config.settings import Settings, load_settings
 from hub.api import api_routes
 from hub.api.common import handle_ptsa_error
+from hub.auth.sessions import PrincipalMiddleware
 from hub.context import AppContext
 from hub.errors import PtsaError
 
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
 
     app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(PrincipalMiddleware)],
                     exception_handlers={PtsaError: handle_ptsa_error})
     app.state.ctx = ctx
     # Parts that need start-up work register an async ``starter(ctx, exit_stack)`` here (the

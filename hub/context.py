@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from config.settings import Settings
 from hub.auth.principal import Principal, load_principal
+from hub.auth.sessions import SessionStore
 from hub.auth.throttle import LoginThrottle
 from hub.auth.tokens import TokenSigner
 from hub.commands import TaskCommands
@@ -35,6 +36,8 @@ class AppContext:
         self.policies = PolicyProvider(settings)
         self.tokens = TokenSigner(settings.secret_key,
                                   int(settings.session_max_age.total_seconds()))
+        self.sessions = SessionStore(self.redis, settings.secret_key,
+                                     int(settings.session_max_age.total_seconds()))
         self.throttle = LoginThrottle(self.redis, settings.login_max_attempts,
                                       int(settings.login_window.total_seconds()))
         self.commands = TaskCommands(self.db, self.policies)

@@ -99,7 +99,7 @@ def _timeout(query: dict[str, str]) -> float:
     except ValueError:
         value = 0.0
     if not 0 < value <= 600:
-        raise ConfigError(f"PTSA_SMTP_URL ?timeout= must be seconds between 0 and 600; got {text!r}")
+        raise ConfigError(f"PTSA_SMTP_URL ?timeout= must be seconds in (0, 600]; got {text!r}")
     return value
 
 

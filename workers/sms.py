@@ -47,9 +47,10 @@ def parse_sms_fields(template: str) -> list[tuple[str, str]]:
             raise ConfigError(f"PTSA_SMS_FIELDS names {name!r} twice in {template!r}")
         pairs.append((name, unquote_plus(value)))
     used = {match for _, value in pairs for match in _PLACEHOLDER.findall(value)}
-    if used - {"phone", "text"}:
+    unknown = used - {"phone", "text"}
+    if unknown:
         raise ConfigError(f"PTSA_SMS_FIELDS knows only {{phone}} and {{text}}; "
-                          f"got {', '.join('{' + n + '}' for n in sorted(used - {'phone', 'text'}))}")
+                          f"got {', '.join('{' + n + '}' for n in sorted(unknown))}")
     missing = {"phone", "text"} - used
     if missing:
         raise ConfigError(f"PTSA_SMS_FIELDS must contain {{phone}} and {{text}}; "
@@ -111,8 +112,9 @@ class SmsGateway:
             DeliveryError: the number is invalid or the gateway did not accept the message.
         """
         number = normalise_phone(phone)
-        values = [(name, value.replace("{phone}", number).replace("{text}", text))
-                  for name, value in self.fields]
+        # Names are unique (parse_sms_fields), so a dict keeps every field in template order.
+        values = {name: value.replace("{phone}", number).replace("{text}", text)
+                  for name, value in self.fields}
         where = f"{self.url.host}{self.url.path}"
         try:
             async with httpx.AsyncClient(timeout=self.timeout) as client:
@@ -120,9 +122,9 @@ class SmsGateway:
                     # Merge, not replace: the configured URL may carry its own query.
                     response = await client.get(self.url.copy_merge_params(values))
                 elif self.method == "POST":
-                    response = await client.post(self.url, data=dict(values))
+                    response = await client.post(self.url, data=values)
                 else:
-                    response = await client.post(self.url, json=dict(values))
+                    response = await client.post(self.url, json=values)
         except httpx.TimeoutException:
             raise DeliveryError(f"SMS gateway {where} timed out after {self.timeout:g} s",
                                 permanent=False) from None

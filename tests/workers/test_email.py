@@ -98,7 +98,7 @@ def test_starttls_url_defaults_to_587_and_decodes_credentials() -> None:
 def test_smtps_url_defaults_to_465_with_implicit_tls() -> None:
     """smtps:// means TLS from the first byte on port 465."""
     config = parse_smtp_url("smtps://relay.example.id")
-    assert (config.port, config.use_tls, config.starttls, config.username) == (465, True, False, None)
+    assert (config.port, config.use_tls, config.starttls) == (465, True, False)
 
 
 def test_plain_smtp_url_defaults_to_25_and_port_587_implies_starttls() -> None:

@@ -99,7 +99,8 @@ def test_empty_text_is_one_empty_part() -> None:
 
 def test_transliteration_keeps_office_punctuation_in_gsm7() -> None:
     """Curly quotes, dashes, ellipsis and non-breaking spaces from word processors become ASCII."""
-    text = "\u201cBerkas tidak lengkap\u201d \u2013 pemohon\u2019s berkas\u2026 lihat\u00a0loket\u20143"
+    text = ("\u201cBerkas tidak lengkap\u201d \u2013 pemohon\u2019s berkas\u2026 "
+            "lihat\u00a0loket\u20143")
     friendly = to_gsm7_friendly(text)
     assert friendly == "\"Berkas tidak lengkap\" - pemohon's berkas... lihat loket-3"
     assert is_gsm7(friendly)
