@@ -118,5 +118,5 @@ def session_key(session_id: str) -> str:
     return f"{PREFIX}:session:{session_id}"
 
 
-KICK_KEY = "f"{PREFIX}:kick"
+KICK_KEY = f"{PREFIX}:kick"
 ARQ_QUEUE = f"{PREFIX}:arq:queue"
