@@ -33,6 +33,7 @@ Reference = Literal["frame", "side-table"]
 # A client process above this share of a core queues frames itself and inflates the latency.
 _CLIENT_BUSY_PERCENT = 80.0
 _MACHINE_BUSY_PERCENT = 90.0
+_FOREIGN_PERCENT = 15.0  # includes steal and the kernel's own network work
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,8 @@ class WindowSample:
     client_cpu: tuple[float, ...]
     redis_cpu: float | None
     publisher_cpu: float
-    machine_busy_percent: float
+    machine_busy_percent: float  # of all cores together
+    steal_percent: float  # of all cores together
     rss_peak: int
     rss_mean: float
 
@@ -202,7 +204,7 @@ async def _sample(
 ) -> WindowSample:
     await asyncio.sleep(max(0.0, window[0] - time.time()))
 
-    def snapshot() -> tuple[float, float, list[float], float, float, tuple[int, int]]:
+    def snapshot() -> tuple[float, float, list[float], float, float, tuple[int, int, int]]:
         redis = procstat.cpu_seconds(procs.redis) if procs.redis else math.nan
         return (
             time.monotonic(),
@@ -220,8 +222,8 @@ async def _sample(
         rss.append(procstat.total_rss(procs.server))
     end = snapshot()
     seconds = end[0] - begin[0]
-    busy = end[5][0] - begin[5][0]
-    total = max(end[5][1] - begin[5][1], 1)
+    busy, steal, total = (b - a for a, b in zip(begin[5], end[5], strict=True))
+    total = max(total, 1)
     return WindowSample(
         seconds=seconds,
         server_cpu=end[1] - begin[1],
@@ -229,6 +231,7 @@ async def _sample(
         redis_cpu=None if math.isnan(begin[3]) else (end[3] - begin[3]) / seconds * 100,
         publisher_cpu=(end[4] - begin[4]) / seconds * 100,
         machine_busy_percent=busy / total * 100,
+        steal_percent=steal / total * 100,
         rss_peak=max(rss, default=0),
         rss_mean=sum(rss) / len(rss) if rss else 0.0,
     )
@@ -353,6 +356,17 @@ def _fanout_report(
         },
         "redis_cpu_percent": sample.redis_cpu,
         "machine_busy_percent": sample.machine_busy_percent,
+        "steal_percent": sample.steal_percent,
+        # CPU used by processes outside this benchmark, in % of one core: another test run on a
+        # 2-core machine skews every figure, so the report says when it happened.
+        "foreign_cpu_percent": max(
+            0.0,
+            sample.machine_busy_percent * procstat.CORES
+            - sample.server_cpu / sample.seconds * 100
+            - sum(sample.client_cpu)
+            - sample.publisher_cpu
+            - (sample.redis_cpu or 0.0),
+        ),
         "errors": ([e for r in results for e in r.errors] + errors)[:10],
     }
     report["verdict"] = _verdict(report)
@@ -369,7 +383,12 @@ def _verdict(report: dict[str, Any]) -> str:
             "(add --processes or lower --clients)"
         )
     if report["machine_busy_percent"] >= _MACHINE_BUSY_PERCENT:
-        notes.append(f"MACHINE-BOUND: both cores {report['machine_busy_percent']:.0f} % busy")
+        notes.append(f"MACHINE-BOUND: all cores {report['machine_busy_percent']:.0f} % busy")
+    if report["foreign_cpu_percent"] >= _FOREIGN_PERCENT:
+        notes.append(
+            f"NOISY: other processes used {report['foreign_cpu_percent']:.0f} % of a "
+            "core during the window; rerun on a quiet machine"
+        )
     if counts["lost"] or counts["duplicates"] or counts["unexpected"] or counts["failed"]:
         notes.append("DELIVERY PROBLEMS: see lost/duplicates/unexpected/failed")
     if counts["closed_early"]:

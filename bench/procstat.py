@@ -41,10 +41,16 @@ def total_rss(pids: Iterable[int]) -> int:
     return sum(rss_bytes(pid) for pid in pids)
 
 
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of all cores since boot; the difference of two readings is load."""
+def machine_ticks() -> tuple[int, int, int]:
+    """(busy, steal, total) jiffies of all cores since boot; subtract two readings for a window.
+
+    Steal is time the hypervisor gave to other machines: it slows everything and is in busy too.
+    """
     with open("/proc/stat") as stat:
         values = [int(v) for v in stat.readline().split()[1:]]
     idle = values[3] + values[4]  # idle + iowait
     total = sum(values[:8])  # guest time is already counted in user
-    return total - idle, total
+    return total - idle, values[7], total
+
+
+CORES = os.cpu_count() or 1

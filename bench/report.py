@@ -87,7 +87,9 @@ def print_fanout(report: dict[str, Any]) -> None:
             f"client processes {', '.join(_f(p) for p in cli['cpu_percent'])} % of a core;"
             f" publisher {_f(cli['publisher_cpu_percent'])} %; "
             f"redis {_f(report['redis_cpu_percent'])} %; "
-            f"machine busy {_f(report['machine_busy_percent'])} % of 2 cores",
+            f"machine busy {_f(report['machine_busy_percent'])} % of all cores "
+            f"(steal {_f(report['steal_percent'])} %); "
+            f"other processes {_f(report['foreign_cpu_percent'])} % of a core",
         ),
         ("verdict", report["verdict"]),
     ]

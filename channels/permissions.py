@@ -36,7 +36,7 @@ def default_channels(principal: Principal) -> list[str]:
 
 
 def supervisor_channels(principal: Principal) -> list[str]:
-    chans = [names.sup(principal.unit)]
+    chans: list[str] = [names.sup(principal.unit)]
     if principal.unit == FRONT_OFFICE:
         chans.append(names.p0())
         return chans

@@ -65,7 +65,7 @@ def event_channels(task: Task, before: sm.TaskState | None = None) -> list[str]:
     one too, when a task leaves it) see their queues change; the task's own channel carries its
     timeline and thread.
     """
-    chans = [names.p0(), names.p1(task.eselon1)]
+    chans: list[str] = [names.p0(), names.p1(task.eselon1)]
     for unit in (task.eselon2, before.eselon2 if before else None):
         if unit and names.p2(unit) not in chans:
             chans.append(names.p2(unit))
@@ -229,7 +229,8 @@ async def _next_registration_code(session: AsyncSession, now: datetime,
     """``PTSA-YYYYMMDD-NNNN``: the day in Asia/Jakarta, a per-day counter from one atomic upsert
     (unique under concurrency on both engines; the UNIQUE constraint on tasks.code backs it)."""
     day = now.astimezone(policy.tz).strftime("%Y%m%d")
-    row = await session.exec(
+    connection = await session.connection()
+    row = await connection.execute(
         text("INSERT INTO registration_counters (day, last) VALUES (:day, 1) "
              "ON CONFLICT (day) DO UPDATE SET last = registration_counters.last + 1 "
              "RETURNING last").bindparams(day=day))

@@ -126,8 +126,8 @@ def _supervise(children: Sequence[subprocess.Popen[bytes]]) -> int:
     while not stop:
         for child in children:
             if child.poll() is not None:
-                print(f"{child.args[2] if len(child.args) > 2 else child.args} stopped with "
-                      f"code {child.returncode}; stopping everything", file=sys.stderr)
+                print(f"{' '.join(map(str, child.args))} stopped with code "  # type: ignore[arg-type]
+                      f"{child.returncode}; stopping everything", file=sys.stderr)
                 return 1
         time.sleep(0.2)
     return 0

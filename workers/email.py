@@ -14,7 +14,7 @@ import ssl
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, getaddresses, make_msgid
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -128,12 +128,17 @@ def build_message(mail_from: str, to: str, subject: str, body_text: str,
 
 
 def _address(text: str, what: str) -> Address:
-    _, addr = parseaddr(text)
-    local, at, domain = addr.rpartition("@")
-    if not (at and local and "." in domain) or any(c.isspace() for c in addr):
-        raise DeliveryError(f"{what} must be an e-mail address such as penyelia@kemnaker.go.id; "
-                            f"got {text!r}", permanent=True)
-    return Address(addr_spec=addr)
+    # Exactly one mailbox, and no line breaks that would let a stored address add headers.
+    found = [] if "\r" in text or "\n" in text else getaddresses([text])
+    try:
+        [(_, addr)] = found
+        local, _, domain = addr.rpartition("@")
+        if not (local and domain) or any(c.isspace() for c in addr):
+            raise ValueError(addr)
+        return Address(addr_spec=addr)
+    except (ValueError, IndexError):
+        raise DeliveryError(f"{what} must be one e-mail address such as penyelia@kemnaker.go.id; "
+                            f"got {text!r}", permanent=True) from None
 
 
 def _message_id(message_id: str | None, domain: str) -> str:

@@ -52,7 +52,7 @@ def build_worker_options(settings: Settings) -> dict[str, Any]:
         "handle_signals": True,
     }
     try:
-        from workers import jobs
+        from workers import jobs  # type: ignore[attr-defined,unused-ignore]
     except ImportError:  # the SLA engine is not installed in this build
         return options
     jobs.register(options, settings)

@@ -16,6 +16,7 @@ transition in one database transaction with an optimistic version check.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -273,7 +274,8 @@ def _complete(task: TaskState, actor: Actor, *_: object) -> Transition:
                       (ClockChange(ClockOp.MEET, ClockKind.RESOLUTION),))
 
 
-_HANDLERS = {
+_Handler = Callable[[TaskState, Actor, str | None, str | None], Transition]
+_HANDLERS: dict[Action, _Handler] = {
     Action.CLAIM: _claim,
     Action.DISPOSE: _dispose,
     Action.RETURN: _return,

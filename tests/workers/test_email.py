@@ -145,9 +145,11 @@ async def test_message_arrives_with_utf8_subject_body_and_message_id(
 async def test_html_body_makes_multipart_alternative(smtp: tuple[Recorder, SmtpConfig]) -> None:
     """With an HTML body the message carries both a text and an HTML alternative."""
     handler, config = smtp
-    await send_email(config, SENDER, "penyelia@kemnaker.go.id", SUBJECT, BODY,
+    await send_email(config, SENDER, "Penyelia P1 <penyelia@kemnaker.go.id>", SUBJECT, BODY,
                      body_html="<p>Permohonan <b>2024/0153</b> terlambat — eskalasi</p>")
     [received] = handler.messages
+    assert handler.recipients == [["penyelia@kemnaker.go.id"]]
+    assert received["To"] == "Penyelia P1 <penyelia@kemnaker.go.id>"
     assert received.get_content_type() == "multipart/alternative"
     plain = received.get_body(("plain",))
     html = received.get_body(("html",))
@@ -309,7 +311,10 @@ async def test_server_without_starttls_is_permanent(smtp: tuple[Recorder, SmtpCo
     assert caught.value.permanent is True
 
 
-@pytest.mark.parametrize("to", ["penyelia", "", "Budi <budi@>", "a b@kemnaker.go.id"])
+@pytest.mark.parametrize("to", [
+    "penyelia", "", "Budi <budi@>", "a b@kemnaker.go.id", "budi@kemnaker.go.id\r\nBcc: x@y.id",
+    "budi@kemnaker.go.id, x@y.id", "a@b@c", "a..b@kemnaker.go.id",
+])
 async def test_unusable_recipient_is_permanent_without_connecting(to: str) -> None:
     """An address that cannot be mailed fails at once, before any connection is tried."""
     config = SmtpConfig(host="127.0.0.1", port=free_port())
