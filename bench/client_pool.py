@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
-from bench.client_worker import ClientSpec, FrameReader, WorkerResult, worker_main
+from bench.client_worker import ClientKind, ClientSpec, FrameReader, WorkerResult, worker_main
 
 
 class HarnessError(Exception):
@@ -38,6 +38,7 @@ class ClientPool:
         batch: int = 200,
         connect_timeout: float = 30.0,
         lifetime: float = 600.0,
+        kind: ClientKind = "lean",
     ) -> None:
         """Args:
         batch: connections opened at once across all processes (each opens batch/processes).
@@ -49,6 +50,7 @@ class ClientPool:
         self._batch = max(1, batch // self._processes)
         self._timeout = connect_timeout
         self._lifetime = lifetime
+        self._kind = kind
         self._procs: list[BaseProcess] = []
         self._pipes: list[Connection] = []
 
@@ -66,6 +68,7 @@ class ClientPool:
                 target=worker_main,
                 args=(
                     worker,
+                    self._kind,
                     share,
                     self._read,
                     self._batch,

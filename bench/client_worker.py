@@ -5,6 +5,9 @@ for every ``subscribed`` (or ``error``) answer, tells the parent it is ready, th
 receipts until the parent says stop. Per delivery it does one ``time.time()``, the frame reader
 (one ``json.loads``), a set lookup for duplicates and a list append: the harness must not be
 what limits the measurement.
+
+Two clients: ``lean`` (bench/lean_client.py, websockets' sans-I/O protocol, a callback per frame)
+and ``websockets`` (its asyncio client, a reader task per connection), kept for comparison.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Literal
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+
+from bench.lean_client import LeanConnection
 
 # Takes a text frame; returns (delivery key, send time embedded in the frame or None) for an
 # event frame, None for anything else (acks, pongs, errors). Must be a module-level function so
@@ -56,6 +61,7 @@ class _Recorder:
     def __init__(self, result: WorkerResult, read: FrameReader) -> None:
         self.result = result
         self.read = read
+        self.stopping = False  # set before we abort our own connections
 
     def on_frame(self, seen: set[str], text: str | bytes, now: float) -> dict[str, Any] | None:
         """Record an event frame; return any other frame parsed, for the caller to look at."""
@@ -81,48 +87,104 @@ class _Recorder:
             times.append(now)
         return None
 
+    def on_closed(self) -> None:
+        if not self.stopping:
+            self.result.closed_early += 1
+
+
+class _Acks:
+    """Counts the answers to one connection's subscribes."""
+
+    def __init__(self, recorder: _Recorder, expected: int) -> None:
+        self.recorder = recorder
+        self.pending = expected
+        self.done = asyncio.get_running_loop().create_future()
+        if not expected:
+            self.done.set_result(None)
+
+    def on_control(self, frame: dict[str, Any] | None) -> None:
+        if frame is None or self.done.done():
+            return
+        op = frame.get("op")
+        if op == "error":
+            self.recorder.result.refused += 1
+        if op in ("subscribed", "error"):
+            self.pending -= 1
+            if not self.pending:
+                self.done.set_result(None)
+
+
+def _subscribe_frame(channel: str) -> str:
+    return json.dumps({"op": "subscribe", "channel": channel})
+
+
+async def _open_lean(spec: ClientSpec, recorder: _Recorder) -> Callable[[], None]:
+    """Open, subscribe and wait for the answers; returns the function that aborts it."""
+    seen: set[str] = set()
+    acks = _Acks(recorder, len(spec.channels))
+    on_frame, clock = recorder.on_frame, time.time
+
+    def on_text(text: str) -> None:
+        control = on_frame(seen, text, clock())
+        if control is not None:
+            acks.on_control(control)
+
+    connection = await LeanConnection.open(spec.url, on_text)
+    try:
+        connection.closed.add_done_callback(lambda _: recorder.on_closed())
+        for channel in spec.channels:
+            connection.send_text(_subscribe_frame(channel))
+        await acks.done
+    except BaseException:
+        connection.abort()
+        raise
+    return connection.abort
+
+
+async def _open_websockets(spec: ClientSpec, recorder: _Recorder) -> Callable[[], None]:
+    """The same with the ``websockets`` asyncio client (a reader task per connection)."""
+    seen: set[str] = set()
+    acks = _Acks(recorder, len(spec.channels))
+    # No compression (PEERS.md measured the floor without it) and no client pings: browsers
+    # do not ping, so the server's keep-alive is the only ping traffic.
+    ws = await connect(spec.url, compression=None, ping_interval=None, close_timeout=1)
+
+    async def listen() -> None:
+        on_frame, clock = recorder.on_frame, time.time
+        with contextlib.suppress(ConnectionClosed):
+            async for text in ws:
+                control = on_frame(seen, text, clock())
+                if control is not None:
+                    acks.on_control(control)
+        recorder.on_closed()
+
+    listener = asyncio.create_task(listen())
+    _LISTENERS.add(listener)
+    try:
+        for channel in spec.channels:
+            await ws.send(_subscribe_frame(channel))
+        await acks.done
+    except BaseException:
+        ws.transport.abort()
+        raise
+    return ws.transport.abort
+
+
+_LISTENERS: set[asyncio.Task[None]] = set()  # strong references: asyncio keeps only weak ones
+_OPENERS = {"lean": _open_lean, "websockets": _open_websockets}
+ClientKind = Literal["lean", "websockets"]
+
 
 async def _open(
-    spec: ClientSpec, recorder: _Recorder, timeout: float
-) -> tuple[ClientConnection, set[str]]:
-    seen: set[str] = set()
-    ws: ClientConnection | None = None
-    try:
-        async with asyncio.timeout(timeout):
-            # No compression (PEERS.md measured the floor without it) and no client pings:
-            # browsers do not ping, so the server's keep-alive is the only ping traffic.
-            ws = await connect(spec.url, compression=None, ping_interval=None, close_timeout=1)
-            for channel in spec.channels:
-                await ws.send(json.dumps({"op": "subscribe", "channel": channel}))
-            pending = len(spec.channels)
-            while pending:
-                frame = recorder.on_frame(seen, await ws.recv(), time.time())
-                if frame is None:
-                    continue
-                if frame.get("op") == "subscribed":
-                    pending -= 1
-                elif frame.get("op") == "error":
-                    recorder.result.refused += 1
-                    pending -= 1
-    except BaseException:
-        if ws is not None:
-            ws.transport.abort()
-        raise
-    return ws, seen
-
-
-async def _listen(ws: ClientConnection, seen: set[str], recorder: _Recorder) -> None:
-    on_frame = recorder.on_frame
-    clock = time.time
-    with contextlib.suppress(ConnectionClosed):
-        async for text in ws:
-            on_frame(seen, text, clock())
-    # Reached only when the server closed us: our own stop cancels this task instead.
-    recorder.result.closed_early += 1
+    kind: ClientKind, spec: ClientSpec, recorder: _Recorder, timeout: float
+) -> Callable[[], None]:
+    async with asyncio.timeout(timeout):
+        return await _OPENERS[kind](spec, recorder)
 
 
 async def _run(
     worker: int,
+    kind: ClientKind,
     specs: Sequence[tuple[int, ClientSpec]],
     read: FrameReader,
     batch: int,
@@ -132,12 +194,11 @@ async def _run(
 ) -> WorkerResult:
     result = WorkerResult(worker)
     recorder = _Recorder(result, read)
-    sockets: list[ClientConnection] = []
-    listeners: list[asyncio.Task[None]] = []
+    aborts: list[Callable[[], None]] = []
     for start in range(0, len(specs), batch):
         chunk = specs[start : start + batch]
         opened = await asyncio.gather(
-            *(_open(spec, recorder, timeout) for _, spec in chunk), return_exceptions=True
+            *(_open(kind, spec, recorder, timeout) for _, spec in chunk), return_exceptions=True
         )
         for (index, _), outcome in zip(chunk, opened, strict=True):
             if isinstance(outcome, BaseException):
@@ -145,10 +206,8 @@ async def _run(
                 if len(result.errors) < _KEPT_ERRORS:
                     result.errors.append(f"{type(outcome).__name__}: {outcome}"[:200])
                 continue
-            ws, seen = outcome
             result.connected.append(index)
-            sockets.append(ws)
-            listeners.append(asyncio.create_task(_listen(ws, seen, recorder)))
+            aborts.append(outcome)
 
     # Everything allocated so far lives until the end: keep it out of the collector's way so
     # client-side GC pauses do not show up as server latency.
@@ -158,11 +217,10 @@ async def _run(
     remaining = deadline - time.monotonic()
     if remaining > 0:
         await asyncio.to_thread(pipe.poll, remaining)
-    for task in listeners:
-        task.cancel()
-    await asyncio.gather(*listeners, return_exceptions=True)
-    for ws in sockets:
-        ws.transport.abort()  # no closing handshakes: thousands of them would only add noise
+    recorder.stopping = True
+    for abort in aborts:
+        abort()  # no closing handshakes: thousands of them would only add noise
+    await asyncio.gather(*_LISTENERS, return_exceptions=True)
     result.gc_counts = [stat["collections"] for stat in gc.get_stats()]
     return result
 
@@ -176,6 +234,7 @@ def raise_fd_limit() -> int:
 
 def worker_main(
     worker: int,
+    kind: ClientKind,
     specs: Sequence[tuple[int, ClientSpec]],
     read: FrameReader,
     batch: int,
@@ -189,7 +248,7 @@ def worker_main(
     """
     raise_fd_limit()
     deadline = time.monotonic() + lifetime
-    result = asyncio.run(_run(worker, specs, read, batch, timeout, deadline, pipe))
+    result = asyncio.run(_run(worker, kind, specs, read, batch, timeout, deadline, pipe))
     with contextlib.suppress(BrokenPipeError, OSError):
         pipe.send(("result", result))
     pipe.close()

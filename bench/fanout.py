@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 
+from bench import procstat
 from bench.client_pool import HarnessError
 from bench.floor_target import FloorTarget
 from bench.hub_target import HubTarget
@@ -37,6 +38,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--idle", type=int, metavar="N", help="only open N idle connections")
     parser.add_argument("--hold", type=float, default=5.0, help="idle mode: seconds held open")
     parser.add_argument("--processes", type=int, help="client processes (default 2; idle: N/2500)")
+    parser.add_argument(
+        "--client",
+        choices=("lean", "websockets"),
+        default="lean",
+        help="lean: websockets' sans-I/O protocol, a callback per frame (default); "
+        "websockets: its asyncio client, a task per connection",
+    )
     parser.add_argument("--batch", type=int, default=200, help="connections opened at a time")
     parser.add_argument(
         "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -45,6 +53,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--hub-url", default="http://127.0.0.1:8000")
     parser.add_argument("--hub-user", default="bench-counter", help="registers the tasks")
     parser.add_argument("--name", help="results file name (default: target and size)")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="first wait up to this long for the machine to be < 10 %% busy",
+    )
     args = parser.parse_args(argv)
     for flag in ("clients", "rate", "duration", "batch"):
         if getattr(args, flag) <= 0:
@@ -70,10 +85,15 @@ async def run(args: argparse.Namespace) -> None:
     main_task = asyncio.current_task()
     if main_task is not None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
+    if args.quiet_wait > 0:
+        busy = await procstat.wait_until_quiet(args.quiet_wait)
+        print(f"machine {busy:.0f} % busy at start", file=sys.stderr)
     target = make_target(args)
     if args.idle:
         processes = args.processes or max(2, math.ceil(args.idle / _IDLE_CLIENTS_PER_PROCESS))
-        report = await run_idle(target, args.idle, processes, args.batch, args.hold)
+        report = await run_idle(
+            target, args.idle, processes, args.batch, args.hold, client=args.client
+        )
         print_idle(report)
         name = args.name or f"{args.target}-idle{args.idle}"
     else:
@@ -84,6 +104,7 @@ async def run(args: argparse.Namespace) -> None:
             duration=args.duration,
             processes=args.processes or 2,
             batch=args.batch,
+            client=args.client,
         )
         report = await run_fanout(target, opts)
         print_fanout(report)

@@ -69,9 +69,11 @@ def write_summary(probe: GcProbe, path: str) -> None:
 def window_summary(summary: dict[str, Any], start: float, end: float) -> dict[str, Any]:
     """The pauses of a probe summary that fall inside [start, end)."""
     inside = [p for p in summary.get("pauses", []) if start <= p[0] < end]
+    long = [p for p in inside if p[2] >= _LOGGED_MS]
     return {
         "full_collections": sum(1 for p in inside if p[1] == 2),
-        "pauses_over_1ms": sum(1 for p in inside if p[2] >= _LOGGED_MS),
+        "pauses_over_1ms": len(long),
+        "pauses_over_1ms_by_generation": [sum(1 for p in long if p[1] == g) for g in range(3)],
         "max_pause_ms": max((p[2] for p in inside), default=0.0),
         "lifetime_counts": summary.get("counts"),
         "lifetime_max_ms": summary.get("max_ms"),

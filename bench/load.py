@@ -24,7 +24,7 @@ from typing import Any, Literal, Protocol
 
 from bench import procstat
 from bench.client_pool import ClientPool
-from bench.client_worker import ClientSpec, FrameReader, WorkerResult
+from bench.client_worker import ClientKind, ClientSpec, FrameReader, WorkerResult
 from bench.gc_probe import window_summary
 from bench.report import latency_summary
 
@@ -78,6 +78,7 @@ class FanoutOptions:
     processes: int = 2
     batch: int = 200
     connect_timeout: float = 30.0
+    client: ClientKind = "lean"
 
     def connect_budget(self) -> float:
         return 60.0 + self.clients / 50.0
@@ -93,7 +94,13 @@ async def run_fanout(target: Target, opts: FanoutOptions) -> dict[str, Any]:
         rss_before = procstat.total_rss(procs.server)
         lifetime = opts.connect_budget() + opts.warmup + opts.duration + opts.grace + 120.0
         pool = ClientPool(
-            specs, target.frame_reader(), opts.processes, opts.batch, opts.connect_timeout, lifetime
+            specs,
+            target.frame_reader(),
+            opts.processes,
+            opts.batch,
+            opts.connect_timeout,
+            lifetime,
+            opts.client,
         )
         pool.start()
         ready = await pool.wait_ready(opts.connect_budget())
@@ -137,6 +144,7 @@ async def run_idle(
     batch: int = 200,
     hold: float = 5.0,
     connect_timeout: float = 30.0,
+    client: ClientKind = "lean",
 ) -> dict[str, Any]:
     """Open n connections that only listen, and report what they cost the server at rest."""
     pool: ClientPool | None = None
@@ -146,7 +154,13 @@ async def run_idle(
         rss_before = procstat.total_rss(procs.server)
         budget = 60.0 + n / 50.0
         pool = ClientPool(
-            specs, target.frame_reader(), processes, batch, connect_timeout, budget + hold + 120.0
+            specs,
+            target.frame_reader(),
+            processes,
+            batch,
+            connect_timeout,
+            budget + hold + 120.0,
+            client,
         )
         pool.start()
         ready = await pool.wait_ready(budget)
@@ -164,6 +178,7 @@ async def run_idle(
     return {
         "mode": "idle",
         "target": target.name,
+        "client": client,
         "clients_asked": n,
         "client_processes": len(results),
         "connect_s": ready.seconds,
@@ -320,6 +335,7 @@ def _fanout_report(
         "mode": "fanout",
         "target": target.name,
         "reference": target.reference,
+        "client": opts.client,
         "clients_asked": opts.clients,
         "rate": opts.rate,
         "warmup_s": opts.warmup,

@@ -55,7 +55,7 @@ def print_fanout(report: dict[str, Any]) -> None:
             f"{report['target']}  N={report['clients_asked']} "
             f"(joined {cnt['connected']}, failed {cnt['failed']}, refused {cnt['refused']})  "
             f"window {report['duration_s']:.0f} s after {report['warmup_s']:.0f} s warm-up  "
-            f"{report['rate']:g} events/s",
+            f"{report['rate']:g} events/s, {report['client']} clients",
         ),
         (
             "latency ms",

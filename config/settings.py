@@ -93,6 +93,9 @@ class Settings:
     sla_p2_pickup: timedelta = timedelta(minutes=30)
     sla_warn_at: float = 0.8
     sla_sweep_interval: timedelta = timedelta(seconds=10)
+    # How long a worker may hold a notification it is sending before another worker may retry it
+    # (see docs/OPERATIONS.md, "Notifications"): longer than one SMTP/SMS attempt can take.
+    notify_lease: timedelta = timedelta(seconds=60)
     calendar: str = "office"
     office_hours: str = "mon-fri 08:00-16:00"
     base_url: str = ""
@@ -178,6 +181,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sla_p2_pickup=parse_duration("PTSA_SLA_P2_PICKUP", get("PTSA_SLA_P2_PICKUP", "30m")),
         sla_warn_at=_parse_float("PTSA_SLA_WARN_AT", get("PTSA_SLA_WARN_AT", "0.8"), 0.0, 1.0),
         sla_sweep_interval=parse_duration("PTSA_SLA_SWEEP", get("PTSA_SLA_SWEEP", "10s")),
+        notify_lease=parse_duration("PTSA_NOTIFY_LEASE", get("PTSA_NOTIFY_LEASE", "60s")),
         calendar=calendar,
         office_hours=get("PTSA_OFFICE_HOURS", "mon-fri 08:00-16:00"),
         base_url=get("PTSA_BASE_URL", "").rstrip("/"),

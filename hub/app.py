@@ -18,6 +18,7 @@ from hub.api.common import handle_ptsa_error
 from hub.auth.sessions import PrincipalMiddleware
 from hub.context import AppContext
 from hub.errors import PtsaError
+from web.pages import page_routes
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Mount("/api/v1", routes=api_routes()),
+        *page_routes(),  # web/: the staff screens, /lacak and /static
     ]
 
     @asynccontextmanager
@@ -68,4 +70,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # Parts that need start-up work register an async ``starter(ctx, exit_stack)`` here (the
     # relay, the WebSocket hub); each pushes its own shutdown onto the stack.
     app.state.starters = []
+    # The SLA scheduler: after each command, arq jobs at the clocks' warning and due instants.
+    from workers.schedule import install_scheduler
+
+    app.state.starters.append(install_scheduler)
     return app

@@ -138,15 +138,14 @@ class TaskCommands:
             if task is None:
                 raise NotFound(f"task {task_id} does not exist")
             before = state_of(task)
-            if version is not None and version != task.version:
-                raise Conflict(f"the task changed since you loaded it (your version {version}, "
-                               f"now {task.version}); reload and try again",
-                               code="stale_version", version=task.version)
             parent = None
             if action == sm.Action.DISPOSE and unit:
                 target = await session.get(Unit, unit)
                 parent = target.parent if target and target.level == "eselon2" else None
                 extra["unit"] = unit
+            # Decide on the task as it is now before looking at the caller's version: when the
+            # change in between makes the action impossible, that reason ("already claimed by
+            # Budi") tells the caller more than "stale version" would.
             try:
                 transition = sm.decide(before, action, actor_of(actor, scope),
                                        target_unit=unit, target_parent=parent)
@@ -154,6 +153,10 @@ class TaskCommands:
                 if exc.code == "already_claimed":
                     raise await _claimed_conflict(session, task) from None
                 raise
+            if version is not None and version != task.version:
+                raise Conflict(f"the task changed since you loaded it (your version {version}, "
+                               f"now {task.version}); reload and try again",
+                               code="stale_version", version=task.version)
             now = utcnow()
             if action != sm.Action.MESSAGE:
                 await _update_task(session, task, before, transition.state, now, extra)
@@ -188,7 +191,9 @@ async def _update_task(session: AsyncSession, task: Task, before: sm.TaskState,
         .values(**values)
     )
     if outcome.rowcount != 1:  # type: ignore[attr-defined]
-        await session.rollback()
+        # Lost the race. Nothing was written yet; raising rolls the transaction back. Under READ
+        # COMMITTED this new SELECT sees the winner's committed row, so the 409 can name them.
+        # (Rolling back here instead would close the transaction inside ``db.write()``.)
         current = await session.get(Task, task.id, populate_existing=True)
         if current is not None and current.assignee_id and after.status == sm.Status.CLAIMED:
             raise await _claimed_conflict(session, current)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from hub.api import auth, catalog, tasks
+from hub.api import auth, catalog, kpi, tasks
 from hub.api.openapi import openapi_endpoint
 
 
@@ -18,6 +18,7 @@ def api_routes() -> list[Route]:
         Route("/tasks", tasks.list_tasks, methods=["GET"]),
         Route("/tasks/{task_id}", tasks.get_task, methods=["GET"]),
         Route("/track/{code}", tasks.track, methods=["GET"]),
+        Route("/kpi", kpi.get_kpi, methods=["GET"]),
         Route("/openapi.json", openapi_endpoint, methods=["GET"]),
     ]
     for path, action in tasks.ACTION_ENDPOINTS.items():

@@ -145,6 +145,26 @@ DOCUMENT: dict[str, Any] = {
             "parameters": [{"name": "code", "in": "path", "required": True,
                             "schema": {"type": "string"}}],
             "responses": {"200": _json({"type": "object"}), "404": _ERRORS["404"]}}},
+        "/kpi": {"get": {
+            "summary": "KPIs per Eselon II unit or service: pickups within SLA, completions "
+                       "within SOP, median and 90th percentile times, counts, weekly trend",
+            "security": [{"bearer": []}],
+            "parameters": [
+                {"name": "by", "in": "query", "schema": {"enum": ["unit", "service"]}},
+                {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {"name": "weeks", "in": "query",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 52}},
+                {"name": "unit", "in": "query", "schema": {"type": "string"}},
+                {"name": "service", "in": "query", "schema": {"type": "string"}},
+                {"name": "format", "in": "query", "schema": {"enum": ["json", "csv"]}}],
+            "responses": {"200": {"description": "The report", "content": {
+                "application/json": {"schema": {"type": "object", "properties": {
+                    "by": {"type": "string"}, "from": {"type": "string"},
+                    "to": {"type": "string"}, "groups": {"type": "array"},
+                    "totals": {"type": "object"}}}},
+                "text/csv": {"schema": {"type": "string"}}}},
+                "401": _ERRORS["401"], "422": _ERRORS["422"]}}},
         "/openapi.json": {"get": {"summary": "This document",
                                   "responses": {"200": _json({"type": "object"})}}},
     },

@@ -163,6 +163,14 @@ def decide(
     if task.status == Status.COMPLETED:
         raise Conflict(f"the task is completed; {action} is no longer possible",
                        code="task_closed")
+    # Refusals go from the most permanent reason to the most passing one: the role never does
+    # this (403), it is not your desk (403), not in this state (409), someone else claimed it
+    # (403), bad input (422). So "claim it first" is a 409, not a misleading "only the one who
+    # claimed it may", and a P0 asking to hold gets "P0 does not hold tasks", not a level riddle.
+    allowed = _ROLES_FOR[action]
+    if actor.role not in allowed:
+        raise Forbidden(f"{_ROLE_NAMES[actor.role]} may not {_VERBS[action]} a task; "
+                        f"that is done by {' or '.join(_ROLE_NAMES[r] for r in allowed)}")
     handler = _HANDLERS[action]
     return handler(task, actor, target_unit, target_parent)
 
@@ -175,7 +183,6 @@ def _require_desk(task: TaskState, actor: Actor, verb: str) -> None:
 
 
 def _require_assignee(task: TaskState, actor: Actor, verb: str) -> None:
-    _require_desk(task, actor, verb)
     if task.assignee_id != actor.id:
         raise Forbidden(f"only the staff member who claimed the task may {verb} it",
                         code="not_assignee")
@@ -186,14 +193,19 @@ def _require_status(task: TaskState, action: Action, *allowed: Status) -> None:
         if action == Action.CLAIM and task.status == Status.CLAIMED:
             raise Conflict("the task is already claimed", code="already_claimed")
         wanted = " or ".join(s.value for s in allowed)
-        raise Conflict(f"cannot {action} a task that is {task.status.value} at "
+        raise Conflict(f"cannot {_VERBS[action]} a task that is {task.status.value} at "
                        f"{task.level.value}; it must be {wanted}", code="transition_not_allowed")
 
 
-def _claim(task: TaskState, actor: Actor, *_: object) -> Transition:
+def _require_not_returned(task: TaskState, action: Action) -> None:
     if task.level == Level.P0:
-        raise Conflict("a returned task is resubmitted by the front office, not claimed",
+        raise Conflict(f"the task was returned to the front office; it cannot be "
+                       f"{_DONE[action]} until the front office resubmits it",
                        code="transition_not_allowed")
+
+
+def _claim(task: TaskState, actor: Actor, *_: object) -> Transition:
+    _require_not_returned(task, Action.CLAIM)
     _require_desk(task, actor, "claim")
     _require_status(task, Action.CLAIM, Status.QUEUED)
     pickup = ClockKind.P1_PICKUP if task.level == Level.P1 else ClockKind.P2_PICKUP
@@ -203,27 +215,27 @@ def _claim(task: TaskState, actor: Actor, *_: object) -> Transition:
 
 def _dispose(task: TaskState, actor: Actor, target: str | None, parent: str | None) -> Transition:
     if task.level != Level.P1:
-        raise Conflict("only a task at P1 can be disposed to an Eselon II unit",
-                       code="transition_not_allowed")
-    _require_assignee(task, actor, "dispose")
+        raise Conflict(f"only a task at P1 can be disposed to an Eselon II unit; this one is at "
+                       f"{task.level.upper()}", code="transition_not_allowed")
+    _require_desk(task, actor, "dispose")
     _require_status(task, Action.DISPOSE, Status.CLAIMED)
+    _require_assignee(task, actor, "dispose")
     if not target:
         raise InvalidInput("choose the Eselon II unit to dispose the task to", field="unit")
     if parent != task.eselon1:
         raise InvalidInput(f"unit '{target}' is not an Eselon II unit under '{task.eselon1}'",
                            field="unit")
     new = TaskState(Status.QUEUED, Level.P2, target, task.eselon1, target, None)
-    return Transition("task.disposed", new, (ClockChange(ClockOp.START, ClockKind.P2_PICKUP, target),))
+    return Transition("task.disposed", new,
+                      (ClockChange(ClockOp.START, ClockKind.P2_PICKUP, target),))
 
 
 def _return(task: TaskState, actor: Actor, *_: object) -> Transition:
-    if task.level == Level.P0:
-        raise Conflict("the task is already back at the front office", code="transition_not_allowed")
+    _require_not_returned(task, Action.RETURN)
     _require_desk(task, actor, "return")
     _require_status(task, Action.RETURN, Status.QUEUED, Status.CLAIMED)
-    if task.status == Status.CLAIMED and task.assignee_id != actor.id:
-        raise Forbidden("only the staff member who claimed the task may return it",
-                        code="not_assignee")
+    if task.status == Status.CLAIMED:
+        _require_assignee(task, actor, "return")
     if task.level == Level.P2:
         # Back to the Eselon I desk, which gets a fresh pickup clock of its own.
         new = TaskState(Status.QUEUED, Level.P1, task.eselon1, task.eselon1, task.eselon2, None)
@@ -240,8 +252,6 @@ def _return(task: TaskState, actor: Actor, *_: object) -> Transition:
 
 
 def _resubmit(task: TaskState, actor: Actor, *_: object) -> Transition:
-    if actor.role not in (Role.P0, Role.ADMIN):
-        raise Forbidden("only front-office staff (P0) resubmit a returned task")
     _require_status(task, Action.RESUBMIT, Status.RETURNED)
     new = TaskState(Status.QUEUED, Level.P1, task.eselon1, task.eselon1, task.eselon2, None)
     return Transition("task.resubmitted", new, (
@@ -251,27 +261,53 @@ def _resubmit(task: TaskState, actor: Actor, *_: object) -> Transition:
 
 
 def _hold(task: TaskState, actor: Actor, *_: object) -> Transition:
-    _require_assignee(task, actor, "put on hold")
+    _require_not_returned(task, Action.HOLD)
+    _require_desk(task, actor, "put on hold")
     _require_status(task, Action.HOLD, Status.CLAIMED)
+    _require_assignee(task, actor, "put on hold")
     return Transition("task.held", replace(task, status=Status.ON_HOLD),
                       (ClockChange(ClockOp.PAUSE, ClockKind.RESOLUTION),))
 
 
 def _resume(task: TaskState, actor: Actor, *_: object) -> Transition:
-    _require_assignee(task, actor, "resume")
+    _require_not_returned(task, Action.RESUME)
+    _require_desk(task, actor, "resume")
     _require_status(task, Action.RESUME, Status.ON_HOLD)
+    _require_assignee(task, actor, "resume")
     return Transition("task.resumed", replace(task, status=Status.CLAIMED),
                       (ClockChange(ClockOp.RESUME, ClockKind.RESOLUTION),))
 
 
 def _complete(task: TaskState, actor: Actor, *_: object) -> Transition:
     if task.level != Level.P2:
-        raise Conflict("a task is completed by its Eselon II desk (P2)",
-                       code="transition_not_allowed")
-    _require_assignee(task, actor, "complete")
+        raise Conflict(f"a task is completed at its Eselon II desk (P2); this one is at "
+                       f"{task.level.upper()}", code="transition_not_allowed")
+    _require_desk(task, actor, "complete")
     _require_status(task, Action.COMPLETE, Status.CLAIMED)
+    _require_assignee(task, actor, "complete")
     return Transition("task.completed", replace(task, status=Status.COMPLETED),
                       (ClockChange(ClockOp.MEET, ClockKind.RESOLUTION),))
+
+
+# Which roles ever perform each action (MESSAGE: anyone who may see the task).
+_ROLES_FOR: dict[Action, tuple[Role, ...]] = {
+    Action.CLAIM: (Role.P1, Role.P2),
+    Action.DISPOSE: (Role.P1,),
+    Action.RETURN: (Role.P1, Role.P2),
+    Action.HOLD: (Role.P1, Role.P2),
+    Action.RESUME: (Role.P1, Role.P2),
+    Action.COMPLETE: (Role.P2,),
+    Action.RESUBMIT: (Role.P0, Role.ADMIN),
+}
+_ROLE_NAMES = {Role.P0: "front-office staff (P0)", Role.P1: "Eselon I desk staff (P1)",
+               Role.P2: "Eselon II desk staff (P2)", Role.SUPERVISOR: "a supervisor",
+               Role.ADMIN: "an administrator"}
+_VERBS = {Action.CLAIM: "claim", Action.DISPOSE: "dispose", Action.RETURN: "return",
+          Action.HOLD: "put on hold", Action.RESUME: "resume", Action.COMPLETE: "complete",
+          Action.RESUBMIT: "resubmit", Action.MESSAGE: "message"}
+_DONE = {Action.CLAIM: "claimed", Action.DISPOSE: "disposed", Action.RETURN: "returned",
+         Action.HOLD: "put on hold", Action.RESUME: "resumed", Action.COMPLETE: "completed",
+         Action.RESUBMIT: "resubmitted", Action.MESSAGE: "messaged"}
 
 
 _Handler = Callable[[TaskState, Actor, str | None, str | None], Transition]

@@ -1,0 +1,246 @@
+"""Live channels of one hub process: subscribe with recovery, fan-out, gap fill after Redis trouble.
+
+Every local channel in use has a set of ``Subscription``s (one per WebSocket on that channel), the
+channel's epoch and the last offset this process forwarded. A live message from Redis is parsed
+once, wrapped once (``make_message``) and pushed to each subscription's sink: nothing is encoded
+per socket.
+
+Subscribing with ``since``/``epoch`` joins the live stream without a gap or a duplicate: the
+subscription is added (buffering) and Redis confirms the pub/sub subscription *before* the stream
+is read, so every event is either in the snapshot or arrives live; the buffered live events at or
+below the snapshot's head are then dropped. The same rule (drop what is not newer than the last
+forwarded offset) makes the gap fill after a reconnect exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from channels import names
+from channels.history import History, Offset, Snapshot, parse_offset
+from channels.subscriber import Subscriber
+from hub.ws_protocol import subscribed_frame
+
+log = logging.getLogger(__name__)
+
+
+class Sink(Protocol):
+    """Where one connection's frames go (``hub.ws_outbound.Outbound``)."""
+
+    def push(self, message: Any) -> None: ...
+
+    async def push_paced(self, message: Any) -> None: ...
+
+    def overflow(self) -> None: ...
+
+
+class Subscription:
+    """One connection on one channel. ``pending`` buffers live messages while it subscribes."""
+
+    __slots__ = ("channel", "sink", "pending")
+
+    def __init__(self, channel: str, sink: Sink) -> None:
+        self.channel = channel
+        self.sink = sink
+        self.pending: list[tuple[Offset | None, Any]] | None = []
+
+
+class LocalChannel:
+    __slots__ = ("name", "key", "members", "epoch", "last", "last_offset", "held")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.key = names.live_key(name)
+        self.members: set[Subscription] = set()
+        self.epoch: str | None = None
+        self.last: Offset | None = None  # the newest offset forwarded (or known) here
+        self.last_offset = ""
+        self.held: list[tuple[str, Offset, str]] | None = None  # live messages during a reset
+
+    def advance(self, offset: str, pos: Offset) -> None:
+        if self.last is None or pos > self.last:
+            self.last, self.last_offset = pos, offset
+
+
+class Realtime:
+    """The process's live channels (``ctx.extras["realtime"]``).
+
+    Args:
+        make_message: turns an encoded frame into what sinks push (the ASGI send message), once
+            per frame.
+        on_kick: gets the data of each message on ``names.KICK_KEY``.
+        pending_limit: live messages a subscribing connection may buffer before it counts as a
+            slow consumer.
+    """
+
+    def __init__(self, redis_url: str, history: History, make_message: Callable[[str], Any],
+                 on_kick: Callable[[str], None], *, pending_limit: int = 256,
+                 heartbeat: float = 5.0) -> None:
+        self.history = history
+        self.make_message = make_message
+        self.on_kick = on_kick
+        self.pending_limit = pending_limit
+        self._channels: dict[str, LocalChannel] = {}
+        self._by_key: dict[str, LocalChannel] = {}
+        self._resets: set[asyncio.Task[None]] = set()
+        self.subscriber = Subscriber(redis_url, self._on_message, self._fill_gaps,
+                                     always=(names.KICK_KEY,), heartbeat=heartbeat)
+
+    def start(self) -> None:
+        self.subscriber.start()
+
+    async def stop(self) -> None:
+        for task in list(self._resets):
+            task.cancel()
+        await asyncio.gather(*self._resets, return_exceptions=True)
+        await self.subscriber.stop()
+
+    def health(self) -> str:
+        return self.subscriber.health()
+
+    def channel_count(self) -> int:
+        return len(self._channels)
+
+    # --- subscribing -----------------------------------------------------------------------
+    async def subscribe(self, sink: Sink, channel: str, since: str | None,
+                        epoch: str | None) -> Subscription:
+        """Join ``channel``: answer ``subscribed``, replay what was missed, then go live.
+
+        Raises:
+            SubscriberUnavailable, redis errors: Redis is unreachable (nothing is left behind).
+        """
+        sub = Subscription(channel, sink)
+        local = self._channels.get(channel)
+        if local is None:
+            local = self._channels[channel] = self._by_key[names.live_key(channel)] = \
+                LocalChannel(channel)
+        local.members.add(sub)  # before any await: a concurrent first subscribe must see it
+        try:
+            await self.subscriber.acquire(local.key)
+        except BaseException:
+            self._leave(local, sub)
+            raise
+        try:
+            snap = await self.history.snapshot(channel, since, epoch)
+        except BaseException:
+            self._leave(local, sub)
+            self.subscriber.release(local.key)
+            raise
+        head = parse_offset(snap.head)
+        if local.epoch is None:
+            local.epoch = snap.epoch
+        if snap.epoch == local.epoch:
+            local.advance(snap.head, head)
+        sink.push(self.make_message(subscribed_frame(
+            channel, snap.head, snap.epoch, snap.recovered, len(snap.entries))))
+        for _offset, frame in snap.entries:
+            await sink.push_paced(self.make_message(frame))
+        pending, sub.pending = sub.pending or [], None
+        for pos, message in pending:
+            if pos is None or pos > head:
+                sink.push(message)
+        if snap.epoch != local.epoch:
+            self._start_reset(local)  # the history was replaced while we looked
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Leave; idempotent. The last one out makes the process unsubscribe from Redis."""
+        local = self._channels.get(sub.channel)
+        if local is not None and sub in local.members:
+            self._leave(local, sub)
+            self.subscriber.release(local.key)
+
+    def _leave(self, local: LocalChannel, sub: Subscription) -> None:
+        local.members.discard(sub)
+        sub.pending = None
+        if not local.members and self._channels.get(local.name) is local:
+            del self._channels[local.name]
+            del self._by_key[local.key]
+
+    # --- live ------------------------------------------------------------------------------
+    def _on_message(self, key: str, data: str) -> None:
+        local = self._by_key.get(key)
+        if local is None:
+            if key == names.KICK_KEY:
+                self.on_kick(data)
+            return
+        epoch, offset, frame = data.split("|", 2)
+        pos = parse_offset(offset)
+        if local.held is not None:
+            local.held.append((epoch, pos, frame))
+            return
+        if epoch != local.epoch:
+            if local.epoch is not None:
+                local.held = [(epoch, pos, frame)]
+                self._start_reset(local)
+                return
+            local.epoch = epoch
+        if local.last is not None and pos <= local.last:
+            return  # already forwarded (by a gap fill or a replay)
+        local.last, local.last_offset = pos, offset
+        self._deliver(local, pos, self.make_message(frame))
+
+    def _deliver(self, local: LocalChannel, pos: Offset | None, message: Any) -> None:
+        for sub in local.members:
+            pending = sub.pending
+            if pending is None:
+                sub.sink.push(message)
+            elif len(pending) < self.pending_limit:
+                pending.append((pos, message))
+            else:
+                sub.sink.overflow()
+
+    # --- resets and gap fill ---------------------------------------------------------------
+    def _start_reset(self, local: LocalChannel) -> None:
+        if local.held is None:
+            local.held = []
+        task = asyncio.create_task(self._reset(local), name=f"reset-{local.name}")
+        self._resets.add(task)
+        task.add_done_callback(self._resets.discard)
+
+    async def _reset(self, local: LocalChannel) -> None:
+        """The channel's epoch changed: tell every subscriber to reload, then carry on live."""
+        try:
+            snap = await self.history.snapshot(local.name)
+        except Exception as exc:  # Redis is gone again; the reconnect's gap fill takes over
+            log.warning("could not reset channel %s: %s", local.name, exc)
+            local.held = None
+            return
+        self._restart(local, snap)
+        held, local.held = local.held or [], None
+        for epoch, pos, frame in held:
+            if epoch == local.epoch and local.last is not None and pos > local.last:
+                local.last, local.last_offset = pos, _offset_text(pos)
+                self._deliver(local, pos, self.make_message(frame))
+
+    def _restart(self, local: LocalChannel, snap: Snapshot) -> None:
+        log.info("channel %s has a new epoch %s (was %s): subscribers reload", local.name,
+                 snap.epoch, local.epoch)
+        local.epoch = snap.epoch
+        local.last, local.last_offset = parse_offset(snap.head), snap.head
+        self._deliver(local, None, self.make_message(subscribed_frame(
+            local.name, snap.head, snap.epoch, False, 0)))
+
+    async def _fill_gaps(self) -> None:
+        """After a reconnect: forward what each channel missed, or make its subscribers reload."""
+        for local in list(self._channels.values()):
+            if local.epoch is None or local.last is None or not local.members:
+                continue  # its first subscriber's own snapshot covers it
+            snap = await self.history.snapshot(local.name, local.last_offset, local.epoch)
+            if not snap.recovered:
+                self._restart(local, snap)
+                continue
+            for offset, frame in snap.entries:
+                pos = parse_offset(offset)
+                if pos > local.last:
+                    local.last, local.last_offset = pos, offset
+                    self._deliver(local, pos, self.make_message(frame))
+            if snap.entries:
+                log.info("filled a gap of %d events on %s", len(snap.entries), local.name)
+
+
+def _offset_text(pos: Offset) -> str:
+    return f"{pos[0]}-{pos[1]}"

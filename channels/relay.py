@@ -1,0 +1,241 @@
+"""The outbox relay: committed events → channel streams and live fan-out, with nothing lost.
+
+A command's transaction writes one outbox row per (event, channel). Two paths move rows to Redis:
+
+- the *fast path*: right after commit, ``after_commit`` publishes the event's rows at once, so a
+  task appears on screens before the HTTP answer leaves;
+- the *sweep*: every second each process running a relay (web processes, the worker) retries rows
+  still unpublished after ``min_age``, so a crash, a Redis outage or a failed hook between commit
+  and publish only delays an event.
+
+Appending is idempotent (``History.append`` skips an (event, channel) it has seen), so the two
+paths, and several processes sweeping at once, never append an event twice. A row is marked
+``published_at`` only after Redis confirmed it; the marks are written in small batches off the
+request path, and a mark lost in a crash just means one harmless, de-duplicated retry.
+
+Start it with ``Relay.start()`` / ``await Relay.stop()``, or ``run_relay_loop(ctx, stop_event)``
+(the worker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, update
+from sqlmodel import col, select
+
+from channels import names
+from channels.history import History, OutgoingEvent
+from hub.db import Database
+from hub.models import Outbox, utcnow
+
+if TYPE_CHECKING:
+    from hub.commands import CommandResult
+    from hub.context import AppContext
+
+log = logging.getLogger(__name__)
+
+# A row that failed this often is left alone (and reported by health()) rather than retried
+# forever ahead of healthy rows.
+MAX_ATTEMPTS = 20
+# Published rows are kept this long for inspection, then deleted; the task history is in
+# task_events, so nothing of record is lost.
+KEEP_PUBLISHED = timedelta(days=1)
+_PRUNE_EVERY_S = 3600.0
+_STALE_AFTER_S = 30.0  # health() complains when a row waits longer than this
+
+
+def _outgoing(row: Outbox) -> OutgoingEvent:
+    return OutgoingEvent(row.event_id, row.channel, row.type, row.at, row.payload)
+
+
+class Relay:
+    """Moves outbox rows to Redis.
+
+    Args:
+        fast_path: publish in the after-commit hook (web processes); False leaves everything to
+            the sweep (``PTSA_RELAY=sweep``).
+        interval: seconds between sweeps.
+        min_age: a row is retried only when it is at least this old, so the sweep does not race
+            the fast path of a command that just committed.
+    """
+
+    def __init__(self, db: Database, history: History, *, fast_path: bool = True,
+                 interval: float = 1.0, min_age: float = 1.0, batch: int = 500) -> None:
+        self.db = db
+        self.history = history
+        self.fast_path = fast_path
+        self.interval = interval
+        self.min_age = min_age
+        self.batch = batch
+        self._marks: list[int] = []
+        self._marks_ready = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stop = asyncio.Event()
+        self._oldest_waiting: float | None = None  # monotonic time a waiting row was first seen
+        self._failing = 0
+        self._last_prune = 0.0
+
+    @classmethod
+    def for_app(cls, ctx: AppContext, *, fast_path: bool = True) -> Relay:
+        settings = ctx.settings
+        history = History(ctx.redis, settings.history_max_len,
+                          int(settings.history_max_age.total_seconds()))
+        return cls(ctx.db, history, fast_path=fast_path)
+
+    # --- fast path -------------------------------------------------------------------------
+    async def after_commit(self, result: CommandResult) -> None:
+        """The ``TaskCommands.after_commit`` hook: publish this event's rows now."""
+        if self.fast_path:
+            await self.publish_event(result.event_id)
+
+    async def publish_event(self, event_id: str) -> int:
+        """Publish the unpublished rows of one event; returns how many Redis confirmed."""
+        async with self.db.read() as session:
+            rows = (await session.exec(select(Outbox).where(
+                Outbox.event_id == event_id, col(Outbox.published_at).is_(None)
+            ).order_by(col(Outbox.id)))).all()
+        return await self._publish(rows)
+
+    async def _publish(self, rows: Sequence[Outbox]) -> int:
+        valid = [row for row in rows if names.parse_channel(row.channel) is not None]
+        if len(valid) != len(rows):
+            bad = [row for row in rows if row not in valid]
+            log.error("outbox rows with malformed channel names: %s",
+                      [(r.id, r.channel) for r in bad])
+            await self._count_failures([r.id for r in bad if r.id], MAX_ATTEMPTS)
+        outcomes = await self.history.append([_outgoing(row) for row in valid])
+        done: list[int] = []
+        failed: list[int] = []
+        for row, outcome in zip(valid, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                log.warning("appending event %s to %s failed: %s", row.event_id, row.channel,
+                            outcome)
+                failed.append(row.id or 0)
+            else:
+                done.append(row.id or 0)
+        if failed:
+            await self._count_failures(failed, 1)
+        self._marks.extend(done)
+        self._marks_ready.set()
+        return len(done)
+
+    # --- sweep -----------------------------------------------------------------------------
+    async def sweep(self) -> int:
+        """Publish rows left unpublished for ``min_age`` seconds; returns how many were."""
+        cutoff = utcnow() - timedelta(seconds=self.min_age)
+        async with self.db.read() as session:
+            rows = (await session.exec(select(Outbox).where(
+                col(Outbox.published_at).is_(None), col(Outbox.at) < cutoff,
+                col(Outbox.attempts) < MAX_ATTEMPTS,
+            ).order_by(col(Outbox.id)).limit(self.batch))).all()
+        if not rows:
+            self._oldest_waiting = None
+            return 0
+        if self._oldest_waiting is None:
+            self._oldest_waiting = time.monotonic()
+        try:
+            published = await self._publish(rows)
+        except Exception:
+            await self._count_failures([r.id or 0 for r in rows], 1)
+            raise
+        if published == len(rows):
+            self._oldest_waiting = None
+        log.info("relay sweep published %d of %d waiting outbox rows", published, len(rows))
+        return published
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Sweep every ``interval`` seconds until ``stop`` is set (or the task is cancelled)."""
+        stop = stop or self._stop
+        while not stop.is_set():
+            try:
+                await self.sweep()
+                await self._maybe_prune()
+                self._failing = 0
+            except Exception as exc:  # Redis or the database is down: keep trying, say so
+                self._failing += 1
+                if self._failing in (1, 10) or self._failing % 60 == 0:
+                    log.warning("relay sweep failed (%d in a row): %s", self._failing, exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.interval)
+
+    # --- marks -----------------------------------------------------------------------------
+    async def _write_marks(self) -> None:
+        while True:
+            await self._marks_ready.wait()
+            await asyncio.sleep(0.05)  # gather the marks of events committed together
+            self._marks_ready.clear()
+            await self.flush_marks()
+
+    async def flush_marks(self) -> None:
+        ids, self._marks = self._marks, []
+        if not ids:
+            return
+        try:
+            async with self.db.write() as session:
+                for start in range(0, len(ids), 500):
+                    await session.exec(update(Outbox).where(  # type: ignore[call-overload]
+                        col(Outbox.id).in_(ids[start:start + 500])).values(published_at=utcnow()))
+        except Exception as exc:  # unmarked rows are retried by the sweep; appends are idempotent
+            log.warning("could not mark %d outbox rows published: %s", len(ids), exc)
+
+    async def _count_failures(self, ids: list[int], by: int) -> None:
+        if not ids:
+            return
+        with contextlib.suppress(Exception):
+            async with self.db.write() as session:
+                await session.exec(update(Outbox).where(  # type: ignore[call-overload]
+                    col(Outbox.id).in_(ids)).values(attempts=col(Outbox.attempts) + by))
+
+    async def _maybe_prune(self) -> None:
+        now = time.monotonic()
+        if now - self._last_prune < _PRUNE_EVERY_S:
+            return
+        self._last_prune = now
+        async with self.db.write() as session:
+            await session.exec(delete(Outbox).where(  # type: ignore[call-overload]
+                col(Outbox.published_at) < utcnow() - KEEP_PUBLISHED))
+
+    # --- life cycle ------------------------------------------------------------------------
+    def start(self, *, sweep: bool = True) -> None:
+        self._stop.clear()
+        self._tasks.append(asyncio.create_task(self._write_marks(), name="relay-marks"))
+        if sweep:
+            self._tasks.append(asyncio.create_task(self.run(self._stop), name="relay-sweep"))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.flush_marks()
+
+    def health(self) -> str:
+        if self._failing:
+            return f"relay sweep failing ({self._failing} times in a row)"
+        if self._oldest_waiting is not None:
+            waited = time.monotonic() - self._oldest_waiting
+            if waited > _STALE_AFTER_S:
+                return f"outbox rows unpublished for {waited:.0f} s"
+        return "ok"
+
+
+async def run_relay_loop(ctx_app: AppContext, stop_event: asyncio.Event) -> None:
+    """Run the relay's sweep until ``stop_event`` is set: for the worker process.
+
+    The worker's own commands (SLA warnings and breaches) are published by this sweep within
+    about a second of commit, or at once if the worker calls ``Relay.publish_event`` after commit.
+    """
+    relay = Relay.for_app(ctx_app, fast_path=False)
+    relay.start(sweep=False)
+    try:
+        await relay.run(stop_event)
+    finally:
+        await relay.stop()

@@ -1,0 +1,130 @@
+"""``GET /api/v1/kpi``: unit and service KPIs as JSON, or CSV with ``format=csv``.
+
+Query parameters: ``by`` (``unit`` | ``service``), ``from`` and ``to`` (dates of registration,
+``YYYY-MM-DD`` in the office time zone; default: the trend window up to today), ``weeks`` (trend
+length, 1-52, default 8), ``unit`` (an Eselon I or II code), ``service``, ``format``
+(``json`` | ``csv``). The caller sees the tasks their role may see (``visible_filter``).
+Definitions: ``hub/kpi.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import col, select
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hub import kpi
+from hub.api.common import authenticate, ctx, json_response
+from hub.api.tasks import visible_filter
+from hub.auth.principal import Principal
+from hub.errors import InvalidInput
+from hub.models import Service, SlaClock, Task, Unit, utcnow
+
+CHUNK = 500
+
+
+def _date_param(raw: str | None, name: str) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date like 2026-11-27; got {raw!r}",
+                           field=name) from None
+
+
+def parse_params(query: Any, today: date) -> dict[str, Any]:
+    """The KPI query's parameters, checked; raises InvalidInput naming the bad one."""
+    by = query.get("by") or "unit"
+    if by not in ("unit", "service"):
+        raise InvalidInput(f"by must be unit or service; got {by!r}", field="by")
+    weeks_raw = query.get("weeks") or "8"
+    if not weeks_raw.isdigit() or not 1 <= int(weeks_raw) <= 52:
+        raise InvalidInput(f"weeks must be a whole number from 1 to 52; got {weeks_raw!r}",
+                           field="weeks")
+    weeks = int(weeks_raw)
+    end = _date_param(query.get("to"), "to") or today
+    start = _date_param(query.get("from"), "from") or \
+        (end - timedelta(days=end.weekday()) - timedelta(weeks=weeks - 1))
+    if start > end:
+        raise InvalidInput(f"from ({start}) must not be after to ({end})", field="from")
+    fmt = query.get("format") or "json"
+    if fmt not in ("json", "csv"):
+        raise InvalidInput(f"format must be json or csv; got {fmt!r}", field="format")
+    return {"by": by, "weeks": weeks, "from": start, "to": end, "format": fmt,
+            "unit": query.get("unit") or None, "service": query.get("service") or None}
+
+
+async def build_report(request: Request, principal: Principal,
+                       params: dict[str, Any]) -> dict[str, Any]:
+    """Load the facts the caller may see and compute the report (shared with the KPI page)."""
+    app = ctx(request)
+    policy = await app.policy()
+    tz = policy.tz
+    start = datetime.combine(params["from"], time.min, tzinfo=tz)
+    end = datetime.combine(params["to"] + timedelta(days=1), time.min, tzinfo=tz)
+    query = select(Task).where(visible_filter(principal), col(Task.created_at) >= start,
+                               col(Task.created_at) < end)
+    if params["unit"]:
+        query = query.where(or_(col(Task.eselon1) == params["unit"],
+                                col(Task.eselon2) == params["unit"]))
+    if params["service"]:
+        query = query.where(col(Task.service_code) == params["service"])
+    async with app.db.read() as session:
+        tasks = (await session.exec(query.order_by(col(Task.id)))).all()
+        clocks: dict[int, list[kpi.ClockFact]] = {}
+        ids = [t.id or 0 for t in tasks]
+        for i in range(0, len(ids), CHUNK):
+            rows = await session.exec(select(SlaClock).where(
+                col(SlaClock.task_id).in_(ids[i:i + CHUNK])).order_by(col(SlaClock.id)))
+            for c in rows.all():
+                clocks.setdefault(c.task_id, []).append(kpi.ClockFact(
+                    kind=c.kind, unit=c.unit_code, state=c.state, started_at=c.started_at,
+                    due_at=c.due_at, stopped_at=c.stopped_at, paused_at=c.paused_at,
+                    paused_seconds=c.paused_seconds))
+        units = {u.code: u for u in (await session.exec(select(Unit))).all()}
+        services = {s.code: s for s in (await session.exec(select(Service))).all()}
+    facts = [kpi.TaskFact(id=t.id or 0, service=t.service_code, eselon1=t.eselon1,
+                          eselon2=t.eselon2, status=t.status, created_at=t.created_at,
+                          completed_at=t.completed_at, clocks=tuple(clocks.get(t.id or 0, ())))
+             for t in tasks]
+    report = kpi.compute(facts, by=params["by"], calendar=policy.calendar, now=utcnow(),
+                         weeks=params["weeks"])
+    for group in report["groups"]:
+        if params["by"] == "unit":
+            unit = units.get(group["key"])
+            group["name"] = unit.name if unit else group["key"]
+            group["parent"] = unit.parent if unit else None
+        else:
+            service = services.get(group["key"])
+            group["name"] = service.name if service else group["key"]
+            group["sop_days"] = service.sop_days if service else None
+    report["totals"]["name"] = "Total"
+    report.update({"from": params["from"].isoformat(), "to": params["to"].isoformat(),
+                   "weeks": params["weeks"], "generated_at": utcnow().isoformat(),
+                   "calendar": "always" if policy.calendar.always else "office"})
+    return report
+
+
+def csv_response(report: dict[str, Any]) -> Response:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(kpi.csv_rows(report))
+    name = f"ptsa-kpi-{report['by']}-{report['from']}-{report['to']}.csv"
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+async def get_kpi(request: Request) -> Response:
+    principal = await authenticate(request)
+    today = utcnow().astimezone(ctx(request).settings.tz).date()
+    params = parse_params(request.query_params, today)
+    report = await build_report(request, principal, params)
+    if params["format"] == "csv":
+        return csv_response(report)
+    return json_response(report)

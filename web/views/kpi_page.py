@@ -1,0 +1,64 @@
+"""The KPI page: the same report as ``GET /api/v1/kpi``, as tables and SVG charts."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from babel.numbers import format_decimal, format_percent
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hub.api.kpi import build_report, parse_params
+from hub.errors import InvalidInput
+from hub.models import utcnow
+from web import i18n
+from web.charts import bar_chart, line_chart
+from web.forms import FormErrors
+from web.render import app_ctx, render
+from web.views.base import page
+
+PARAMS = ("by", "from", "to", "weeks", "unit", "service")
+
+
+def percent(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return format_percent(value, locale=i18n.BABEL_LOCALES[i18n.current_language()])
+
+
+def number(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return format_decimal(value, locale=i18n.BABEL_LOCALES[i18n.current_language()])
+
+
+@page()
+async def kpi_page(request: Request) -> Response:
+    principal = request.scope["principal"]
+    today = utcnow().astimezone(app_ctx(request).settings.tz).date()
+    errors = FormErrors()
+    query = {k: v for k, v in request.query_params.items() if k in PARAMS and v}
+    try:
+        params = parse_params(query, today)
+    except InvalidInput as exc:
+        errors.add(exc)
+        query = {}
+        params = parse_params({}, today)
+    report = await build_report(request, principal, params)
+    groups = report["groups"]
+    share_key = "pickup_p2" if params["by"] == "unit" else "pickup_p1"
+    charts: dict[str, Any] = {
+        "pickup": bar_chart([(g["name"], g[share_key]["share_within"]) for g in groups]),
+        "completion": bar_chart([(g["name"], g["completion"]["share_within"]) for g in groups]),
+        "trend": line_chart([(w["start"][5:], w["completion_share_within"])
+                             for w in report["totals"]["trend"]]),
+        "trend_pickup": line_chart([(w["start"][5:], w["pickup_share_within"])
+                                    for w in report["totals"]["trend"]]),
+    }
+    csv_query = {k: str(v) for k, v in params.items() if k in PARAMS and v is not None}
+    csv_query.update({"from": params["from"].isoformat(), "to": params["to"].isoformat(),
+                      "format": "csv"})
+    return render(request, "kpi.html", report=report, params=params, charts=charts,
+                  errors=errors, share_key=share_key, percent=percent, number=number,
+                  csv_url="/api/v1/kpi?" + urlencode(csv_query))

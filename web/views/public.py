@@ -1,0 +1,40 @@
+"""Public "Lacak Permohonan": an applicant types the registration number and sees the stage and
+the expected date — nothing internal (no staff, no messages, no contact details)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hub.api.tasks import public_status
+from hub.commands import task_by_code
+from hub.models import Service
+from web.render import app_ctx, render
+from web.views.base import page
+
+STAGES = {
+    "received": "Received; waiting for the responsible unit",
+    "verification": "Being verified by the responsible unit",
+    "forwarded": "Forwarded to the processing unit",
+    "processing": "Being processed",
+    "waiting_applicant": "Waiting for you: documents incomplete",
+    "returned": "Returned to the front office; please contact the PTSA counter",
+    "completed": "Completed",
+}
+
+
+@page(public=True)
+async def track(request: Request) -> Response:
+    code = (request.query_params.get("kode") or "").strip()[:30]
+    status = None
+    missing = False
+    if code:
+        async with app_ctx(request).db.read() as session:
+            task = await task_by_code(session, code)
+            service = await session.get(Service, task.service_code) if task else None
+        if task is None:
+            missing = True
+        else:
+            status = public_status(task, service)
+    return render(request, "track.html", status=404 if missing else 200, code=code,
+                  result=status, missing=missing, stages=STAGES)

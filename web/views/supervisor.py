@@ -1,0 +1,96 @@
+"""The supervisor's screen: every open task in scope with overdue work highlighted, a live breach
+banner, and the notification log (what was sent to whom, when, and whether it arrived)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from sqlmodel import col, select
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hub.api.tasks import visible_filter
+from hub.auth.principal import Principal
+from hub.domain.tasks import FRONT_OFFICE
+from hub.models import Notification, SlaClock, Task
+from hub.serializers import iso
+from web import queries
+from web.render import app_ctx, render
+from web.views.base import page
+from web.views.live import board_config
+
+LOG_LIMIT = 200
+
+
+def scope_units(principal: Principal) -> list[str] | None:
+    """Units whose notifications the principal sees; None means all (front office, admin)."""
+    if principal.role == "admin" or FRONT_OFFICE in principal.scope:
+        return None
+    return sorted(principal.scope)
+
+
+async def open_breaches(request: Request, principal: Principal) -> list[dict[str, Any]]:
+    """Breached clocks of tasks still open in scope: the banners a supervisor must see on load."""
+    async with app_ctx(request).db.read() as session:
+        rows = await session.exec(
+            select(SlaClock, Task).join(Task, col(Task.id) == col(SlaClock.task_id))
+            .where(visible_filter(principal), col(SlaClock.breached_at).is_not(None),
+                   col(SlaClock.state).in_(("running", "paused")))
+            .order_by(col(SlaClock.breached_at).desc()).limit(50))
+        return [{"task_id": task.id, "code": task.code, "kind": clock.kind,
+                 "unit": clock.unit_code, "breached_at": iso(clock.breached_at),
+                 "key": f"{clock.id}:{clock.kind}"}
+                for clock, task in rows.all()]
+
+
+@page(roles=("supervisor", "admin"))
+async def supervisor(request: Request) -> Response:
+    principal: Principal = request.scope["principal"]
+    async with app_ctx(request).db.read() as session:
+        cards = await queries.open_cards(session, principal)
+        units = await queries.units_by_code(session)
+    config = board_config(request, principal, "supervisor", cards, units)
+    config["breaches"] = await open_breaches(request, principal)
+    return render(request, "supervisor.html", config=config, cards=cards, units=units,
+                  breaches=config["breaches"])
+
+
+async def notification_rows(request: Request, principal: Principal) -> list[Any]:
+    """The SLA engine's ``list_notifications`` when it is installed, else the table itself."""
+    ctx = app_ctx(request)
+    units = scope_units(principal)
+    try:
+        notify = importlib.import_module("workers.notify")
+    except ImportError:
+        notify = None
+    if notify is not None and hasattr(notify, "list_notifications"):
+        return list(await notify.list_notifications(ctx.db, unit_codes=units, limit=LOG_LIMIT))
+    async with ctx.db.read() as session:
+        query = select(Notification).order_by(col(Notification.id).desc()).limit(LOG_LIMIT)
+        if units is not None:
+            query = query.join(Task, col(Task.id) == col(Notification.task_id)).where(
+                visible_filter(principal))
+        return list((await session.exec(query)).all())
+
+
+def _field(row: Any, name: str) -> Any:
+    return row.get(name) if isinstance(row, dict) else getattr(row, name, None)
+
+
+@page(roles=("supervisor", "admin"))
+async def notifications(request: Request) -> Response:
+    principal: Principal = request.scope["principal"]
+    rows = await notification_rows(request, principal)
+    async with app_ctx(request).db.read() as session:
+        ids = {i for i in (_field(r, "task_id") for r in rows) if i}
+        codes = {}
+        if ids:
+            found = await session.exec(select(Task.id, Task.code).where(col(Task.id).in_(ids)))
+            codes = dict(found.all())
+    items = [{name: _field(r, name) for name in (
+        "id", "task_id", "kind", "channel", "recipient", "subject", "status", "attempts",
+        "last_error", "created_at", "sent_at")} for r in rows]
+    for item in items:
+        item["task_code"] = codes.get(item["task_id"])
+    return render(request, "notifications.html", items=items)

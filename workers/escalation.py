@@ -1,0 +1,96 @@
+"""Who hears about a warning or a breach, and on which channels.
+
+* A **warning** goes to the desk that holds the task, live: ``task.<id>``, the holding level's
+  channel (``p0``, ``p1.<eselon1>`` or ``p2.<eselon2>``) and ``sup.<holding unit>``.
+* A **breach** goes to the responsible supervisor by e-mail and SMS and, live, to ``task.<id>``,
+  the level channel and ``sup.<unit>`` of every responsible unit:
+
+  ========== ====================================================================
+  p1_pickup  the Eselon I unit whose P1 desk did not claim the task
+  p2_pickup  the Eselon II unit whose P2 desk did not claim the task
+  resolution the Eselon II unit (its KPI), with the Eselon I unit copied
+  ========== ====================================================================
+
+A unit without an active supervisor escalates to its parent's supervisors, so a breach is never
+sent to nobody just because a post is vacant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from channels import names
+from hub.domain.tasks import ClockKind
+from hub.models import Service, SlaClock, Staff, Task, Unit
+
+
+@dataclass(frozen=True)
+class Recipient:
+    staff: Staff
+    unit: str  # the unit whose breach it is (the supervisor may sit higher up, see above)
+    copy: bool  # copied for information (Eselon I on a resolution breach)
+
+
+def level_channel(task: Task) -> str:
+    if task.level == "p1":
+        return names.p1(task.unit_code)
+    if task.level == "p2":
+        return names.p2(task.unit_code)
+    return names.p0()
+
+
+def responsible_units(clock: SlaClock, task: Task, service: Service | None) -> list[str]:
+    """The units whose supervisors are told of this clock's breach, the one that must act first."""
+    if clock.kind != ClockKind.RESOLUTION:
+        return [clock.unit_code]
+    eselon2 = task.eselon2 or (service.eselon2 if service else None)
+    return _unique([eselon2, task.eselon1])
+
+
+def warning_channels(task: Task) -> list[str]:
+    return _unique([names.task(task.id or 0), level_channel(task), names.sup(task.unit_code)])
+
+
+def breach_channels(task: Task, units: list[str]) -> list[str]:
+    return _unique([names.task(task.id or 0), level_channel(task),
+                    *(names.sup(unit) for unit in units)])
+
+
+async def breach_recipients(session: AsyncSession, units: list[str]) -> list[Recipient]:
+    """Active supervisors of each unit (the first unit acts; later ones are copied), each person
+    once, climbing to the parent unit when a unit has none."""
+    recipients: list[Recipient] = []
+    seen: set[int] = set()
+    for position, unit in enumerate(units):
+        for person in await _supervisors_up_from(session, unit):
+            if person.id not in seen:
+                seen.add(person.id or 0)
+                recipients.append(Recipient(person, unit, copy=position > 0))
+    return recipients
+
+
+async def _supervisors_up_from(session: AsyncSession, unit_code: str) -> list[Staff]:
+    code: str | None = unit_code
+    for _ in range(4):  # front office / Eselon I / Eselon II: the tree is three deep
+        if code is None:
+            break
+        rows = await session.exec(select(Staff).where(
+            Staff.role == "supervisor", Staff.unit_code == code,
+            col(Staff.active).is_(True)).order_by(col(Staff.id)))
+        found = list(rows.all())
+        if found:
+            return found
+        unit = await session.get(Unit, code)
+        code = unit.parent if unit else None
+    return []
+
+
+def _unique(items: list[str | None]) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        if item and item not in out:
+            out.append(item)
+    return out
