@@ -209,7 +209,7 @@ class History:
                 keys = [names.seen_key(ev.event_id, ev.channel), names.epoch_key(ev.channel),
                         names.stream_key(ev.channel), names.floor_key(ev.channel),
                         names.live_key(ev.channel)]
-                args = [frame_prefix(ev.channel), body, self.max_len,
+                args: list[str | int] = [frame_prefix(ev.channel), body, self.max_len,
                         self.max_age_seconds * 1000, self.max_age_seconds, self.key_ttl]
                 await self._publish(keys=keys, args=args, client=pipe)
             replies: list[Any] = await pipe.execute(raise_on_error=False)
@@ -224,7 +224,7 @@ class History:
         the floor or newer than the head, or more than ``max_replay`` events were missed.
         """
         keys = [names.epoch_key(channel), names.stream_key(channel), names.floor_key(channel)]
-        args = [since or "", epoch or "", max_replay, self.key_ttl]
+        args: list[str | int] = [since or "", epoch or "", max_replay, self.key_ttl]
         reply: list[Any] = await self._snapshot(keys=keys, args=args)
         new_epoch, head, recovered, raw = reply
         prefix = frame_prefix(channel)

@@ -57,6 +57,12 @@ def _parse_int(name: str, text: str, low: int) -> int:
     return value
 
 
+def _parse_relay(text: str) -> str:
+    if text not in ("on", "sweep", "off"):
+        raise ConfigError(f"PTSA_RELAY must be 'on', 'sweep' or 'off'; got {text!r}")
+    return text
+
+
 def normalise_database_url(url: str) -> str:
     """Map the URLs people write to the async drivers we ship.
 
@@ -106,6 +112,9 @@ class Settings:
     ws_queue_size: int = 256
     ws_max_subscriptions: int = 64
     ws_max_message_bytes: int = 64 * 1024
+    # The outbox relay in this process: "on" (publish after commit + sweep), "sweep" (only the
+    # sweep, e.g. when a separate process publishes), "off" (tests of a crashed relay).
+    relay: str = "on"
     login_max_attempts: int = 5
     login_window: timedelta = timedelta(minutes=15)
 
@@ -189,6 +198,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         session_max_age=parse_duration("PTSA_SESSION_MAX_AGE", get("PTSA_SESSION_MAX_AGE", "10h")),
         history_max_len=_parse_int("PTSA_HISTORY_MAX_LEN", get("PTSA_HISTORY_MAX_LEN", "10000"), 100),
         history_max_age=parse_duration("PTSA_HISTORY_MAX_AGE", get("PTSA_HISTORY_MAX_AGE", "26h")),
+        ws_queue_size=_parse_int("PTSA_WS_QUEUE_SIZE", get("PTSA_WS_QUEUE_SIZE", "256"), 2),
+        ws_max_subscriptions=_parse_int("PTSA_WS_MAX_SUBSCRIPTIONS",
+                                        get("PTSA_WS_MAX_SUBSCRIPTIONS", "64"), 1),
+        relay=_parse_relay(get("PTSA_RELAY", "on")),
     )
     # Validate the office-hours text now rather than at the first SLA computation.
     from hub.domain.calendar import parse_office_hours

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from config.settings import Settings, load_settings
 from hub.api import api_routes
@@ -18,6 +18,7 @@ from hub.api.common import handle_ptsa_error
 from hub.auth.sessions import PrincipalMiddleware
 from hub.context import AppContext
 from hub.errors import PtsaError
+from hub.ws import WebSocketEndpoint, start_realtime
 from web.pages import page_routes
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Mount("/api/v1", routes=api_routes()),
+        WebSocketRoute("/ws", WebSocketEndpoint()),  # hub/ws.py: the live channels
         *page_routes(),  # web/: the staff screens, /lacak and /static
     ]
 
@@ -70,6 +72,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # Parts that need start-up work register an async ``starter(ctx, exit_stack)`` here (the
     # relay, the WebSocket hub); each pushes its own shutdown onto the stack.
     app.state.starters = []
+    # The relay, the Redis subscriber and fan-out, the kick listener (hub/ws.py).
+    app.state.starters.append(start_realtime)
     # The SLA scheduler: after each command, arq jobs at the clocks' warning and due instants.
     from workers.schedule import install_scheduler
 

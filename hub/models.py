@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Text
+from sqlalchemy import Column, DateTime, Index, Text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -89,6 +89,8 @@ class Service(SQLModel, table=True):
 
 class Task(SQLModel, table=True):
     __tablename__ = "tasks"
+    # The desk queues: "what is waiting at P1 barenbang" (schema.sql declares the same index).
+    __table_args__ = (Index("ix_tasks_queue", "level", "unit_code", "status"),)
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True, max_length=30)
     service_code: str = Field(foreign_key="services.code", max_length=40)

@@ -91,6 +91,11 @@ def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
 _ = gettext
 
 
+def N_(message: str) -> str:
+    """Mark a string for the catalogue without translating it yet (translated when shown)."""
+    return message
+
+
 def format_when(value: datetime | str | None, tz: ZoneInfo, style: str = "short") -> str:
     """A moment in ``tz`` in the current language: ``27 Nov 2026 10.05`` (short) or
     ``Jumat, 27 November 2026, 10.05 WIB`` (long)."""

@@ -13,12 +13,14 @@ clock rows are committed and the worker's sweep schedules or fires them (``worke
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from arq.constants import job_key_prefix
 
 from channels import names
 from hub.models import SlaClock
@@ -61,12 +63,33 @@ async def schedule_clock(pool: ArqRedis, clock: SlaClock) -> int:
     """Enqueue the clock's jobs; returns how many were new (0 when all were already there)."""
     created = 0
     for kind, at in planned_jobs(clock):
-        job = await pool.enqueue_job(SLA_JOB, clock.id, kind, epoch_ms(at),
-                                     _job_id=sla_job_id(clock.id or 0, kind, at),
-                                     _queue_name=names.ARQ_QUEUE,
-                                     _defer_until=_EPOCH + epoch_ms(at) * _MS)
-        created += job is not None
+        created += await _enqueue(pool, clock.id or 0, kind, at)
     return created
+
+
+async def schedule_missing(pool: ArqRedis, clocks: Iterable[SlaClock]) -> int:
+    """Like ``schedule_clock`` for many clocks, but asks Redis once which jobs exist, so the
+    sweep's look-ahead costs one round trip when nothing was lost."""
+    planned = [(clock.id or 0, kind, at) for clock in clocks for kind, at in planned_jobs(clock)]
+    if not planned:
+        return 0
+    async with pool.pipeline(transaction=False) as pipe:
+        for clock_id, kind, at in planned:
+            pipe.exists(job_key_prefix + sla_job_id(clock_id, kind, at))
+        present = await pipe.execute()
+    created = 0
+    for (clock_id, kind, at), exists in zip(planned, present, strict=True):
+        if not exists:
+            created += await _enqueue(pool, clock_id, kind, at)
+    return created
+
+
+async def _enqueue(pool: ArqRedis, clock_id: int, kind: JobKind, at: datetime) -> int:
+    job = await pool.enqueue_job(SLA_JOB, clock_id, kind, epoch_ms(at),
+                                 _job_id=sla_job_id(clock_id, kind, at),
+                                 _queue_name=names.ARQ_QUEUE,
+                                 _defer_until=_EPOCH + epoch_ms(at) * _MS)
+    return int(job is not None)
 
 
 class SlaScheduler:

@@ -29,7 +29,7 @@ from sqlmodel import col, select
 from hub.db import Database
 from hub.models import SlaClock, utcnow
 from workers.notify import Notifier
-from workers.schedule import JobKind, schedule_clock
+from workers.schedule import JobKind, schedule_missing
 from workers.sla import SlaEngine
 
 log = logging.getLogger(__name__)
@@ -77,8 +77,8 @@ class SlaSweep:
 
         results = await asyncio.gather(*(fire(i, k) for i, k in overdue))
         report.fired = sum(results)
-        for clock in await self._upcoming(now, now + 2 * self.interval):
-            report.scheduled += await schedule_clock(self.pool, clock)
+        upcoming = await self._upcoming(now, now + 2 * self.interval)
+        report.scheduled = await schedule_missing(self.pool, upcoming)
         recovered = await self.notifier.recover_stale(now)
         due = await self.notifier.due_pending(GRACE, now)
         resend = sorted(set(recovered) | set(due))

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from starlette.routing import Route
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match, Route
 
 from hub.api import auth, catalog, kpi, tasks
+from hub.api.common import error_response
 from hub.api.openapi import openapi_endpoint
+from hub.errors import NotFound, PtsaError
 
 
 def api_routes() -> list[Route]:
@@ -24,4 +30,24 @@ def api_routes() -> list[Route]:
     for path, action in tasks.ACTION_ENDPOINTS.items():
         routes.append(Route(f"/tasks/{{task_id}}/{path}", tasks._action_endpoint(action),
                             methods=["POST"]))
+    # Last: anything else under /api/v1 answers in the JSON error shape too (Starlette's own
+    # 404/405 are plain text, which API clients cannot parse).
+    routes.append(Route("/{path:path}", _unrouted(list(routes)), include_in_schema=False,
+                        methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]))
     return routes
+
+
+def _unrouted(routes: list[Route]) -> Any:
+    async def unrouted(request: Request) -> Response:
+        allowed = sorted({m for r in routes if r.matches(request.scope)[0] == Match.PARTIAL
+                          for m in r.methods or ()})
+        if allowed:
+            response = error_response(PtsaError(
+                f"{request.method} is not allowed here; use {', '.join(allowed)}",
+                code="method_not_allowed").with_status(405))
+            response.headers["Allow"] = ", ".join(allowed)
+            return response
+        return error_response(NotFound(f"no API endpoint at {request.url.path}; see "
+                                       "/api/v1/openapi.json"))
+
+    return unrouted

@@ -50,7 +50,8 @@ async def read_json(request: Request) -> dict[str, Any]:
     try:
         data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"the body is not valid JSON: {exc}", code="bad_json").with_status(400)
+        raise InvalidInput(f"the body is not valid JSON: {exc}",
+                           code="bad_json").with_status(400) from None
     if not isinstance(data, dict):
         raise InvalidInput(f"the body must be a JSON object; got {type(data).__name__}",
                            code="bad_json").with_status(400)

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from hub.api.common import authenticate, ctx, json_response, read_json
 from hub.auth.principal import Principal
 from hub.commands import ensure_can_view, load_task, task_by_code
-from hub.domain.tasks import Action, Level, Status
+from hub.domain.tasks import Action, Level, Role, Status, check_may_register
 from hub.errors import InvalidInput, NotFound
 from hub.models import Service, SlaClock, Staff, Task, utcnow
 from hub.serializers import iso, task_detail, task_summary
@@ -32,6 +32,7 @@ def _task_id(request: Request) -> int:
 
 async def create_task(request: Request) -> JSONResponse:
     principal = await authenticate(request)
+    check_may_register(Role(principal.role))  # a wrong role hears 403 before any input check
     body = await read_json(request)
     service = require_text("service", body.get("service"), max_length=40)
     applicant = Applicant.parse(body.get("applicant"))

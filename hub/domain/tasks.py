@@ -108,10 +108,15 @@ class Transition:
 _LEVEL_OF_ROLE = {Role.P1: Level.P1, Role.P2: Level.P2}
 
 
+def check_may_register(role: Role) -> None:
+    """Registering is the front office's job (an admin may stand in)."""
+    if role not in (Role.P0, Role.ADMIN):
+        raise Forbidden(f"only front-office staff (P0) register requests; you are {role}")
+
+
 def register(service_eselon1: str, actor: Actor) -> Transition:
     """A P0 registers a request: it joins the P1 queue of the service's Eselon I unit."""
-    if actor.role not in (Role.P0, Role.ADMIN):
-        raise Forbidden(f"only front-office staff (P0) register requests; you are {actor.role}")
+    check_may_register(actor.role)
     state = TaskState(Status.QUEUED, Level.P1, service_eselon1, service_eselon1, None, None)
     return Transition("task.created", state, (
         ClockChange(ClockOp.START, ClockKind.P1_PICKUP, service_eselon1),

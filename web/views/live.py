@@ -13,25 +13,42 @@ from hub.auth.principal import Principal
 from hub.models import Unit
 from hub.serializers import iso
 from web import i18n
+from web.i18n import N_
 from web.queries import start_of_today
 from web.render import app_ctx
 
 JS_STRINGS = {
-    "status.queued": "Queued", "status.claimed": "In progress", "status.on_hold": "On hold",
-    "status.returned": "Returned", "status.completed": "Completed",
-    "level.p0": "Front office", "level.p1": "Eselon I desk", "level.p2": "Eselon II desk",
-    "left": "left", "overdue": "overdue", "no_deadline": "no pickup deadline",
-    "conn.online": "Live", "conn.connecting": "Connecting…", "conn.offline": "Offline",
-    "conn.reloading": "Refreshing…",
-    "claimed_by": "Claimed by %(name)s", "claimed_by_other": "Already claimed by %(name)s",
-    "action_failed": "The action failed: %(message)s",
-    "new_task": "New request %(code)s", "new_task_body": "%(service)s — %(name)s",
-    "breach": "SLA breached", "breach_text": "%(code)s: %(kind)s deadline passed at %(unit)s",
-    "warning_text": "%(code)s: %(kind)s deadline close at %(unit)s",
-    "kind.p1_pickup": "P1 pickup", "kind.p2_pickup": "P2 pickup", "kind.resolution": "SOP",
-    "notify.on": "Desktop notifications on", "notify.denied": "Notifications blocked",
-    "empty": "Nothing here.", "sop_days": "%(n)s working days",
-    "signed_out": "Your session ended; sign in again.",
+    "status.queued": N_("Queued"),
+    "status.claimed": N_("In progress"),
+    "status.on_hold": N_("On hold"),
+    "status.returned": N_("Returned"),
+    "status.completed": N_("Completed"),
+    "level.p0": N_("Front office"),
+    "level.p1": N_("Eselon I desk"),
+    "level.p2": N_("Eselon II desk"),
+    "left": N_("left"),
+    "overdue": N_("overdue"),
+    "no_deadline": N_("no pickup deadline"),
+    "conn.online": N_("Live"),
+    "conn.connecting": N_("Connecting…"),
+    "conn.offline": N_("Offline"),
+    "conn.reloading": N_("Refreshing…"),
+    "claimed_by": N_("Claimed by %(name)s"),
+    "claimed_by_other": N_("Already claimed by %(name)s"),
+    "action_failed": N_("The action failed: %(message)s"),
+    "new_task": N_("New request %(code)s"),
+    "new_task_body": N_("%(service)s — %(name)s"),
+    "breach": N_("SLA breached"),
+    "breach_text": N_("%(code)s: %(kind)s deadline passed at %(unit)s"),
+    "warning_text": N_("%(code)s: %(kind)s deadline close at %(unit)s"),
+    "kind.p1_pickup": N_("P1 pickup"),
+    "kind.p2_pickup": N_("P2 pickup"),
+    "kind.resolution": N_("SOP"),
+    "notify.on": N_("Desktop notifications on"),
+    "notify.denied": N_("Notifications blocked"),
+    "empty": N_("Nothing here."),
+    "sop_days": N_("%(n)s working days"),
+    "signed_out": N_("Your session ended; sign in again."),
 }
 
 

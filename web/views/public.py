@@ -9,17 +9,18 @@ from starlette.responses import Response
 from hub.api.tasks import public_status
 from hub.commands import task_by_code
 from hub.models import Service
+from web.i18n import N_
 from web.render import app_ctx, render
 from web.views.base import page
 
 STAGES = {
-    "received": "Received; waiting for the responsible unit",
-    "verification": "Being verified by the responsible unit",
-    "forwarded": "Forwarded to the processing unit",
-    "processing": "Being processed",
-    "waiting_applicant": "Waiting for you: documents incomplete",
-    "returned": "Returned to the front office; please contact the PTSA counter",
-    "completed": "Completed",
+    "received": N_("Received; waiting for the responsible unit"),
+    "verification": N_("Being verified by the responsible unit"),
+    "forwarded": N_("Forwarded to the processing unit"),
+    "processing": N_("Being processed"),
+    "waiting_applicant": N_("Waiting for you: documents incomplete"),
+    "returned": N_("Returned to the front office; please contact the PTSA counter"),
+    "completed": N_("Completed"),
 }
 
 

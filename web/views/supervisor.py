@@ -83,7 +83,7 @@ async def notifications(request: Request) -> Response:
     principal: Principal = request.scope["principal"]
     rows = await notification_rows(request, principal)
     async with app_ctx(request).db.read() as session:
-        ids = {i for i in (_field(r, "task_id") for r in rows) if i}
+        ids = {i for i in (_field(r, "task_id") for r in rows) if isinstance(i, int)}
         codes = {}
         if ids:
             found = await session.exec(select(Task.id, Task.code).where(col(Task.id).in_(ids)))
@@ -91,6 +91,10 @@ async def notifications(request: Request) -> Response:
     items = [{name: _field(r, name) for name in (
         "id", "task_id", "kind", "channel", "recipient", "subject", "status", "attempts",
         "last_error", "created_at", "sent_at")} for r in rows]
-    for item in items:
-        item["task_code"] = codes.get(item["task_id"])
+    for item, row in zip(items, rows, strict=True):
+        task = _field(row, "task")
+        if isinstance(task, dict):  # list_notifications' shape: {"task": {"id", "code"}}
+            item["task_id"], item["task_code"] = task.get("id"), task.get("code")
+        else:
+            item["task_code"] = codes.get(item["task_id"])
     return render(request, "notifications.html", items=items)

@@ -19,6 +19,7 @@ from hub.models import Service
 from hub.serializers import task_detail, task_summary
 from web import queries
 from web.forms import FormErrors, localise, text_field
+from web.i18n import N_
 from web.i18n import gettext as _
 from web.render import app_ctx, redirect, render
 from web.views.auth import safe_next
@@ -76,10 +77,16 @@ def _render_task(request: Request, context: dict[str, Any], status: int = 200,
                   values=values or {}, notice=notice, **context)
 
 
-NOTICES = {"claim": "You claimed the request.", "dispose": "The request was disposed.",
-           "return": "The request was returned.", "hold": "The request is on hold.",
-           "resume": "The request was resumed.", "complete": "The request is completed.",
-           "resubmit": "The request was resubmitted.", "message": "Message sent."}
+NOTICES = {
+    "claim": N_("You claimed the request."),
+    "dispose": N_("The request was disposed."),
+    "return": N_("The request was returned."),
+    "hold": N_("The request is on hold."),
+    "resume": N_("The request was resumed."),
+    "complete": N_("The request is completed."),
+    "resubmit": N_("The request was resubmitted."),
+    "message": N_("Message sent."),
+}
 
 
 @page()
@@ -116,8 +123,6 @@ async def task_action(request: Request) -> Response:
             raise
         errors = FormErrors()
         errors.add(exc, fallback_field="general")
-        if not isinstance(exc, InvalidInput):
-            errors[f"{name}.general"] = errors.pop("general")
         context = await _task_context(request, principal)
         return _render_task(request, context, status=exc.status, errors=errors,
                             values={f"{name}.{k}": v for k, v in values.items()})

@@ -1,0 +1,162 @@
+"""``/ws``: the live WebSocket endpoint, and the start-up of everything real-time in a web process.
+
+The endpoint is a plain ASGI app (no per-message wrapper objects): handshake checks
+(``hub.ws_auth``), then a receive loop handing each text frame to its ``Connection``. Outgoing
+frames never pass through this loop: the fan-out (``channels.realtime``) pushes them straight to
+each connection's ``Outbound``.
+
+``start_realtime`` is the web process's starter: the relay (fast path + sweep), the Redis
+subscriber and fan-out, the kick listener and the periodic sign-in recheck.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from contextlib import AsyncExitStack
+
+from starlette.types import Receive, Scope, Send
+
+from channels.history import History
+from channels.realtime import Realtime
+from channels.relay import Relay
+from hub import ws_protocol as proto
+from hub.auth.principal import Principal
+from hub.commands import actor_of, state_of
+from hub.context import AppContext
+from hub.domain.tasks import can_view
+from hub.models import Task
+from hub.registry import ConnectionRegistry
+from hub.ws_auth import HandshakeRefused, PrincipalCache, allowed_origins, identify
+from hub.ws_connection import Connection, text_message
+
+log = logging.getLogger(__name__)
+
+RECHECK_INTERVAL_S = 30.0
+
+
+class WebSocketHub:
+    """The process's WebSocket side (``ctx.extras["ws"]``)."""
+
+    def __init__(self, ctx: AppContext, history: History) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.allowed = allowed_origins(ctx.settings)
+        self.principals = PrincipalCache(ctx.db, ctx.tokens)
+        self.registry = ConnectionRegistry()
+        self.realtime = Realtime(ctx.settings.redis_url or "", history, text_message,
+                                 self.on_kick, pending_limit=ctx.settings.ws_queue_size)
+        self._recheck: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.realtime.start()
+        self._recheck = asyncio.create_task(self._recheck_loop(), name="ws-recheck")
+
+    async def stop(self) -> None:
+        if self._recheck is not None:
+            self._recheck.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recheck
+        for conn in list(self.registry):
+            conn.close(proto.CLOSE_RESTART, "the hub is restarting; reconnect with since")
+        await self.realtime.stop()
+
+    def on_kick(self, data: str) -> None:
+        try:
+            message = json.loads(data)
+            username, session = message["username"], message.get("session")
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignoring a malformed kick message: %r", data[:200])
+            return
+        self.principals.forget(username)
+        self.registry.kick(username, session, proto.CLOSE_SESSION_ENDED,
+                           "signed out: sign in again")
+
+    async def _recheck_loop(self) -> None:
+        while True:
+            await asyncio.sleep(RECHECK_INTERVAL_S)
+            try:
+                await self.registry.recheck(self.ctx.db, self.ctx.redis,
+                                            proto.CLOSE_SESSION_ENDED, "sign in again")
+            except Exception as exc:  # the database or Redis is away; try again next round
+                log.warning("WebSocket sign-in recheck failed: %s", exc)
+
+    async def task_visible(self, principal: Principal, task_id: int) -> bool:
+        async with self.ctx.db.read() as session:
+            task = await session.get(Task, task_id)
+        return task is not None and can_view(state_of(task),
+                                             actor_of(principal.staff, principal.scope))
+
+    # --- the endpoint ----------------------------------------------------------------------
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        try:
+            identity = await identify(scope, self.settings, self.allowed, self.principals)
+        except HandshakeRefused as exc:
+            await _refuse(scope, send, exc)
+            return
+        await send({"type": "websocket.accept"})
+        conn = Connection(identity, send, self.realtime, self.task_visible,
+                          queue_size=self.settings.ws_queue_size,
+                          max_subscriptions=self.settings.ws_max_subscriptions)
+        self.registry.add(conn)
+        limit = self.settings.ws_max_message_bytes
+        try:
+            while True:
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.receive":
+                    text = message.get("text")
+                    if text is None:
+                        conn.refuse_binary()
+                    elif len(text) > limit // 4 and len(text.encode()) > limit:
+                        # uvicorn's --ws-max-size closes first; this holds under any server.
+                        conn.close(proto.CLOSE_TOO_BIG, "message too big")
+                    else:
+                        await conn.handle(text)
+                elif kind == "websocket.disconnect":
+                    break
+        finally:
+            self.registry.remove(conn)
+            conn.detach()
+
+
+class WebSocketEndpoint:
+    """The ASGI app mounted at ``/ws``; finds the process's hub through the app context."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hub: WebSocketHub = scope["app"].state.ctx.extras["ws"]
+        await hub.serve(scope, receive, send)
+
+
+async def _refuse(scope: Scope, send: Send, exc: HandshakeRefused) -> None:
+    """Answer the handshake with an HTTP error (a JSON body where the server supports it)."""
+    if "websocket.http.response" in scope.get("extensions", {}):
+        body = json.dumps(exc.to_dict()).encode()
+        await send({"type": "websocket.http.response.start", "status": exc.status,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "websocket.http.response.body", "body": body})
+    else:
+        await send({"type": "websocket.close", "code": 1008})
+
+
+async def start_realtime(ctx: AppContext, stack: AsyncExitStack) -> None:
+    """The web process's starter (``app.state.starters``)."""
+    settings = ctx.settings
+    history = History(ctx.redis, settings.history_max_len,
+                      int(settings.history_max_age.total_seconds()))
+    relay = Relay(ctx.db, history, fast_path=settings.relay == "on")
+    hub = WebSocketHub(ctx, history)
+    ctx.extras["ws"] = hub
+    ctx.extras["realtime"] = hub.realtime
+    ctx.extras["relay"] = relay
+    ctx.commands.after_commit.append(relay.after_commit)
+    relay.start(sweep=settings.relay != "off")
+    stack.push_async_callback(relay.stop)
+    hub.start()
+    stack.push_async_callback(hub.stop)

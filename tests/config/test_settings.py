@@ -1,0 +1,163 @@
+"""Settings from environment variables: parsed, typed, and refused in plain words when wrong."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from config.settings import (
+    DEV_SECRET_KEY,
+    load_settings,
+    normalise_database_url,
+    parse_duration,
+)
+from hub.errors import ConfigError
+
+GOOD_SECRET = "s" * 48
+PRODUCTION = {"PTSA_ENV": "production", "PTSA_SECRET_KEY": GOOD_SECRET,
+              "PTSA_ALLOWED_ORIGINS": "https://ptsa.kemnaker.go.id"}
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("15m", 900), ("90s", 90), ("2h", 7200), ("1.5m", 90), ("45", 45), (" 30m ", 1800),
+    ("0.5s", 0.5)])
+def test_durations_parse(text: str, seconds: float) -> None:
+    """15m, 90s, 2h (and a bare number of seconds) become timedeltas."""
+    assert parse_duration("PTSA_SLA_P1_PICKUP", text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "0", "0m", "-5m", "15x", "m", "15 minutes", "1h30m",
+                                  "abc", "1e3s"])
+def test_bad_durations_name_the_variable(text: str) -> None:
+    """A malformed or non-positive duration is a ConfigError naming the variable and value."""
+    with pytest.raises(ConfigError) as caught:
+        parse_duration("PTSA_SLA_P2_PICKUP", text)
+    assert "PTSA_SLA_P2_PICKUP" in caught.value.message
+    assert repr(text) in caught.value.message
+
+
+def test_defaults_follow_design_md(tmp_path: Path) -> None:
+    """With nothing set: development, SQLite under var/, no Redis URL, 15m/30m pickups,
+    warnings at 80 %, Asia/Jakarta, office calendar, port 8000."""
+    s = load_settings({"PTSA_VAR_DIR": str(tmp_path)})
+    assert (s.env, s.is_production, s.secret_key) == ("development", False, DEV_SECRET_KEY)
+    assert s.database_url == f"sqlite+aiosqlite:///{tmp_path / 'ptsa.db'}"
+    assert s.redis_url is None
+    assert (s.sla_p1_pickup, s.sla_p2_pickup) == (timedelta(minutes=15), timedelta(minutes=30))
+    assert s.sla_warn_at == 0.8
+    assert (s.timezone, s.calendar, s.port, s.host) == ("Asia/Jakarta", "office", 8000,
+                                                          "127.0.0.1")
+    assert s.var_dir == tmp_path
+
+
+def test_values_are_read_and_typed() -> None:
+    """Each variable lands in its typed field."""
+    s = load_settings({
+        "DATABASE_URL": "postgres://u:p@db:5432/ptsa", "REDIS_URL": "redis://r:6379/1",
+        "PTSA_SLA_P1_PICKUP": "90s", "PTSA_SLA_P2_PICKUP": "2h", "PTSA_SLA_WARN_AT": "0.5",
+        "PTSA_PORT": "9001", "PTSA_CALENDAR": "always", "PTSA_TIMEZONE": "Asia/Makassar",
+        "PTSA_ALLOWED_ORIGINS": "https://a.example/, https://b.example ,",
+        "PTSA_SMS_METHOD": "get", "PTSA_SMTP_URL": "", "PTSA_BASE_URL": "https://ptsa.example/",
+        "PTSA_OFFICE_HOURS": "mon-thu 07:30-16:00; fri 07:30-11:30 13:00-16:30",
+    })
+    assert s.database_url == "postgresql+psycopg://u:p@db:5432/ptsa"
+    assert s.redis_url == "redis://r:6379/1"
+    assert (s.sla_p1_pickup, s.sla_p2_pickup) == (timedelta(seconds=90), timedelta(hours=2))
+    assert (s.sla_warn_at, s.port, s.calendar) == (0.5, 9001, "always")
+    assert s.tz.key == "Asia/Makassar"
+    assert s.allowed_origins == ("https://a.example", "https://b.example")
+    assert (s.sms_method, s.smtp_url, s.public_url) == ("GET", None, "https://ptsa.example")
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("PTSA_SLA_P1_PICKUP", "soon"), ("PTSA_SLA_P2_PICKUP", "-1m"), ("PTSA_SLA_SWEEP", "0s"),
+    ("PTSA_SLA_WARN_AT", "1.5"), ("PTSA_SLA_WARN_AT", "eighty"), ("PTSA_SLA_WARN_AT", "0"),
+    ("PTSA_PORT", "http"), ("PTSA_ENV", "staging"), ("PTSA_TIMEZONE", "Mars/Olympus"),
+    ("PTSA_CALENDAR", "sometimes"), ("PTSA_SMS_METHOD", "PUT"), ("DATABASE_URL", "mysql://x"),
+    ("PTSA_HISTORY_MAX_LEN", "5"), ("PTSA_SESSION_MAX_AGE", "forever"),
+])
+def test_bad_values_are_refused_naming_the_variable(variable: str, value: str) -> None:
+    """Each malformed variable is a ConfigError whose message names it."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings({variable: value})
+    assert variable in caught.value.message
+
+
+def test_bad_office_hours_are_refused_at_start_up() -> None:
+    """PTSA_OFFICE_HOURS is checked when settings load, not at the first SLA computation."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"PTSA_OFFICE_HOURS": "weekdays nine to five"})
+    assert "PTSA_OFFICE_HOURS" in caught.value.message
+
+
+def test_production_is_accepted_when_complete() -> None:
+    """A real secret and the allowed origins are enough for production."""
+    s = load_settings(PRODUCTION)
+    assert s.is_production and s.secret_key == GOOD_SECRET
+
+
+@pytest.mark.parametrize("secret", [None, DEV_SECRET_KEY, "short-secret"])
+def test_production_refuses_the_default_or_a_weak_secret(secret: str | None) -> None:
+    """Production without PTSA_SECRET_KEY, with the development one, or a short one, fails."""
+    env = dict(PRODUCTION)
+    if secret is None:
+        del env["PTSA_SECRET_KEY"]
+    else:
+        env["PTSA_SECRET_KEY"] = secret
+    with pytest.raises(ConfigError, match="PTSA_SECRET_KEY"):
+        load_settings(env)
+
+
+@pytest.mark.parametrize("origins", [None, "", " , "])
+def test_production_requires_allowed_origins(origins: str | None) -> None:
+    """Production without PTSA_ALLOWED_ORIGINS fails (the WebSocket Origin check needs it)."""
+    env = dict(PRODUCTION)
+    if origins is None:
+        del env["PTSA_ALLOWED_ORIGINS"]
+    else:
+        env["PTSA_ALLOWED_ORIGINS"] = origins
+    with pytest.raises(ConfigError, match="PTSA_ALLOWED_ORIGINS"):
+        load_settings(env)
+
+
+def test_development_accepts_the_default_secret() -> None:
+    """Development runs with the built-in secret so `make run` needs no setup."""
+    assert load_settings({}).secret_key == DEV_SECRET_KEY
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("postgresql://postgres@127.0.0.1:5432/ptsa", "postgresql+psycopg://postgres@127.0.0.1:5432/ptsa"),
+    ("postgres://u:p@db/ptsa", "postgresql+psycopg://u:p@db/ptsa"),
+    ("postgresql+psycopg://u@db/ptsa", "postgresql+psycopg://u@db/ptsa"),
+    ("sqlite:///var/ptsa.db", "sqlite+aiosqlite:///var/ptsa.db"),
+    ("sqlite:////abs/path/ptsa.db", "sqlite+aiosqlite:////abs/path/ptsa.db"),
+    ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+])
+def test_database_url_is_normalised_to_the_async_drivers(given: str, expected: str) -> None:
+    """What people write (postgres://, postgresql://, sqlite:///) maps onto psycopg/aiosqlite."""
+    assert normalise_database_url(given) == expected
+
+
+@pytest.mark.parametrize("given", ["mysql://u@h/db", "postgresql+asyncpg://u@h/db", "ptsa.db",
+                                   ""])
+def test_unsupported_database_urls_are_refused(given: str) -> None:
+    """Another engine or driver is a ConfigError naming DATABASE_URL, without the password."""
+    with pytest.raises(ConfigError) as caught:
+        normalise_database_url(given)
+    assert "DATABASE_URL" in caught.value.message
+
+
+def test_database_url_error_does_not_print_the_password() -> None:
+    """The refusal quotes the scheme only, never credentials."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"DATABASE_URL": "mysql://admin:hunter2@db/ptsa"})
+    assert "hunter2" not in caught.value.message
+
+
+def test_empty_variables_count_as_unset() -> None:
+    """REDIS_URL= or DATABASE_URL= (empty) mean the embedded defaults, not a broken URL."""
+    s = load_settings({"REDIS_URL": "", "DATABASE_URL": "", "PTSA_VAR_DIR": "/tmp/x"})
+    assert s.redis_url is None
+    assert s.database_url == "sqlite+aiosqlite:////tmp/x/ptsa.db"

@@ -1,0 +1,224 @@
+"""KPIs: the pure computation checked against a hand-computed fixture, and the API around it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hub.domain.calendar import BusinessCalendar
+from hub.kpi import ClockFact, TaskFact, compute, csv_rows, percentile
+from tests.conftest import ApiClient
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+ALWAYS = BusinessCalendar.indonesian(JAKARTA, always=True)
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
+
+
+def clock(kind: str, unit: str, start: datetime, due: datetime, stop: datetime | None = None,
+          state: str | None = None, **kw: object) -> ClockFact:
+    return ClockFact(kind=kind, unit=unit, state=state or ("met" if stop else "running"),
+                     started_at=start, due_at=due, stopped_at=stop, **kw)  # type: ignore[arg-type]
+
+
+# Five requests; every expected figure below is worked out by hand in the comments.
+FIXTURE = [
+    TaskFact(1, "data-informasi", "barenbang", "pusdatin", "completed", at(24, 8), at(25, 20), (
+        clock("p1_pickup", "barenbang", at(24, 8), at(24, 8, 15), at(24, 8, 10)),    # 10 min, in time
+        clock("p2_pickup", "pusdatin", at(24, 8, 20), at(24, 8, 50), at(24, 9)),     # 40 min, late
+        clock("resolution", "barenbang", at(24, 8), at(27, 8), at(25, 20)),          # 1.5 d, in time
+    )),
+    TaskFact(2, "data-informasi", "barenbang", "pusdatin", "completed", at(17, 10), at(21, 22), (
+        clock("p1_pickup", "barenbang", at(17, 10), at(17, 10, 15), at(17, 10, 5)),  # 5 min, in time
+        clock("p2_pickup", "pusdatin", at(17, 10, 10), at(17, 10, 40), at(17, 10, 30)),  # 20, in time
+        # 4.5 days elapsed, 1 day on hold: 3.5 working days; due moved to the 21st 10:00: late.
+        clock("resolution", "barenbang", at(17, 10), at(21, 10), at(21, 22), paused_seconds=86400),
+    )),
+    TaskFact(3, "rtk", "barenbang", "pusrenaker", "claimed", at(26, 8), None, (
+        clock("p1_pickup", "barenbang", at(26, 8), at(26, 8, 15), at(26, 8, 20)),    # 20 min, late
+        clock("p2_pickup", "pusrenaker", at(26, 9), at(26, 9, 30)),                  # running, overdue
+        clock("resolution", "barenbang", at(26, 8), at(29, 8)),                      # running, fine
+    )),
+    TaskFact(4, "data-informasi", "barenbang", None, "queued", at(27, 11), None, (
+        clock("p1_pickup", "barenbang", at(27, 11), at(27, 11, 15)),                 # overdue
+        clock("resolution", "barenbang", at(27, 11), at(30, 11)),
+    )),
+    TaskFact(5, "data-informasi", "barenbang", None, "returned", at(27, 8), None, (
+        clock("p1_pickup", "barenbang", at(27, 8), at(27, 8, 15), at(27, 8, 5), state="cancelled"),
+        clock("resolution", "barenbang", at(27, 8), at(30, 8), state="paused",
+              paused_at=at(27, 9)),                                                  # paused: fine
+    )),
+]
+
+
+def stats(finished: int, within: int, overdue: int, share: float | None, median: float | None,
+          p90: float | None, unit: str) -> dict[str, object]:
+    return {"finished": finished, "within": within, "overdue": overdue,
+            "late": finished + overdue - within, "share_within": share,
+            f"median_{unit}": median, f"p90_{unit}": p90}
+
+
+def test_unit_kpis_match_the_hand_computed_figures() -> None:
+    """Per Eselon II unit: counts, shares within SLA/SOP, medians and nearest-rank P90."""
+    report = compute(FIXTURE, by="unit", calendar=ALWAYS, now=NOW, weeks=2)
+    groups = {g["key"]: g for g in report["groups"]}
+    assert sorted(groups) == ["pusdatin", "pusrenaker"]
+    pusdatin = groups["pusdatin"]
+    assert (pusdatin["registered"], pusdatin["completed"], pusdatin["open"]) == (2, 2, 0)
+    assert pusdatin["pickup_p1"] == stats(2, 2, 0, 1.0, 7.5, 10.0, "minutes")
+    assert pusdatin["pickup_p2"] == stats(2, 1, 0, 0.5, 30.0, 40.0, "minutes")
+    assert pusdatin["completion"] == stats(2, 1, 0, 0.5, 2.5, 3.5, "days")
+    pusrenaker = groups["pusrenaker"]
+    assert (pusrenaker["registered"], pusrenaker["completed"], pusrenaker["open"]) == (1, 0, 1)
+    assert pusrenaker["pickup_p1"] == stats(1, 0, 0, 0.0, 20.0, 20.0, "minutes")
+    assert pusrenaker["pickup_p2"] == stats(0, 0, 1, 0.0, None, None, "minutes")
+    assert pusrenaker["completion"] == stats(0, 0, 0, None, None, None, "days")
+
+
+def test_totals_include_requests_not_yet_disposed() -> None:
+    """Totals count every request; overdue running clocks count as misses, cancelled and paused
+    ones do not."""
+    totals = compute(FIXTURE, by="unit", calendar=ALWAYS, now=NOW, weeks=2)["totals"]
+    assert (totals["registered"], totals["completed"], totals["open"]) == (5, 2, 3)
+    assert totals["pickup_p1"] == stats(3, 2, 1, 0.5, 10.0, 20.0, "minutes")
+    assert totals["pickup_p2"] == stats(2, 1, 1, 0.3333, 30.0, 40.0, "minutes")
+    assert totals["completion"] == stats(2, 1, 0, 0.5, 2.5, 3.5, "days")
+
+
+def test_weekly_trend_buckets_by_the_jakarta_week_of_finishing() -> None:
+    """Request 2 was completed Saturday 22:00 UTC, Sunday 05:00 in Jakarta: the week of the 16th."""
+    trend = compute(FIXTURE, by="unit", calendar=ALWAYS, now=NOW, weeks=2)["totals"]["trend"]
+    assert [w["start"] for w in trend] == ["2026-11-16", "2026-11-23"]
+    assert [w["week"] for w in trend] == ["2026-W47", "2026-W48"]
+    assert [(w["completions"], w["completion_share_within"], w["completion_median_days"])
+            for w in trend] == [(1, 0.0, 3.5), (1, 1.0, 1.5)]
+    assert [(w["pickups"], w["pickup_share_within"], w["pickup_median_minutes"])
+            for w in trend] == [(1, 1.0, 20.0), (1, 0.0, 40.0)]
+
+
+def test_empty_weeks_stay_in_the_trend() -> None:
+    """A week with nothing finished is present with no share, so a chart shows the gap."""
+    trend = compute(FIXTURE, by="unit", calendar=ALWAYS, now=NOW, weeks=4)["totals"]["trend"]
+    assert trend[0] == {"week": "2026-W45", "start": "2026-11-02", "completions": 0,
+                        "completion_share_within": None, "completion_median_days": None,
+                        "pickups": 0, "pickup_share_within": None,
+                        "pickup_median_minutes": None}
+
+
+def test_service_kpis_group_by_service() -> None:
+    """Per service, the RTK request's overdue P2 pickup is its only decided pickup."""
+    groups = {g["key"]: g for g in compute(FIXTURE, by="service", calendar=ALWAYS, now=NOW,
+                                           weeks=2)["groups"]}
+    assert sorted(groups) == ["data-informasi", "rtk"]
+    assert groups["data-informasi"]["registered"] == 4
+    assert groups["rtk"]["pickup_p2"] == stats(0, 0, 1, 0.0, None, None, "minutes")
+
+
+def test_completion_days_count_only_office_time() -> None:
+    """Friday 14:00 to Tuesday 10:00 WIB in an 08:00-16:00 office is 2 + 8 + 2 hours: 1.5
+    working days of 8 hours."""
+    office = BusinessCalendar.indonesian(JAKARTA, "mon-fri 08:00-16:00")
+    start = datetime(2026, 11, 27, 14, tzinfo=JAKARTA)
+    done = datetime(2026, 12, 1, 10, tzinfo=JAKARTA)
+    task = TaskFact(1, "rtk", "barenbang", "pusrenaker", "completed", start, done, (
+        clock("resolution", "barenbang", start, office.add_working_days(start, 3), done),))
+    report = compute([task], by="unit", calendar=office, now=done + timedelta(days=1))
+    assert report["groups"][0]["completion"]["median_days"] == 1.5
+    assert report["groups"][0]["completion"]["within"] == 1
+
+
+def test_percentile_is_nearest_rank() -> None:
+    """P90 of 1..10 is 9, of three values the largest, of none None."""
+    assert percentile([float(v) for v in range(10, 0, -1)], 90) == 9.0
+    assert percentile([5.0, 1.0, 3.0], 90) == 5.0
+    assert percentile([], 90) is None
+
+
+def test_csv_rows_flatten_every_group_and_the_totals() -> None:
+    """The CSV has one header and one row per group plus the totals, blanks for no value."""
+    report = compute(FIXTURE, by="unit", calendar=ALWAYS, now=NOW, weeks=2)
+    rows = csv_rows(report)
+    header = rows[0]
+    assert header[:3] == ["key", "name", "sop_days"]
+    assert [r[0] for r in rows[1:]] == ["pusdatin", "pusrenaker", "*"]
+    pusrenaker = dict(zip(header, rows[2], strict=True))
+    assert pusrenaker["pickup_p2.overdue"] == 1 and pusrenaker["completion.median_days"] == ""
+
+
+async def completed_request(api: ApiClient) -> dict[str, object]:
+    task = await api.register()
+    tid = task["id"]
+    for user, action, body in (("p1-barenbang-1", "claim", {}),
+                               ("p1-barenbang-1", "dispose", {"unit": "pusdatin"}),
+                               ("p2-pusdatin-1", "claim", {}),
+                               ("p2-pusdatin-1", "complete", {"result": "Data dikirim"})):
+        r = await api.as_(user, "POST", f"/api/v1/tasks/{tid}/{action}", json=body)
+        assert r.status_code == 200, r.text
+    return task
+
+
+async def test_kpi_api_reports_a_completed_request(api: ApiClient) -> None:
+    """GET /api/v1/kpi counts a request completed through the API at its Eselon II unit."""
+    await completed_request(api)
+    await api.register()
+    answer = await api.as_("spv-barenbang", "GET", "/api/v1/kpi?by=unit")
+    assert answer.status_code == 200
+    report = answer.json()
+    pusdatin = next(g for g in report["groups"] if g["key"] == "pusdatin")
+    assert pusdatin["name"] == "Pusat Data dan Informasi Ketenagakerjaan"
+    assert pusdatin["completed"] == 1 and pusdatin["completion"]["within"] == 1
+    assert pusdatin["pickup_p2"]["finished"] == 1
+    assert report["totals"]["registered"] == 2
+    assert len(report["totals"]["trend"]) == 8
+
+
+async def test_kpi_csv_export(api: ApiClient) -> None:
+    """format=csv answers a CSV attachment with the same figures."""
+    await completed_request(api)
+    answer = await api.as_("admin", "GET", "/api/v1/kpi?by=service&format=csv")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert "attachment" in answer.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    service = next(r for r in rows if r["key"] == "data-informasi")
+    assert service["completed"] == "1" and service["sop_days"] == "3"
+
+
+async def test_kpi_is_limited_to_what_the_caller_may_see(api: ApiClient) -> None:
+    """A P2 desk of another unit sees none of Pusdatin's requests in its KPIs."""
+    await completed_request(api)
+    answer = await api.as_("p2-pusrenaker-1", "GET", "/api/v1/kpi")
+    assert answer.json()["totals"]["registered"] == 0
+
+
+@pytest.mark.parametrize("query", ["by=team", "weeks=0", "weeks=x", "from=2026-13-01",
+                                   "from=2026-11-20&to=2026-11-01", "format=xml"])
+async def test_kpi_rejects_bad_parameters(api: ApiClient, query: str) -> None:
+    """A bad parameter answers 422 naming the field."""
+    answer = await api.as_("admin", "GET", f"/api/v1/kpi?{query}")
+    assert answer.status_code == 422
+    assert answer.json()["error"]["field"] in ("by", "weeks", "from", "to", "format")
+
+
+async def test_kpi_page_draws_charts_and_links_the_csv(api: ApiClient, app: object) -> None:
+    """The KPI page shows SVG charts, the figures table and a CSV link."""
+    from tests.support.pages import PageClient, page_client
+
+    await completed_request(api)
+    async with page_client(app) as client:
+        pages = PageClient(client)
+        await pages.login("spv-barenbang")
+        page = await client.get("/kinerja?by=unit")
+    assert page.status_code == 200
+    assert page.text.count("<svg") == 4
+    assert re.search(r'href="/api/v1/kpi\?by=unit[^"]*format=csv" id="csv-export"', page.text)
+    assert "Pusdatinaker" in page.text or "Pusat Data dan Informasi" in page.text
+    assert "100%" in page.text

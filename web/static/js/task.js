@@ -1,0 +1,53 @@
+// PTSA Hub — the task page: live timeline, clocks and thread over the task.<id> channel.
+// Any event on the channel re-fetches the server-rendered part of the page (escaped by Jinja),
+// so the page and a fresh load always agree. The message box is outside that part, so text being
+// typed is never lost.
+(function () {
+  "use strict";
+  const PTSA = (window.PTSA = window.PTSA || {});
+
+  async function refresh(cfg) {
+    const response = await fetch(cfg.fragment, { credentials: "same-origin",
+                                                 headers: { Accept: "text/html" } });
+    if (response.status === 401 || response.redirected) { PTSA.signedOut(); return; }
+    if (!response.ok) return;
+    const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+    const target = document.getElementById("task-main");
+    const focused = document.activeElement && target.contains(document.activeElement);
+    target.replaceChildren(...Array.from(doc.body.childNodes).map((n) => document.importNode(n, true)));
+    if (focused) target.focus();
+    const thread = document.getElementById("thread");
+    if (thread) thread.scrollTop = thread.scrollHeight;
+    PTSA.tick();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const cfg = PTSA.config || {};
+    if (cfg.kind !== "task") return;
+    let pending = null;
+    const soon = () => { clearTimeout(pending); pending = setTimeout(() => refresh(cfg), 60); };
+    PTSA.refreshTask = () => refresh(cfg);
+    const live = new PTSA.Live({ channels: cfg.channels, onEvent: soon, onResync: soon });
+    PTSA.live = live;
+    live.start();
+    const thread = document.getElementById("thread");
+    if (thread) thread.scrollTop = thread.scrollHeight;
+    const form = document.getElementById("message-form");
+    if (!form) return;
+    const box = document.getElementById("message-body");
+    box.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const answer = await PTSA.postForm(form);
+      if (answer.ok) {
+        box.value = "";
+        soon();
+      } else {
+        const error = answer.body.error || {};
+        PTSA.toast(PTSA.t("action_failed", { message: error.text || error.message || answer.status }), "error");
+      }
+    });
+  });
+})();

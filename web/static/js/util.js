@@ -1,0 +1,149 @@
+// PTSA Hub — small helpers shared by every page. No framework, no build step.
+// Rule: data from the server goes into the page with textContent or attributes, never innerHTML.
+(function () {
+  "use strict";
+  const PTSA = (window.PTSA = window.PTSA || {});
+
+  PTSA.pageData = function () {
+    const el = document.getElementById("page-data");
+    return el ? JSON.parse(el.textContent) : {};
+  };
+
+  // Translated strings come from the server (page-data.strings); %(name)s placeholders.
+  PTSA.t = function (key, vars) {
+    const strings = (PTSA.config && PTSA.config.strings) || {};
+    let text = strings[key] || key;
+    if (vars) {
+      text = text.replace(/%\((\w+)\)s/g, (_, name) => (name in vars ? String(vars[name]) : ""));
+    }
+    return text;
+  };
+
+  PTSA.formatWhen = function (iso) {
+    if (!iso) return "–";
+    const cfg = PTSA.config || {};
+    const lang = cfg.lang === "en" ? "en-GB" : "id-ID";
+    try {
+      return new Intl.DateTimeFormat(lang, {
+        timeZone: cfg.timezone || "Asia/Jakarta", day: "numeric", month: "short", year: "numeric",
+        hour: "2-digit", minute: "2-digit", hour12: false,
+      }).format(new Date(iso));
+    } catch (e) {
+      return iso;
+    }
+  };
+
+  function pad(n) { return String(n).padStart(2, "0"); }
+
+  PTSA.formatDuration = function (ms) {
+    const total = Math.floor(Math.abs(ms) / 1000);
+    const d = Math.floor(total / 86400), h = Math.floor((total % 86400) / 3600);
+    const m = Math.floor((total % 3600) / 60), s = total % 60;
+    const clock = (h || d ? pad(h) + ":" : "") + pad(m) + ":" + pad(s);
+    return d ? d + "d " + clock : clock;
+  };
+
+  // Every element with a non-empty data-due counts down once a second; the card or row holding
+  // it is marked overdue when the deadline passes.
+  const WARN_MS = 3 * 60 * 1000;
+  PTSA.tick = function () {
+    const now = Date.now();
+    document.querySelectorAll("[data-due]").forEach((el) => {
+      const holder = el.closest(".card, tr");
+      const due = el.getAttribute("data-due");
+      if (!due) {
+        el.textContent = "";
+        el.classList.remove("warn", "late");
+        if (holder && el.hasAttribute("data-f")) holder.classList.remove("overdue");
+        return;
+      }
+      const left = Date.parse(due) - now;
+      if (left >= 0) {
+        el.textContent = PTSA.formatDuration(left) + " " + PTSA.t("left");
+      } else {
+        el.textContent = PTSA.t("overdue") + " " + PTSA.formatDuration(left);
+      }
+      el.classList.toggle("late", left < 0);
+      el.classList.toggle("warn", left >= 0 && left < WARN_MS);
+      if (holder) holder.classList.toggle("overdue", left < 0);
+    });
+  };
+
+  PTSA.toast = function (text, kind) {
+    const box = document.getElementById("toasts");
+    if (!box) return;
+    const el = document.createElement("div");
+    el.className = "toast" + (kind ? " " + kind : "");
+    el.textContent = text;
+    box.appendChild(el);
+    setTimeout(() => el.remove(), 6000);
+  };
+
+  // Post a page form with fetch and read the JSON answer (the same route a plain submit uses).
+  PTSA.postForm = async function (form) {
+    const response = await fetch(form.action, {
+      method: "POST", body: new FormData(form), credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
+    let body = {};
+    try { body = await response.json(); } catch (e) { body = {}; }
+    return { ok: response.ok, status: response.status, body };
+  };
+
+  PTSA.getJSON = async function (url) {
+    const response = await fetch(url, { credentials: "same-origin",
+                                        headers: { Accept: "application/json" } });
+    if (response.status === 401) {
+      PTSA.signedOut();
+      throw new Error("signed out");
+    }
+    if (!response.ok) throw new Error(url + " answered " + response.status);
+    return response.json();
+  };
+
+  PTSA.signedOut = function () {
+    PTSA.toast(PTSA.t("signed_out"), "error");
+    setTimeout(() => {
+      window.location.href = "/masuk?next=" + encodeURIComponent(location.pathname);
+    }, 1500);
+  };
+
+  // Desktop notifications are opt-in: the button asks the browser, the choice is remembered.
+  const NOTIFY_KEY = "ptsa.notify";
+  PTSA.notify = function (title, body, url) {
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    if (localStorage.getItem(NOTIFY_KEY) !== "1") return;
+    const n = new Notification(title, { body, tag: title });
+    if (url) n.onclick = () => { window.focus(); window.location.href = url; };
+  };
+
+  function setupNotifyButton() {
+    const button = document.getElementById("notify-optin");
+    if (!button) return;
+    if (!("Notification" in window)) { button.hidden = true; return; }
+    const refresh = () => {
+      const on = Notification.permission === "granted" && localStorage.getItem(NOTIFY_KEY) === "1";
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+      if (on) button.textContent = PTSA.t("notify.on");
+      if (Notification.permission === "denied") button.textContent = PTSA.t("notify.denied");
+    };
+    button.addEventListener("click", async () => {
+      if (localStorage.getItem(NOTIFY_KEY) === "1") {
+        localStorage.removeItem(NOTIFY_KEY);
+        window.location.reload();
+        return;
+      }
+      const permission = await Notification.requestPermission();
+      if (permission === "granted") localStorage.setItem(NOTIFY_KEY, "1");
+      refresh();
+    });
+    refresh();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    PTSA.config = PTSA.pageData();
+    setupNotifyButton();
+    PTSA.tick();
+    setInterval(PTSA.tick, 1000);
+  });
+})();
