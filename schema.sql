@@ -116,6 +116,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     attempts      INTEGER     NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS ix_outbox_event_id ON outbox (event_id);
+-- The relay's work list: only rows still waiting are indexed (partial index, both engines).
+CREATE INDEX IF NOT EXISTS ix_outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
 
 CREATE TABLE IF NOT EXISTS notifications (
     id               INTEGER PRIMARY KEY,

@@ -131,13 +131,14 @@ async def _open_lean(spec: ClientSpec, recorder: _Recorder) -> Callable[[], None
 
     connection = await LeanConnection.open(spec.url, on_text)
     try:
-        connection.closed.add_done_callback(lambda _: recorder.on_closed())
         for channel in spec.channels:
             connection.send_text(_subscribe_frame(channel))
         await acks.done
     except BaseException:
         connection.abort()
         raise
+    # Only now: a connection that failed to join is counted as failed, not as closed early.
+    connection.closed.add_done_callback(lambda _: recorder.on_closed())
     return connection.abort
 
 
@@ -156,7 +157,8 @@ async def _open_websockets(spec: ClientSpec, recorder: _Recorder) -> Callable[[]
                 control = on_frame(seen, text, clock())
                 if control is not None:
                     acks.on_control(control)
-        recorder.on_closed()
+        if acks.done.done() and not acks.done.cancelled():
+            recorder.on_closed()  # joined, then closed: a failure to join is counted elsewhere
 
     listener = asyncio.create_task(listen())
     _LISTENERS.add(listener)

@@ -26,9 +26,10 @@ from redis.asyncio import Redis
 
 from bench.client_pool import HarnessError
 from bench.client_worker import ClientSpec, FrameReader
+from bench.deliveries import Published, Reference
 from bench.floor import DEFAULT_PREFIX
 from bench.hall import Hall, hall_channels
-from bench.load import Published, Reference, ServerProcesses
+from bench.sampling import ServerProcesses
 
 EVENT_BYTES = 300
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -26,9 +26,10 @@ import httpx
 
 from bench.client_pool import HarnessError
 from bench.client_worker import ClientSpec, FrameReader
+from bench.deliveries import Published, Reference
 from bench.floor_target import stop_process, wait_for_port
 from bench.hall import Hall
-from bench.load import Published, Reference, ServerProcesses
+from bench.sampling import ServerProcesses
 
 
 @dataclass(frozen=True)

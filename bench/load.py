@@ -4,13 +4,7 @@ A *target* is the server under test (the bare floor, the real hub). The harness 
 the clients the target describes, publishes through the target at a steady rate, samples the
 server's CPU and memory, and turns what the clients received into latency, loss and cost figures.
 
-Latency reference, two ways (``Target.reference``):
-- ``"frame"``: the publisher put its send time in the frame; the client's frame reader returns it.
-- ``"side-table"``: the publisher records a reference time per key in ``Published`` (for the hub,
-  when the HTTP response to the registering POST came back) and it is merged after the run.
-Either way the publisher's ``Published`` log (key, channels, time) decides which events fall in the
-steady window and how many deliveries each should have had: one per distinct connection that
-joined any of its channels.
+How deliveries are counted and latency referenced: bench/deliveries.py.
 """
 
 from __future__ import annotations
@@ -20,33 +14,20 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from bench import procstat
 from bench.client_pool import ClientPool
 from bench.client_worker import ClientKind, ClientSpec, FrameReader, WorkerResult
+from bench.deliveries import Published, Reference, count_deliveries
 from bench.gc_probe import window_summary
 from bench.report import latency_summary
-
-Reference = Literal["frame", "side-table"]
+from bench.sampling import ServerProcesses, WindowSample, sample_window
 
 # A client process above this share of a core queues frames itself and inflates the latency.
 _CLIENT_BUSY_PERCENT = 80.0
 _MACHINE_BUSY_PERCENT = 90.0
 _FOREIGN_PERCENT = 15.0  # includes steal and the kernel's own network work
-
-
-@dataclass(frozen=True)
-class Published:
-    key: str  # what the frame reader returns for this event: event id, task code...
-    channels: tuple[str, ...]  # where the server should deliver it
-    ref_time: float  # epoch seconds: send time, or the side-table reference
-
-
-@dataclass(frozen=True)
-class ServerProcesses:
-    server: tuple[int, ...]  # CPU and RSS are summed over these
-    redis: int | None = None  # watched too, so a saturated Redis is not blamed on the server
 
 
 class Target(Protocol):
@@ -110,7 +91,7 @@ async def run_fanout(target: Target, opts: FanoutOptions) -> dict[str, Any]:
         errors: list[str] = []
         start = time.time()
         window = (start + opts.warmup, start + opts.warmup + opts.duration)
-        sampler = asyncio.create_task(_sample(window, procs, pool.pids))
+        sampler = asyncio.create_task(sample_window(window, procs, pool.pids))
         await _publish_paced(target, opts.rate, window[1], published, errors)
         sample = await sampler
         await asyncio.sleep(opts.grace)
@@ -201,57 +182,6 @@ async def run_idle(
     }
 
 
-@dataclass(frozen=True)
-class WindowSample:
-    seconds: float
-    server_cpu: float
-    client_cpu: tuple[float, ...]
-    redis_cpu: float | None
-    publisher_cpu: float
-    machine_busy_percent: float  # of all cores together
-    steal_percent: float  # of all cores together
-    rss_peak: int
-    rss_mean: float
-
-
-async def _sample(
-    window: tuple[float, float], procs: ServerProcesses, clients: Sequence[int]
-) -> WindowSample:
-    await asyncio.sleep(max(0.0, window[0] - time.time()))
-
-    def snapshot() -> tuple[float, float, list[float], float, float, tuple[int, int, int]]:
-        redis = procstat.cpu_seconds(procs.redis) if procs.redis else math.nan
-        return (
-            time.monotonic(),
-            procstat.total_cpu(procs.server),
-            [procstat.cpu_seconds(pid) for pid in clients],
-            redis,
-            time.process_time(),
-            procstat.machine_ticks(),
-        )
-
-    begin = snapshot()
-    rss: list[int] = []
-    while (left := window[1] - time.time()) > 0:
-        await asyncio.sleep(min(1.0, left))
-        rss.append(procstat.total_rss(procs.server))
-    end = snapshot()
-    seconds = end[0] - begin[0]
-    busy, steal, total = (b - a for a, b in zip(begin[5], end[5], strict=True))
-    total = max(total, 1)
-    return WindowSample(
-        seconds=seconds,
-        server_cpu=end[1] - begin[1],
-        client_cpu=tuple((b - a) / seconds * 100 for a, b in zip(begin[2], end[2], strict=True)),
-        redis_cpu=None if math.isnan(begin[3]) else (end[3] - begin[3]) / seconds * 100,
-        publisher_cpu=(end[4] - begin[4]) / seconds * 100,
-        machine_busy_percent=busy / total * 100,
-        steal_percent=steal / total * 100,
-        rss_peak=max(rss, default=0),
-        rss_mean=sum(rss) / len(rss) if rss else 0.0,
-    )
-
-
 async def _publish_paced(
     target: Target, rate: float, until: float, log: list[Published], errors: list[str]
 ) -> None:
@@ -274,45 +204,6 @@ async def _publish_paced(
         seq += 1
     if pending:
         await asyncio.gather(*pending)
-
-
-def count_deliveries(
-    published: Sequence[Published],
-    results: Sequence[WorkerResult],
-    specs: Sequence[ClientSpec],
-    reference: Reference,
-    window: tuple[float, float],
-) -> tuple[dict[str, int], list[float]]:
-    """Expected, delivered, lost and unexpected deliveries of the events published in the window,
-    and their latencies in ms. Events published outside the window (warm-up) are ignored."""
-    subscribers: dict[str, set[int]] = {}
-    receipts: dict[str, list[float]] = {}
-    embedded: dict[str, float] = {}
-    for result in results:
-        for index in result.connected:
-            for channel in specs[index].channels:
-                subscribers.setdefault(channel, set()).add(index)
-        for key, times in result.receipts.items():
-            receipts.setdefault(key, []).extend(times)
-        embedded.update(result.embedded)
-    expected = delivered = lost = unexpected = 0
-    latencies: list[float] = []
-    for event in published:
-        if not window[0] <= event.ref_time < window[1]:
-            continue
-        if len(event.channels) == 1:
-            want = len(subscribers.get(event.channels[0], ()))
-        else:
-            want = len(set().union(*(subscribers.get(c, set()) for c in event.channels)))
-        times = receipts.get(event.key, [])
-        ref = embedded.get(event.key, event.ref_time) if reference == "frame" else event.ref_time
-        expected += want
-        delivered += min(len(times), want)
-        lost += max(0, want - len(times))
-        unexpected += max(0, len(times) - want)
-        latencies.extend([(t - ref) * 1000.0 for t in times])
-    counts = {"expected": expected, "delivered": delivered, "lost": lost, "unexpected": unexpected}
-    return counts, latencies
 
 
 def _fanout_report(

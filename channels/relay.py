@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 
 from channels import names
@@ -75,6 +75,7 @@ class Relay:
         self.min_age = min_age
         self.batch = batch
         self._marks: list[int] = []
+        self._unmarked: set[int | None] = set()  # published here, mark not yet written
         self._marks_ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
@@ -92,16 +93,26 @@ class Relay:
     # --- fast path -------------------------------------------------------------------------
     async def after_commit(self, result: CommandResult) -> None:
         """The ``TaskCommands.after_commit`` hook: publish this event's rows now."""
-        if self.fast_path:
+        if not self.fast_path:
+            return
+        try:
             await self.publish_event(result.event_id)
+        except Exception as exc:  # committed rows wait for the sweep; the request goes on
+            log.warning("publishing event %s after commit failed (%s); the relay sweep will "
+                        "retry it", result.event_id, exc)
 
     async def publish_event(self, event_id: str) -> int:
-        """Publish the unpublished rows of one event; returns how many Redis confirmed."""
+        """Publish one event's rows, preceded by any older row still waiting (after a Redis
+        outage, say), so the first event after the outage does not overtake those committed
+        during it. Returns how many rows Redis confirmed."""
+        newest = select(func.max(Outbox.id)).where(Outbox.event_id == event_id).scalar_subquery()
         async with self.db.read() as session:
             rows = (await session.exec(select(Outbox).where(
-                Outbox.event_id == event_id, col(Outbox.published_at).is_(None)
-            ).order_by(col(Outbox.id)))).all()
-        return await self._publish(rows)
+                col(Outbox.published_at).is_(None), col(Outbox.id) <= newest,
+                col(Outbox.attempts) < MAX_ATTEMPTS,
+            ).order_by(col(Outbox.id)).limit(self.batch))).all()
+        # Rows this process published but has not marked yet are not published again.
+        return await self._publish([r for r in rows if r.id not in self._unmarked])
 
     async def _publish(self, rows: Sequence[Outbox]) -> int:
         valid = [row for row in rows if names.parse_channel(row.channel) is not None]
@@ -123,6 +134,7 @@ class Relay:
         if failed:
             await self._count_failures(failed, 1)
         self._marks.extend(done)
+        self._unmarked.update(done)
         self._marks_ready.set()
         return len(done)
 
@@ -135,6 +147,7 @@ class Relay:
                 col(Outbox.published_at).is_(None), col(Outbox.at) < cutoff,
                 col(Outbox.attempts) < MAX_ATTEMPTS,
             ).order_by(col(Outbox.id)).limit(self.batch))).all()
+        rows = [r for r in rows if r.id not in self._unmarked]
         if not rows:
             self._oldest_waiting = None
             return 0
@@ -184,6 +197,8 @@ class Relay:
                         col(Outbox.id).in_(ids[start:start + 500])).values(published_at=utcnow()))
         except Exception as exc:  # unmarked rows are retried by the sweep; appends are idempotent
             log.warning("could not mark %d outbox rows published: %s", len(ids), exc)
+        finally:
+            self._unmarked.difference_update(ids)
 
     async def _count_failures(self, ids: list[int], by: int) -> None:
         if not ids:

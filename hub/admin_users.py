@@ -12,7 +12,7 @@ from hub.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from hub.db import Database
 from hub.errors import Conflict, InvalidInput
 from hub.models import Staff, Unit, utcnow
-from hub.validation import require_text
+from hub.validation import optional_email, optional_phone, require_text
 
 _USERNAME = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
 # Which unit level each role works at ("any" for admins and supervisors of any unit).
@@ -47,6 +47,9 @@ async def create_staff(db: Database, *, username: str, role: str, unit: str, ful
         unit_row = await session.get(Unit, unit)
         username = check_new_user(username, role, unit_row, password)
         full_name = require_text("name", full_name, max_length=120)
+        # SLA warnings go to these: a typo here is a warning nobody receives.
+        email = optional_email("email", email)
+        phone = optional_phone("phone", phone)
         taken = (await session.exec(select(Staff).where(Staff.username == username))).first()
         if taken:
             raise Conflict(f"username {username!r} is taken", code="username_taken")

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 from config.settings import Settings
+
+
+def redact(url: str) -> str:
+    """The URL without its password, fit to print (redis://:secret@host → redis://:***@host)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 async def run_checks(settings: Settings) -> int:
@@ -32,11 +44,12 @@ async def run_checks(settings: Settings) -> int:
         await db.dispose()
     if settings.redis_url:
         redis = Redis.from_url(settings.redis_url)
+        where = redact(settings.redis_url)
         try:
             await redis.ping()
-            say(True, f"Redis at {settings.redis_url} answers")
+            say(True, f"Redis at {where} answers")
         except Exception as exc:
-            say(False, f"Redis at {settings.redis_url} does not answer: {exc}")
+            say(False, f"Redis at {where} does not answer: {exc}")
         finally:
             await redis.aclose()
     else:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Index, Text
+from sqlalchemy import text as sql_text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -159,6 +160,10 @@ class Outbox(SQLModel, table=True):
     """Events committed with their change, waiting to be appended to a channel's stream."""
 
     __tablename__ = "outbox"
+    # The relay's work list: only rows still waiting are indexed (as in schema.sql).
+    __table_args__ = (Index("ix_outbox_unpublished", "id",
+                            sqlite_where=sql_text("published_at IS NULL"),
+                            postgresql_where=sql_text("published_at IS NULL")),)
     id: int | None = Field(default=None, primary_key=True)
     event_id: str = Field(max_length=32, index=True)
     channel: str = Field(max_length=80)

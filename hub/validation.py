@@ -61,6 +61,23 @@ class Applicant:
         return cls(name, org, phone, email)
 
 
+def optional_email(field: str, value: Any) -> str:
+    """An email address, or "" when none is given."""
+    email = require_text(field, value, max_length=200, required=False)
+    if email and not _EMAIL.match(email):
+        raise InvalidInput(f"{field} must be an email address; got {email!r}", field=field)
+    return email
+
+
+def optional_phone(field: str, value: Any) -> str:
+    """A phone number such as 0812-3456-7890 or +62 812 3456 7890, or "" when none is given."""
+    phone = require_text(field, value, max_length=30, required=False)
+    if phone and not _PHONE.match(phone):
+        raise InvalidInput(f"{field} must be a phone number like 0812-3456-7890; got {phone!r}",
+                           field=field)
+    return phone
+
+
 def require_int(field: str, value: Any, *, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise InvalidInput(f"{field} must be a whole number of at least {minimum}; got {value!r}",

@@ -36,7 +36,8 @@ async def add_staff(ctx: AppContext, *, username: str, role: str, unit: str, ful
                               password=password)
 
 
-async def _revoke(ctx: AppContext, session: AsyncSession, staff: Staff) -> None:
+def _revoke(session: AsyncSession, staff: Staff) -> None:
+    """Every token and session cookie of ``staff`` stops working (they carry the epoch)."""
     staff.session_epoch += 1
     session.add(staff)
 
@@ -48,7 +49,7 @@ async def set_staff_active(ctx: AppContext, staff_id: int, active: bool) -> Staf
             raise NotFound(f"staff {staff_id} does not exist")
         staff.active = active
         if not active:
-            await _revoke(ctx, session, staff)
+            _revoke(session, staff)
         session.add(staff)
     if not active:
         await kick(ctx.redis, staff.username)
@@ -64,7 +65,7 @@ async def reset_password(ctx: AppContext, staff_id: int, password: str) -> Staff
         if staff is None:
             raise NotFound(f"staff {staff_id} does not exist")
         staff.password_hash = hash_password(password)
-        await _revoke(ctx, session, staff)
+        _revoke(session, staff)
     await kick(ctx.redis, staff.username)
     return staff
 

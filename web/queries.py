@@ -48,7 +48,7 @@ async def desk_cards(session: AsyncSession, principal: Principal) -> list[dict[s
 async def front_office_cards(session: AsyncSession, tz: Any) -> list[dict[str, Any]]:
     """The front office: today's requests, and any returned request waiting to be resubmitted."""
     return await _cards(session, select(Task).where(or_(
-        col(Task.created_at) >= start_of_today(tz), Task.status == "returned")))
+        col(Task.created_at) >= start_of_today(tz), col(Task.status) == "returned")))
 
 
 async def open_cards(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:

@@ -12,12 +12,13 @@
   ========== ====================================================================
 
 A unit without an active supervisor escalates to its parent's supervisors, so a breach is never
-sent to nobody just because a post is vacant.
+sent to nobody just because a post is vacant. Pure functions over a ``Directory`` (units,
+services, supervisors) that the caller loads once per transaction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -32,6 +33,28 @@ class Recipient:
     staff: Staff
     unit: str  # the unit whose breach it is (the supervisor may sit higher up, see above)
     copy: bool  # copied for information (Eselon I on a resolution breach)
+
+
+@dataclass
+class Directory:
+    units: dict[str, Unit] = field(default_factory=dict)
+    services: dict[str, Service] = field(default_factory=dict)
+    supervisors: dict[str, list[Staff]] = field(default_factory=dict)  # unit → active ones
+
+
+async def load_directory(session: AsyncSession) -> Directory:
+    """Units, services and active supervisors: a few dozen rows, read in the caller's session so
+    later ``session.get`` calls for them are answered from its identity map."""
+    directory = Directory()
+    for unit in (await session.exec(select(Unit))).all():
+        directory.units[unit.code] = unit
+    for service in (await session.exec(select(Service))).all():
+        directory.services[service.code] = service
+    rows = await session.exec(select(Staff).where(
+        Staff.role == "supervisor", col(Staff.active).is_(True)).order_by(col(Staff.id)))
+    for person in rows.all():
+        directory.supervisors.setdefault(person.unit_code, []).append(person)
+    return directory
 
 
 def level_channel(task: Task) -> str:
@@ -59,31 +82,27 @@ def breach_channels(task: Task, units: list[str]) -> list[str]:
                     *(names.sup(unit) for unit in units)])
 
 
-async def breach_recipients(session: AsyncSession, units: list[str]) -> list[Recipient]:
+def breach_recipients(directory: Directory, units: list[str]) -> list[Recipient]:
     """Active supervisors of each unit (the first unit acts; later ones are copied), each person
     once, climbing to the parent unit when a unit has none."""
     recipients: list[Recipient] = []
     seen: set[int] = set()
     for position, unit in enumerate(units):
-        for person in await _supervisors_up_from(session, unit):
+        for person in _supervisors_up_from(directory, unit):
             if person.id not in seen:
                 seen.add(person.id or 0)
                 recipients.append(Recipient(person, unit, copy=position > 0))
     return recipients
 
 
-async def _supervisors_up_from(session: AsyncSession, unit_code: str) -> list[Staff]:
+def _supervisors_up_from(directory: Directory, unit_code: str) -> list[Staff]:
     code: str | None = unit_code
     for _ in range(4):  # front office / Eselon I / Eselon II: the tree is three deep
         if code is None:
             break
-        rows = await session.exec(select(Staff).where(
-            Staff.role == "supervisor", Staff.unit_code == code,
-            col(Staff.active).is_(True)).order_by(col(Staff.id)))
-        found = list(rows.all())
-        if found:
-            return found
-        unit = await session.get(Unit, code)
+        if directory.supervisors.get(code):
+            return directory.supervisors[code]
+        unit = directory.units.get(code)
         code = unit.parent if unit else None
     return []
 

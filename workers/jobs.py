@@ -16,7 +16,8 @@ from typing import Any
 from arq.worker import func
 
 from config.settings import Settings
-from workers.notify import NOTIFY_JOB, Notifier
+from workers.notifier import Notifier
+from workers.notify import NOTIFY_JOB
 from workers.schedule import SLA_JOB
 from workers.sla import sla_fire
 

@@ -30,7 +30,6 @@ the exact time; the sweep re-dispatches any pending row whose job was lost.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from collections.abc import Iterable
@@ -38,19 +37,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from arq.connections import ArqRedis
-from sqlalchemy import or_, update
+from sqlalchemy import or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from channels import names
 from hub.db import Database
-from hub.models import Notification, SlaClock, Staff, Task, utcnow
+from hub.models import Notification, SlaClock, Staff, Task
 from hub.serializers import iso
 from workers.delivery import Transports
-from workers.email import DeliveryError
 from workers.schedule import epoch_ms
 
 log = logging.getLogger(__name__)
@@ -77,10 +73,6 @@ class Draft:
     body: str
 
 
-class LeaseLost(Exception):
-    """Another worker took the row over; stop before handing anything to the server."""
-
-
 def dedupe_key(clock_id: int, kind: str, channel: str, recipient: str) -> str:
     key = f"{clock_id}:{kind}:{channel}:{recipient}"
     if len(key) > 200:  # the column's width; a long address still gets one stable key
@@ -98,9 +90,9 @@ def backoff(attempt: int) -> timedelta:
 
 
 async def insert_notifications(session: AsyncSession, drafts: Iterable[Draft],
-                               transports: Transports, now: datetime) -> list[int]:
+                               transports: Transports, now: datetime) -> dict[int, list[int]]:
     """Insert the rows (``held`` when their channel is not configured), skipping any whose
-    ``dedupe_key`` exists; returns the ids of the new ``pending`` rows."""
+    ``dedupe_key`` exists; returns the new ``pending`` rows' ids by clock id."""
     values: list[dict[str, Any]] = []
     for d in drafts:
         missing = transports.missing(d.channel)
@@ -111,175 +103,18 @@ async def insert_notifications(session: AsyncSession, drafts: Iterable[Draft],
             "body": d.body, "status": "held" if missing else "pending", "attempts": 0,
             "last_error": missing, "created_at": now, "next_attempt_at": now})
     if not values:
-        return []
+        return {}
     dialect = (await session.connection()).dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (insert(Notification).values(values)
                  .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                 .returning(col(Notification.id), col(Notification.status)))
-    rows = (await session.exec(statement)).all()  # type: ignore[call-overload]
-    return sorted(row[0] for row in rows if row[1] == "pending")
-
-
-class Notifier:
-    """Sends rows: claims, hands over, records. ``dispatch`` runs sends in the background (a
-    breach job must not wait for a slow SMTP server), at most ``concurrency`` at a time."""
-
-    def __init__(self, db: Database, transports: Transports, pool: ArqRedis | None,
-                 lease: timedelta, concurrency: int = 20) -> None:
-        self.db = db
-        self.transports = transports
-        self.pool = pool
-        self.lease = lease
-        self._slots = asyncio.Semaphore(concurrency)
-        self._tasks: set[asyncio.Task[str]] = set()
-
-    def dispatch(self, ids: Iterable[int]) -> None:
-        for notification_id in ids:
-            task = asyncio.create_task(self._deliver_logged(notification_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def drain(self) -> None:
-        """Wait for dispatched sends (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-    async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-    async def _deliver_logged(self, notification_id: int) -> str:
-        try:
-            return await self.deliver(notification_id)
-        except Exception:  # the row stays in flight; the sweep retries it after the lease
-            log.exception("sending notification %s failed unexpectedly", notification_id)
-            return "error"
-
-    async def deliver(self, notification_id: int) -> str:
-        """Claim one pending row and send it; returns what happened (for logs and tests)."""
-        async with self._slots:
-            row = await self._claim(notification_id)
-            if row is None:
-                return "not-pending"
-            attempt = row.attempts
-
-            async def committing() -> None:
-                if not await self._move(row, attempt, "sending", status="delivering",
-                                        next_attempt_at=utcnow() + self.lease):
-                    raise LeaseLost()
-
-            try:
-                async with asyncio.timeout(self.lease.total_seconds() / 2):
-                    await self.transports.send(row, message_id(row), committing)
-            except LeaseLost:
-                log.warning("notification %s was taken over by another worker", row.id)
-                return "lease-lost"
-            except DeliveryError as exc:
-                return await self._failed(row, attempt, exc)
-            except TimeoutError:
-                return await self._failed(row, attempt, DeliveryError(
-                    f"sending took longer than {self.lease.total_seconds() / 2:g} s "
-                    "(half of PTSA_NOTIFY_LEASE)", permanent=False))
-            if not await self._move(row, attempt, "delivering", status="sent", sent_at=utcnow(),
-                                    next_attempt_at=None):
-                log.warning("notification %s was sent after its lease expired; another worker "
-                            "may send it too", row.id)
-            return "sent"
-
-    async def _claim(self, notification_id: int) -> Notification | None:
-        now = utcnow()
-        async with self.db.write() as session:
-            claimed = await session.exec(update(Notification).where(
-                col(Notification.id) == notification_id, col(Notification.status) == "pending",
-                or_(col(Notification.next_attempt_at).is_(None),
-                    col(Notification.next_attempt_at) <= now + timedelta(seconds=1)),
-            ).values(status="sending", attempts=col(Notification.attempts) + 1,
-                     next_attempt_at=now + self.lease))
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                return None
-            return await session.get(Notification, notification_id)
-
-    async def _move(self, row: Notification, attempt: int, status_from: str | tuple[str, ...],
-                    **values: Any) -> bool:
-        """One fenced step: only the worker holding ``attempt`` may move the row."""
-        allowed = (status_from,) if isinstance(status_from, str) else status_from
-        async with self.db.write() as session:
-            moved = await session.exec(update(Notification).where(
-                col(Notification.id) == row.id, col(Notification.attempts) == attempt,
-                col(Notification.status).in_(allowed)).values(**values))
-            return moved.rowcount == 1  # type: ignore[attr-defined]
-
-    async def _failed(self, row: Notification, attempt: int, exc: DeliveryError) -> str:
-        now = utcnow()
-        if exc.permanent or now - row.created_at >= GIVE_UP_AFTER:
-            reason = exc.message if exc.permanent else (
-                f"gave up after {attempt} attempts over {GIVE_UP_AFTER}: {exc.message}")
-            await self._move(row, attempt, IN_FLIGHT, status="failed", last_error=reason,
-                             next_attempt_at=None)
-            log.warning("notification %s failed: %s", row.id, reason)
-            return "failed"
-        retry_at = now + backoff(attempt)
-        if await self._move(row, attempt, IN_FLIGHT, status="pending", last_error=exc.message,
-                            next_attempt_at=retry_at):
-            await self.schedule_retry(row.id or 0, attempt, retry_at)
-        return "retry"
-
-    async def schedule_retry(self, notification_id: int, attempt: int, at: datetime) -> None:
-        if self.pool is None:
-            return
-        try:
-            await self.pool.enqueue_job(NOTIFY_JOB, notification_id,
-                                        _job_id=f"notify:{notification_id}:{attempt}",
-                                        _queue_name=names.ARQ_QUEUE, _defer_until=at)
-        except Exception:  # Redis trouble: the sweep re-dispatches due pending rows
-            log.warning("could not schedule the retry of notification %s", notification_id)
-
-    # --- what the sweep calls ----------------------------------------------------------------
-
-    async def recover_stale(self, now: datetime | None = None) -> list[int]:
-        """Rows whose worker died (lease over) back to ``pending``; returns their ids."""
-        now = now or utcnow()
-        async with self.db.read() as session:
-            stale = (await session.exec(select(Notification).where(
-                col(Notification.status).in_(IN_FLIGHT),
-                col(Notification.next_attempt_at) < now))).all()
-        recovered = []
-        for row in stale:
-            note = CRASHED_DURING if row.status == "delivering" else CRASHED_BEFORE
-            if await self._move(row, row.attempts, row.status, status="pending",
-                                last_error=note, next_attempt_at=now):
-                log.warning("notification %s: %s", row.id, note)
-                recovered.append(row.id or 0)
-        return recovered
-
-    async def due_pending(self, older_than: timedelta, now: datetime | None = None) -> list[int]:
-        """Pending rows due for longer than ``older_than`` (their job should have run)."""
-        cutoff = (now or utcnow()) - older_than
-        async with self.db.read() as session:
-            rows = await session.exec(select(Notification.id).where(
-                Notification.status == "pending", col(Notification.next_attempt_at) <= cutoff)
-                .order_by(col(Notification.id)).limit(1000))
-            return [i for i in rows.all() if i is not None]
-
-    async def release_held(self, now: datetime | None = None) -> list[int]:
-        """Held rows of channels configured now (recent ones) become pending; returns ids."""
-        now = now or utcnow()
-        channels = [c for c in ("email", "sms") if self.transports.missing(c) is None]
-        if not channels:
-            return []
-        async with self.db.write() as session:
-            rows = await session.exec(select(Notification.id).where(
-                Notification.status == "held", col(Notification.channel).in_(channels),
-                col(Notification.created_at) > now - GIVE_UP_AFTER))
-            ids = [i for i in rows.all() if i is not None]
-            if ids:
-                await session.exec(update(Notification).where(
-                    col(Notification.id).in_(ids), col(Notification.status) == "held")
-                    .values(status="pending", next_attempt_at=now,
-                            last_error="held while its channel was not configured"))
-        return ids
+                 .returning(col(Notification.id), col(Notification.status),
+                            col(Notification.clock_id)))
+    pending: dict[int, list[int]] = {}
+    for row_id, status, clock_id in (await session.exec(statement)).all():  # type: ignore[call-overload]
+        if status == "pending":
+            pending.setdefault(clock_id, []).append(row_id)
+    return pending
 
 
 async def list_notifications(db: Database, *, unit_codes: Iterable[str] | None = None,

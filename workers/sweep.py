@@ -28,7 +28,7 @@ from sqlmodel import col, select
 
 from hub.db import Database
 from hub.models import SlaClock, utcnow
-from workers.notify import Notifier
+from workers.notifier import Notifier
 from workers.schedule import JobKind, schedule_missing
 from workers.sla import SlaEngine
 

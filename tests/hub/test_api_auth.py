@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
 from config.seed import DEMO_PASSWORD
+from config.settings import Settings
 from hub.auth.passwords import verify_password
 from hub.models import Staff
-from tests.conftest import ApiClient
+from tests.conftest import ApiClient, make_settings
 
 TOKEN_URL = "/api/v1/auth/token"
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    """A lower failed-attempt limit than production's 5, so the throttling tests stay quick
+    (each failed attempt costs a full Argon2id verification on purpose)."""
+    return make_settings(database_url, redis_url, tmp_path).with_overrides(login_max_attempts=3)
 
 
 async def test_sign_in_returns_a_bearer_token_that_works(api: ApiClient) -> None:

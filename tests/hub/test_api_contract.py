@@ -92,7 +92,7 @@ async def test_errors_have_the_documented_shape_and_status(api: ApiClient) -> No
     task = await api.register()
     tid = task["id"]
     await api.as_("p1-barenbang-1", "POST", f"/api/v1/tasks/{tid}/claim", json={})
-    cases = [
+    cases: list[tuple[str | None, str, str, dict[str, Any], int]] = [
         ("p0-1", "POST", "/tasks", {"content": b"{"}, 400),
         (None, "GET", "/tasks", {}, 401),
         ("p2-pusdatin-1", "POST", "/tasks", {"json": {}}, 403),

@@ -93,6 +93,10 @@ async def test_user_add_refuses_bad_input_with_exit_code_2(tmp_path: Path) -> No
         "username must be lower-case": ["Andi Wijaya", "--role", "p0", "--unit", "ptsa"],
         "'siti' is taken": ["siti", "--role", "p0", "--unit", "ptsa"],
         "the following arguments are required: --unit": ["andi", "--role", "p0"],
+        "email must be an email address": ["andi", "--role", "p0", "--unit", "ptsa",
+                                           "--email", "andi at kemnaker"],
+        "phone must be a phone number": ["andi", "--role", "p0", "--unit", "ptsa",
+                                         "--phone", "call the office"],
     }
     runs = []
     for args in cases.values():
@@ -110,14 +114,16 @@ async def test_check_reports_what_answers(redis_url: str, tmp_path: Path) -> Non
     """`ptsa check` says ok for a reachable database and Redis (exit 0) and names what does
     not answer (exit 1)."""
     url = f"sqlite:///{tmp_path / 'check.db'}"
-    dead = f"redis://127.0.0.1:{free_port()}/0"
+    port = free_port()
+    dead = f"redis://:hunter2@127.0.0.1:{port}/0"  # with a password, which must not be printed
     (good, out, err), (bad, bad_out, bad_err) = await asyncio.gather(
         ptsa_async(_env(tmp_path, DATABASE_URL=url, REDIS_URL=redis_url), "check"),
         ptsa_async(_env(tmp_path, DATABASE_URL=url, REDIS_URL=dead), "check"))
     assert good == 0, out + err
     assert "database sqlite answers" in out and "all good" in out
     assert bad == 1, bad_out + bad_err
-    assert f"Redis at {dead} does not answer" in bad_out and "1 problem(s)" in bad_out
+    assert f"Redis at redis://:***@127.0.0.1:{port}/0 does not answer" in bad_out
+    assert "1 problem(s)" in bad_out and "hunter2" not in bad_out + bad_err
 
 
 @pytest.mark.parametrize(("env", "expected"), [

@@ -10,9 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import select
 
 from hub.admin_users import create_staff
-from hub.models import utcnow
+from hub.models import Staff, utcnow
 from tests.conftest import ApiClient
 from tests.support.api import signed_api
 from tests.support.dbstate import row_counts
@@ -28,24 +29,22 @@ async def api(app: Any) -> AsyncIterator[ApiClient]:
 
 
 async def _p1_tokens(app: Any, count: int) -> dict[str, str]:
-    """Bearer tokens of ``count`` distinct P1 staff of barenbang (the two demo ones and more)."""
+    """Bearer tokens of ``count`` distinct P1 staff of barenbang: the two demo ones, one added
+    through ``create_staff`` and the rest inserted with that one's (slow, Argon2id) hash."""
     ctx = app.state.ctx
-    tokens: dict[str, str] = {}
-    for n in range(1, count + 1):
-        username = f"p1-barenbang-{n}"
-        if n > 2:
-            staff = await create_staff(ctx.db, username=username, role="p1", unit="barenbang",
-                                       full_name=f"Petugas Barenbang {n}", email=None,
-                                       phone=None, password="race-password-1")
-        else:
-            from sqlmodel import select
-
-            from hub.models import Staff
-
-            async with ctx.db.read() as session:
-                staff = (await session.exec(select(Staff).where(Staff.username == username))).one()
-        tokens[username] = ctx.tokens.issue(staff.id, staff.session_epoch)
-    return tokens
+    extra = await create_staff(ctx.db, username="p1-barenbang-3", role="p1", unit="barenbang",
+                               full_name="Petugas Barenbang 3", email=None, phone=None,
+                               password="race-password-1")
+    async with ctx.db.write() as session:
+        for n in range(4, count + 1):
+            session.add(Staff(username=f"p1-barenbang-{n}", full_name=f"Petugas Barenbang {n}",
+                              role="p1", unit_code="barenbang",
+                              password_hash=extra.password_hash, created_at=utcnow()))
+    async with ctx.db.read() as session:
+        staff = (await session.exec(select(Staff).where(Staff.role == "p1",
+                                                        Staff.unit_code == "barenbang"))).all()
+    assert len(staff) == count
+    return {s.username: ctx.tokens.issue(s.id, s.session_epoch) for s in staff}
 
 
 async def test_twenty_simultaneous_claims_have_exactly_one_winner(api: ApiClient,

@@ -61,10 +61,12 @@ def _reflect(sync_conn: sa.Connection) -> dict[str, dict[str, Any]]:
             if index.get("duplicates_constraint"):
                 continue
             columns = frozenset(c for c in index["column_names"] if c)
+            options = index.get("dialect_options", {})
+            where = options.get("sqlite_where", options.get("postgresql_where"))
             if index["unique"]:
                 uniques.add(columns)
             else:
-                indexes.add((index["name"], columns))
+                indexes.add((index["name"], columns, _predicate(where)))
         if sync_conn.dialect.name == "sqlite":
             uniques |= _sqlite_inline_uniques(sync_conn, name)
         tables[name] = {
@@ -90,7 +92,14 @@ def _sqlite_inline_uniques(sync_conn: sa.Connection, table: str) -> set[frozense
     return found
 
 
-def _model(table: sa.Table) -> dict[str, Any]:
+def _predicate(where: Any) -> str | None:
+    """A partial index's WHERE clause, spelled comparably (no parentheses, one case)."""
+    if where is None:
+        return None
+    return str(where).replace("(", "").replace(")", "").strip().lower()
+
+
+def _model(table: sa.Table, dialect_name: str) -> dict[str, Any]:
     pk = {c.name for c in table.primary_key.columns}
     uniques = {frozenset(c.name for c in con.columns) for con in table.constraints
                if isinstance(con, sa.UniqueConstraint)}
@@ -98,10 +107,12 @@ def _model(table: sa.Table) -> dict[str, Any]:
     indexes = set()
     for index in table.indexes:
         columns = frozenset(c.name for c in index.columns)
+        dialect = "sqlite" if dialect_name == "sqlite" else "postgresql"
+        where = index.dialect_options[dialect]["where"]
         if index.unique:
             uniques.add(columns)
         else:
-            indexes.add((index.name, columns))
+            indexes.add((index.name, columns, _predicate(where)))
     return {
         # A primary key is never NULL; SQLite merely reports INTEGER PRIMARY KEY as nullable.
         "columns": {c.name: (_kind(c.type), c.nullable or c.name in pk) for c in table.columns},
@@ -117,7 +128,8 @@ async def test_schema_sql_matches_the_models(db: Database) -> None:
     """Same tables, columns, types, nullability, keys, unique constraints and indexes."""
     async with db.engine.connect() as conn:
         reflected = await conn.run_sync(_reflect)
-    models = {name: _model(table) for name, table in SQLModel.metadata.tables.items()}
+    models = {name: _model(table, db.dialect)
+              for name, table in SQLModel.metadata.tables.items()}
     assert REQUIRED_TABLES <= set(models)
     assert set(reflected) == set(models)
     for name, model in models.items():

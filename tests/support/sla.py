@@ -104,4 +104,5 @@ async def stream_events(redis_url: str, channel: str) -> list[tuple[int, dict[st
         entries = await client.xrange(names.stream_key(channel))
     finally:
         await client.aclose()
-    return [(int(offset.split("-")[0]), json.loads("{" + fields["e"])) for offset, fields in entries]
+    return [(int(offset.split("-")[0]), json.loads("{" + fields["e"]))
+            for offset, fields in entries]

@@ -12,8 +12,8 @@ from babel.messages.pofile import read_po
 from sqlmodel import select
 
 from hub.models import Staff
-from web import i18n
 from tests.web.conftest import Browser
+from web import i18n
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 

@@ -32,23 +32,32 @@ def clock(kind: str, unit: str, start: datetime, due: datetime, stop: datetime |
 # Five requests; every expected figure below is worked out by hand in the comments.
 FIXTURE = [
     TaskFact(1, "data-informasi", "barenbang", "pusdatin", "completed", at(24, 8), at(25, 20), (
-        clock("p1_pickup", "barenbang", at(24, 8), at(24, 8, 15), at(24, 8, 10)),    # 10 min, in time
-        clock("p2_pickup", "pusdatin", at(24, 8, 20), at(24, 8, 50), at(24, 9)),     # 40 min, late
-        clock("resolution", "barenbang", at(24, 8), at(27, 8), at(25, 20)),          # 1.5 d, in time
+        # 10 min, in time
+        clock("p1_pickup", "barenbang", at(24, 8), at(24, 8, 15), at(24, 8, 10)),
+        # 40 min, late
+        clock("p2_pickup", "pusdatin", at(24, 8, 20), at(24, 8, 50), at(24, 9)),
+        # 1.5 d, in time
+        clock("resolution", "barenbang", at(24, 8), at(27, 8), at(25, 20)),
     )),
     TaskFact(2, "data-informasi", "barenbang", "pusdatin", "completed", at(17, 10), at(21, 22), (
-        clock("p1_pickup", "barenbang", at(17, 10), at(17, 10, 15), at(17, 10, 5)),  # 5 min, in time
-        clock("p2_pickup", "pusdatin", at(17, 10, 10), at(17, 10, 40), at(17, 10, 30)),  # 20, in time
+        # 5 min, in time
+        clock("p1_pickup", "barenbang", at(17, 10), at(17, 10, 15), at(17, 10, 5)),
+        # 20 min, in time
+        clock("p2_pickup", "pusdatin", at(17, 10, 10), at(17, 10, 40), at(17, 10, 30)),
         # 4.5 days elapsed, 1 day on hold: 3.5 working days; due moved to the 21st 10:00: late.
         clock("resolution", "barenbang", at(17, 10), at(21, 10), at(21, 22), paused_seconds=86400),
     )),
     TaskFact(3, "rtk", "barenbang", "pusrenaker", "claimed", at(26, 8), None, (
-        clock("p1_pickup", "barenbang", at(26, 8), at(26, 8, 15), at(26, 8, 20)),    # 20 min, late
-        clock("p2_pickup", "pusrenaker", at(26, 9), at(26, 9, 30)),                  # running, overdue
-        clock("resolution", "barenbang", at(26, 8), at(29, 8)),                      # running, fine
+        # 20 min, late
+        clock("p1_pickup", "barenbang", at(26, 8), at(26, 8, 15), at(26, 8, 20)),
+        # running, overdue
+        clock("p2_pickup", "pusrenaker", at(26, 9), at(26, 9, 30)),
+        # running, fine
+        clock("resolution", "barenbang", at(26, 8), at(29, 8)),
     )),
     TaskFact(4, "data-informasi", "barenbang", None, "queued", at(27, 11), None, (
-        clock("p1_pickup", "barenbang", at(27, 11), at(27, 11, 15)),                 # overdue
+        # overdue
+        clock("p1_pickup", "barenbang", at(27, 11), at(27, 11, 15)),
         clock("resolution", "barenbang", at(27, 11), at(30, 11)),
     )),
     TaskFact(5, "data-informasi", "barenbang", None, "returned", at(27, 8), None, (

@@ -1,5 +1,5 @@
-"""SLA clocks firing with a real arq worker, a real SMTP server and a real SMS gateway, on SQLite and
-PostgreSQL: P1 pickup in 2 s, every minute counting."""
+"""SLA clocks firing with a real arq worker, a real SMTP server and a real SMS gateway, on SQLite
+and PostgreSQL: P1 pickup in 2 s, every minute counting."""
 
 from __future__ import annotations
 
@@ -183,7 +183,8 @@ async def test_hold_pauses_the_resolution_clock_and_resume_moves_its_job(
                                .values(due_at=old_due, warn_at=old_due))
         resolution = await clock_of(db, task["id"], "resolution")
         assert await schedule_clock(pool, resolution) == 1
-        r = await api.as_("p1-barenbang-1", "POST", f"{base}/hold", json={"reason": "Berkas kurang"})
+        r = await api.as_("p1-barenbang-1", "POST", f"{base}/hold",
+                          json={"reason": "Berkas kurang"})
         assert r.status_code == 200, r.text
         await asyncio.sleep((old_due - utcnow()).total_seconds() + 1.5)
         held = await clock_of(db, task["id"], "resolution")

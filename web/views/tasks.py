@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from hub.auth.principal import Principal
 from hub.commands import ensure_can_view, load_task
 from hub.domain.tasks import Action
-from hub.errors import InvalidInput, NotFound, PtsaError
+from hub.errors import NotFound, PtsaError
 from hub.models import Service
 from hub.serializers import task_detail, task_summary
 from web import queries

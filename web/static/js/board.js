@@ -86,6 +86,7 @@
       const list = this.lists[listName];
       if (el.parentElement !== list) list.appendChild(el);
       this.sort(list, listName);
+      PTSA.tick(); // draw the countdown now, not at the next second
       if (isNew && fromEvent) {
         el.classList.add("fresh");
         setTimeout(() => el.classList.remove("fresh"), 2500);
@@ -142,7 +143,6 @@
         const label = el.querySelector('label[for^="' + base + '-"]');
         if (label) label.setAttribute("for", n.id);
       });
-      PTSA.tick();
     }
 
     sortKey(card, listName) {
@@ -273,7 +273,8 @@
       onResync: () => {
         // One reload for a burst of resubscriptions.
         clearTimeout(pending);
-        pending = setTimeout(() => board.reload(), 50);
+        board.reloadPending = true;
+        pending = setTimeout(() => { board.reloadPending = false; board.reload(); }, 50);
       },
     });
     PTSA.live = live;

@@ -1,0 +1,44 @@
+"""The real hub under uvicorn, as ``ptsa web`` runs it, plus the benchmark's GC probe.
+
+    python -m bench.hub_server --port 8000 [--gc-probe PATH]
+
+Same application (``hub.app.create_app``) and same uvicorn settings as ``hub.runner.web_command``
+(``websockets-sansio``, permessage-deflate off, 64 KiB messages, no access log); the only
+addition is the probe that time-stamps garbage-collection pauses, written at shutdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+from contextlib import AsyncExitStack
+
+import uvicorn
+
+from bench import gc_probe
+from config.settings import load_settings
+from hub.app import create_app
+from hub.context import AppContext
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.hub_server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--gc-probe", metavar="PATH", help="write GC pauses as JSON here at exit")
+    args = parser.parse_args(argv)
+    settings = load_settings().with_overrides(host=args.host, port=args.port)
+    app = create_app(settings)
+    if args.gc_probe:
+        probe = gc_probe.install(args.gc_probe)
+
+        async def write_probe(ctx: AppContext, stack: AsyncExitStack) -> None:
+            stack.callback(gc_probe.write_summary, probe, args.gc_probe)
+
+        app.state.starters.insert(0, write_probe)
+    uvicorn.run(app, host=args.host, port=args.port, ws="websockets-sansio",
+                ws_per_message_deflate=False, ws_max_size=settings.ws_max_message_bytes,
+                access_log=False, timeout_graceful_shutdown=5, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

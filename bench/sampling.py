@@ -1,0 +1,73 @@
+"""What a run measures of the processes around the clients, over its steady window.
+
+Server CPU and RSS (summed over the server's processes), each client process's CPU (a busy client
+inflates latency), the publisher's own CPU, Redis's, and the whole machine's load, so a run on a
+shared machine says how much of the CPU others were using.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bench import procstat
+
+
+@dataclass(frozen=True)
+class ServerProcesses:
+    server: tuple[int, ...]  # CPU and RSS are summed over these
+    redis: int | None = None  # watched too, so a saturated Redis is not blamed on the server
+
+
+@dataclass(frozen=True)
+class WindowSample:
+    seconds: float
+    server_cpu: float
+    client_cpu: tuple[float, ...]
+    redis_cpu: float | None
+    publisher_cpu: float
+    machine_busy_percent: float  # of all cores together
+    steal_percent: float  # of all cores together
+    rss_peak: int
+    rss_mean: float
+
+
+async def sample_window(
+    window: tuple[float, float], procs: ServerProcesses, clients: Sequence[int]
+) -> WindowSample:
+    await asyncio.sleep(max(0.0, window[0] - time.time()))
+
+    def snapshot() -> tuple[float, float, list[float], float, float, tuple[int, int, int]]:
+        redis = procstat.cpu_seconds(procs.redis) if procs.redis else math.nan
+        return (
+            time.monotonic(),
+            procstat.total_cpu(procs.server),
+            [procstat.cpu_seconds(pid) for pid in clients],
+            redis,
+            time.process_time(),
+            procstat.machine_ticks(),
+        )
+
+    begin = snapshot()
+    rss: list[int] = []
+    while (left := window[1] - time.time()) > 0:
+        await asyncio.sleep(min(1.0, left))
+        rss.append(procstat.total_rss(procs.server))
+    end = snapshot()
+    seconds = end[0] - begin[0]
+    busy, steal, total = (b - a for a, b in zip(begin[5], end[5], strict=True))
+    total = max(total, 1)
+    return WindowSample(
+        seconds=seconds,
+        server_cpu=end[1] - begin[1],
+        client_cpu=tuple((b - a) / seconds * 100 for a, b in zip(begin[2], end[2], strict=True)),
+        redis_cpu=None if math.isnan(begin[3]) else (end[3] - begin[3]) / seconds * 100,
+        publisher_cpu=(end[4] - begin[4]) / seconds * 100,
+        machine_busy_percent=busy / total * 100,
+        steal_percent=steal / total * 100,
+        rss_peak=max(rss, default=0),
+        rss_mean=sum(rss) / len(rss) if rss else 0.0,
+    )

@@ -1,0 +1,257 @@
+"""The staff screens in a real browser (Chromium), several staff at once, live over /ws."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page
+
+from channels import names
+from tests.support.browser import (
+    LIVE_TIMEOUT_MS,
+    LiveSite,
+    card,
+    chromium,
+    live_site,
+    screenshot,
+    sign_in,
+    site_env,
+    wait_online,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+async def site(sqlite_url: str, redis_url: str, tmp_path: Path) -> AsyncIterator[LiveSite]:
+    async with live_site(site_env(sqlite_url, redis_url, tmp_path), tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as launched:
+        yield launched
+
+
+async def queue_ids(page: Page, list_name: str = "queue") -> list[int]:
+    ids = await page.eval_on_selector_all(f'[data-list="{list_name}"] [data-id]',
+                                          "els => els.map(e => Number(e.dataset.id))")
+    return list(ids)
+
+
+async def test_a_request_flows_from_the_counter_to_completion_live(
+        site: LiveSite, browser: Browser) -> None:
+    """P0 registers → the P1 board shows it within 1 s → P1 claims and disposes → the P2 board
+    shows it → P2 completes → the P0 board shows it done; nobody reloads."""
+    p1 = await sign_in(browser, site, "p1-barenbang-1")
+    p2 = await sign_in(browser, site, "p2-pusdatin-1")
+    p0_board = await sign_in(browser, site, "p0-2", "/papan")
+    counter = await sign_in(browser, site, "p0-1")
+    for page in (p1, p2, p0_board, counter):
+        await wait_online(page)
+
+    # The counter, by keyboard: the service list has focus; type to pick, Enter moves on.
+    await counter.select_option("#service", "data-informasi")
+    await counter.fill("#applicant-name", "Dewi Lestari")
+    await counter.fill("#applicant-org", "CV Kreatif")
+    await counter.fill("#applicant-phone", "0813-2222-3333")
+    await screenshot(counter, "p0-intake")
+    await counter.press("#applicant-phone", "Enter")
+    await counter.wait_for_url("**/tanda-terima/*")
+    task_id = int(counter.url.rsplit("/", 1)[1])
+    code = await counter.text_content("#regno")
+    await screenshot(counter, "p0-receipt")
+
+    await p1.wait_for_selector(card("queue", task_id), timeout=LIVE_TIMEOUT_MS)
+    assert code in (await p1.text_content(card("queue", task_id)) or "")
+    await screenshot(p1, "p1-board")
+    await p1.click(f'{card("queue", task_id)} form[data-action="claim"] button')
+    await p1.wait_for_selector(card("mine", task_id), timeout=LIVE_TIMEOUT_MS)
+    await p1.select_option(f'{card("mine", task_id)} select[name="unit"]', "pusdatin")
+    await p1.click(f'{card("mine", task_id)} form[data-action="dispose"] button')
+    await p1.wait_for_selector(f'[data-id="{task_id}"]', state="detached",
+                               timeout=LIVE_TIMEOUT_MS)
+
+    await p2.wait_for_selector(card("queue", task_id), timeout=LIVE_TIMEOUT_MS)
+    await screenshot(p2, "p2-board")
+    await p2.click(f'{card("queue", task_id)} form[data-action="claim"] button')
+    await p2.wait_for_selector(card("mine", task_id), timeout=LIVE_TIMEOUT_MS)
+    await p2.fill(f'{card("mine", task_id)} input[name="result"]', "Data dikirim lewat email")
+    await p2.click(f'{card("mine", task_id)} form[data-action="complete"] button')
+    await p2.wait_for_selector(f'[data-id="{task_id}"]', state="detached",
+                               timeout=LIVE_TIMEOUT_MS)
+
+    done = f'{card("today", task_id)}.status-completed'
+    await p0_board.wait_for_selector(done, timeout=LIVE_TIMEOUT_MS)
+    assert await p0_board.text_content(f'{done} [data-f="status"]') == "Selesai"
+    await screenshot(p0_board, "p0-board")
+
+
+async def test_a_card_claimed_by_one_p1_leaves_the_other_p1s_queue(
+        site: LiveSite, browser: Browser) -> None:
+    """Two P1 browsers show the same queue; when one claims, the card leaves the other's."""
+    first = await sign_in(browser, site, "p1-barenbang-1")
+    second = await sign_in(browser, site, "p1-barenbang-2")
+    await wait_online(first)
+    await wait_online(second)
+    task = await site.register(name="Rebutan")
+    for page in (first, second):
+        await page.wait_for_selector(card("queue", task["id"]), timeout=LIVE_TIMEOUT_MS)
+    await first.click(f'{card("queue", task["id"])} form[data-action="claim"] button')
+    await second.wait_for_selector(f'[data-id="{task["id"]}"]', state="detached",
+                                   timeout=LIVE_TIMEOUT_MS)
+    await first.wait_for_selector(card("mine", task["id"]), timeout=LIVE_TIMEOUT_MS)
+    assert await queue_ids(second) == []
+
+
+async def test_a_late_claim_is_told_who_has_the_card(site: LiveSite, browser: Browser) -> None:
+    """Clicking claim on a card someone took a moment earlier shows who has it and drops the
+    card, never a stale one."""
+    page = await sign_in(browser, site, "p1-barenbang-1")
+    await wait_online(page)
+    # Stop live updates so the card stays on screen while someone else claims it.
+    await page.evaluate("() => { PTSA.live.stopped = true; PTSA.live.socket.close(); }")
+    task = await site.register(name="Terlambat Klik")
+    await page.evaluate("() => PTSA.board.reload()")
+    await page.wait_for_selector(card("queue", task["id"]))
+    await site.act("p1-barenbang-2", task["id"], "claim")
+    await page.click(f'{card("queue", task["id"])} form[data-action="claim"] button')
+    toast = page.locator(".toast.error")
+    await toast.wait_for(timeout=3000)
+    assert "p1-barenbang-2" in (await toast.text_content() or "")
+    await page.wait_for_selector(f'[data-id="{task["id"]}"]', state="detached", timeout=3000)
+
+
+async def test_a_p1_board_recovers_exactly_the_right_cards_after_losing_its_connection(
+        site: LiveSite, browser: Browser) -> None:
+    """While offline, requests are registered and claimed elsewhere; on reconnect the board
+    replays what it missed and shows exactly the unit's queue, each card once."""
+    page = await sign_in(browser, site, "p1-barenbang-1")
+    await wait_online(page)
+    before = [await site.register(name=f"Sebelum {i}") for i in range(2)]
+    for task in before:
+        await page.wait_for_selector(card("queue", task["id"]), timeout=LIVE_TIMEOUT_MS)
+
+    await page.context.set_offline(True)
+    await page.evaluate("() => PTSA.live.socket && PTSA.live.socket.close()")
+    await page.wait_for_selector('#conn[data-status="offline"]', timeout=5000)
+    during = [await site.register(name=f"Selama {i}") for i in range(3)]
+    await site.act("p1-barenbang-2", before[0]["id"], "claim")
+    await site.act("p1-barenbang-2", during[1]["id"], "claim")
+    reloads = await page.evaluate("() => document.getElementById('conn').dataset.reloaded")
+
+    await page.context.set_offline(False)
+    await page.wait_for_selector('#conn[data-status="online"]', timeout=10000)
+    expected = await site.queued_ids("p1-barenbang-1", "p1", "barenbang")
+    assert expected == {before[1]["id"], during[0]["id"], during[2]["id"]}
+    await page.wait_for_function(
+        "ids => { const shown = Array.from(document.querySelectorAll("
+        "'[data-list=queue] [data-id]')).map(e => Number(e.dataset.id)).sort();"
+        " return JSON.stringify(shown) === JSON.stringify(ids); }",
+        arg=sorted(expected), timeout=LIVE_TIMEOUT_MS * 3)
+    shown = await queue_ids(page)
+    assert len(shown) == len(set(shown)) == 3
+    # Recovered from the stream's history, not by reloading over HTTP.
+    assert await page.evaluate(
+        "() => document.getElementById('conn').dataset.reloaded") == reloads
+    await screenshot(page, "p1-board-recovered")
+
+
+async def test_a_board_reloads_over_http_when_history_cannot_fill_the_gap(
+        site: LiveSite, browser: Browser) -> None:
+    """If the channel's history is lost while offline (new epoch: recovered false), the board
+    reloads its cards over HTTP and again shows exactly the queue."""
+    from redis.asyncio import Redis
+
+    page = await sign_in(browser, site, "p1-barenbang-1")
+    await wait_online(page)
+    first = await site.register(name="Pertama")
+    await page.wait_for_selector(card("queue", first["id"]), timeout=LIVE_TIMEOUT_MS)
+    reloads = await page.evaluate("() => document.getElementById('conn').dataset.reloaded")
+
+    await page.context.set_offline(True)
+    await page.evaluate("() => PTSA.live.socket && PTSA.live.socket.close()")
+    await page.wait_for_selector('#conn[data-status="offline"]', timeout=5000)
+    second = await site.register(name="Kedua")
+    await site.act("p1-barenbang-2", first["id"], "claim")
+    redis = Redis.from_url(site.env["REDIS_URL"])
+    try:  # as if Redis restarted without persistence
+        channel = names.p1("barenbang")
+        await redis.delete(names.stream_key(channel), names.epoch_key(channel),
+                           names.floor_key(channel))
+    finally:
+        await redis.aclose()
+
+    await page.context.set_offline(False)
+    await page.wait_for_function(
+        "r => document.getElementById('conn').dataset.reloaded !== r", arg=reloads,
+        timeout=10000)
+    await page.wait_for_function(
+        "id => { const shown = Array.from(document.querySelectorAll("
+        "'[data-list=queue] [data-id]')).map(e => Number(e.dataset.id));"
+        " return shown.length === 1 && shown[0] === id; }", arg=second["id"], timeout=3000)
+
+
+async def test_an_applicant_name_with_html_is_shown_as_text_in_the_browser(
+        site: LiveSite, browser: Browser) -> None:
+    """A name with <script> and markup arrives live and is shown literally; nothing runs."""
+    page = await sign_in(browser, site, "p1-barenbang-1")
+    await wait_online(page)
+    evil = ('<script>window.__pwned = 1</script><b class="evil">Budi</b>'
+            '<img src=x onerror="window.__pwned=2">')
+    task = await site.register(name=evil)
+    name = f'{card("queue", task["id"])} [data-f="applicant_name"]'
+    await page.wait_for_selector(name, timeout=LIVE_TIMEOUT_MS)
+    assert await page.text_content(name) == evil
+    assert await page.evaluate("() => window.__pwned") is None
+    assert await page.locator(".evil").count() == 0
+    task_page = page
+    await task_page.goto(f"/permohonan/{task['id']}")
+    assert await task_page.text_content("#applicant-name") == evil
+    assert await task_page.evaluate("() => window.__pwned") is None
+    await wait_online(task_page)
+    await task_page.fill("#message-body", "<b class='evil'>tebal?</b> mohon cek berkas")
+    await task_page.press("#message-body", "Control+Enter")
+    await task_page.wait_for_selector("#thread .msg-body", timeout=3000)
+    assert await task_page.text_content("#thread .msg-body") == \
+        "<b class='evil'>tebal?</b> mohon cek berkas"
+    assert await task_page.locator(".evil").count() == 0
+    await screenshot(task_page, "task-page")
+
+
+async def test_a_form_post_without_the_csrf_token_is_refused(site: LiveSite,
+                                                            browser: Browser) -> None:
+    """With a valid session but no token, a claim and a registration are refused (403)."""
+    page = await sign_in(browser, site, "p1-barenbang-1")
+    task = await site.register()
+    claim = await page.context.request.post(f"/permohonan/{task['id']}/claim",
+                                            form={"version": "1"}, max_redirects=0)
+    assert claim.status == 403
+    counter = await sign_in(browser, site, "p0-1")
+    register = await counter.context.request.post("/loket", form={
+        "service": "data-informasi", "applicant.name": "Tanpa Token",
+        "applicant.phone": "0812-0000-1111"}, max_redirects=0)
+    assert register.status == 403
+    assert (await site.queued_ids("p1-barenbang-1", "p1", "barenbang")) == {task["id"]}
+
+
+async def test_the_task_page_thread_and_timeline_are_live_between_positions(
+        site: LiveSite, browser: Browser) -> None:
+    """A P1 writes on the task's thread and claims it; the P0 looking at the same task page sees
+    the message, the new holder and the timeline entry within a second, without reloading."""
+    task = await site.register(name="Percakapan")
+    p0 = await sign_in(browser, site, "p0-1", f"/permohonan/{task['id']}")
+    p1 = await sign_in(browser, site, "p1-barenbang-1", f"/permohonan/{task['id']}")
+    await wait_online(p0)
+    await wait_online(p1)
+    await p1.fill("#message-body", "Mohon lampirkan surat kuasa.")
+    await p1.click("#message-form button")
+    await p0.wait_for_selector("#thread .msg-body:has-text('Mohon lampirkan surat kuasa.')",
+                               timeout=LIVE_TIMEOUT_MS)
+    await p1.click("form.action-claim button")
+    await p0.wait_for_selector("#task-assignee:has-text('Maria')", timeout=LIVE_TIMEOUT_MS * 2)
+    assert await p0.text_content("#task-status") == "Diproses"
+    assert await p0.locator(".timeline .ev-task-claimed").count() == 1

@@ -1,0 +1,241 @@
+"""Sending notification rows: claim, hand over, record — each step a fenced, committed UPDATE.
+
+The states and the exactly-once argument are in ``workers/notify.py``. Here:
+``Notifier.deliver`` moves one row ``pending → sending → delivering → sent`` (or back to
+``pending`` with back-off, or to ``failed``); every move is ``UPDATE … WHERE id = ? AND attempts =
+<mine> AND status = <expected>``, so a worker that lost its lease to another can no longer move the
+row, and stops before handing anything over. Moves from concurrent sends share transactions (``workers/batching.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from arq.connections import ArqRedis
+from sqlalchemy import or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from channels import names
+from hub.db import Database
+from hub.models import Notification, utcnow
+from workers.batching import GroupCommit, write_lock
+from workers.delivery import Transports
+from workers.email import DeliveryError
+from workers.notify import (
+    CRASHED_BEFORE,
+    CRASHED_DURING,
+    GIVE_UP_AFTER,
+    IN_FLIGHT,
+    NOTIFY_JOB,
+    backoff,
+    message_id,
+)
+
+log = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """Another worker took the row over; stop before handing anything to the server."""
+
+
+@dataclass(frozen=True)
+class Move:
+    """One state change of one row. ``attempt`` None means a claim (from ``pending``)."""
+
+    notification_id: int
+    attempt: int | None
+    to_status: str
+    from_status: tuple[str, ...] = ()
+    last_error: str | None = None
+    not_before: datetime | None = None  # next_attempt_at when going back to pending
+
+
+class Notifier:
+    """``dispatch`` sends rows in the background (a breach job must not wait for a slow SMTP
+    server), at most ``concurrency`` at a time; ``deliver`` sends one and says what happened."""
+
+    def __init__(self, db: Database, transports: Transports, pool: ArqRedis | None,
+                 lease: timedelta, concurrency: int = 50) -> None:
+        self.db = db
+        self.transports = transports
+        self.pool = pool
+        self.lease = lease
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task[str]] = set()
+        self._moves: GroupCommit[Move, Notification | bool] = GroupCommit(
+            db, self._apply, name="notify")
+
+    def dispatch(self, ids: Iterable[int]) -> None:
+        for notification_id in ids:
+            task = asyncio.create_task(self._deliver_logged(notification_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for dispatched sends (tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._moves.close()
+
+    async def _deliver_logged(self, notification_id: int) -> str:
+        try:
+            return await self.deliver(notification_id)
+        except Exception:  # the row stays in flight; the sweep retries it after the lease
+            log.exception("sending notification %s failed unexpectedly", notification_id)
+            return "error"
+
+    async def deliver(self, notification_id: int) -> str:
+        """Claim one pending row and send it: ``sent``, ``retry``, ``failed``, ``not-pending``
+        (someone else has it, or it is not due) or ``lease-lost``."""
+        async with self._slots:
+            row = await self._moves.submit(Move(notification_id, None, "sending"))
+            if not isinstance(row, Notification):
+                return "not-pending"
+            attempt = row.attempts
+            budget = self.lease.total_seconds() / 2
+
+            async def committing() -> None:
+                if not await self._move(row, attempt, "delivering", ("sending",)):
+                    raise LeaseLost()
+
+            try:
+                async with asyncio.timeout(budget):
+                    await self.transports.send(row, message_id(row), committing)
+            except LeaseLost:
+                log.warning("notification %s was taken over by another worker", row.id)
+                return "lease-lost"
+            except DeliveryError as exc:
+                return await self._failed(row, attempt, exc)
+            except TimeoutError:
+                return await self._failed(row, attempt, DeliveryError(
+                    f"sending took longer than {budget:g} s (half of PTSA_NOTIFY_LEASE)",
+                    permanent=False))
+            if not await self._move(row, attempt, "sent", ("delivering",)):
+                log.warning("notification %s was sent after its lease expired; another worker "
+                            "may send it too", row.id)
+            return "sent"
+
+    async def _move(self, row: Notification, attempt: int, to_status: str,
+                    from_status: tuple[str, ...], **extra: Any) -> bool:
+        return bool(await self._moves.submit(Move(row.id or 0, attempt, to_status,
+                                                  from_status, **extra)))
+
+    async def _failed(self, row: Notification, attempt: int, exc: DeliveryError) -> str:
+        now = utcnow()
+        if exc.permanent or now - row.created_at >= GIVE_UP_AFTER:
+            reason = exc.message if exc.permanent else (
+                f"gave up after {attempt} attempts over {GIVE_UP_AFTER}: {exc.message}")
+            await self._move(row, attempt, "failed", IN_FLIGHT, last_error=reason)
+            log.warning("notification %s failed: %s", row.id, reason)
+            return "failed"
+        retry_at = now + backoff(attempt)
+        if await self._move(row, attempt, "pending", IN_FLIGHT, last_error=exc.message,
+                            not_before=retry_at):
+            await self.schedule_retry(row.id or 0, attempt, retry_at)
+        return "retry"
+
+    async def schedule_retry(self, notification_id: int, attempt: int, at: datetime) -> None:
+        if self.pool is None:
+            return
+        try:
+            await self.pool.enqueue_job(NOTIFY_JOB, notification_id,
+                                        _job_id=f"notify:{notification_id}:{attempt}",
+                                        _queue_name=names.ARQ_QUEUE, _defer_until=at)
+        except Exception:  # Redis trouble: the sweep re-dispatches due pending rows
+            log.warning("could not schedule the retry of notification %s", notification_id)
+
+    async def _apply(self, session: AsyncSession,
+                     moves: Sequence[Move]) -> list[Notification | bool]:
+        """The GroupCommit handler: claims in one UPDATE, other moves one UPDATE per kind."""
+        now = utcnow()
+        results: list[Notification | bool] = [False] * len(moves)
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for index, move in enumerate(moves):
+            key = (move.attempt, move.to_status, move.from_status, move.last_error,
+                   move.not_before)
+            groups.setdefault(key, []).append(index)
+        for (attempt, to_status, from_status, last_error, not_before), indexes in groups.items():
+            ids = sorted({moves[i].notification_id for i in indexes})
+            where: list[Any] = [col(Notification.id).in_(ids)]
+            values: dict[str, Any] = {"status": to_status}
+            if attempt is None:  # a claim
+                where += [col(Notification.status) == "pending",
+                          or_(col(Notification.next_attempt_at).is_(None),
+                              col(Notification.next_attempt_at) <= now + timedelta(seconds=1))]
+                values.update(attempts=col(Notification.attempts) + 1,
+                              next_attempt_at=now + self.lease)
+            else:
+                where += [col(Notification.attempts) == attempt,
+                          col(Notification.status).in_(from_status)]
+                values["next_attempt_at"] = {"delivering": now + self.lease,
+                                             "pending": not_before or now}.get(to_status)
+                if to_status == "sent":
+                    values["sent_at"] = now
+                if last_error is not None:
+                    values["last_error"] = last_error
+            rows = await session.exec(update(Notification).where(  # type: ignore[call-overload]
+                *where).values(**values).returning(col(Notification.id)))
+            moved = {row[0] for row in rows.all()}
+            claimed: dict[int, Notification] = {}
+            if attempt is None and moved:
+                claimed = {n.id or 0: n for n in (await session.exec(select(Notification).where(
+                    col(Notification.id).in_(moved)))).all()}
+            for i in indexes:  # a row moves once: a duplicate request in the batch gets False
+                notification_id = moves[i].notification_id
+                if notification_id in moved:
+                    moved.discard(notification_id)
+                    results[i] = claimed.get(notification_id, True)
+        return results
+
+    # --- what the sweep calls ----------------------------------------------------------------
+
+    async def recover_stale(self, now: datetime | None = None) -> list[int]:
+        """Rows whose worker died (lease over) back to ``pending``; returns their ids."""
+        now = now or utcnow()
+        async with self.db.read() as session:
+            stale = (await session.exec(select(Notification).where(
+                col(Notification.status).in_(IN_FLIGHT),
+                col(Notification.next_attempt_at) < now))).all()
+        recovered = []
+        for row in stale:
+            note = CRASHED_DURING if row.status == "delivering" else CRASHED_BEFORE
+            if await self._move(row, row.attempts, "pending", (row.status,), last_error=note,
+                                not_before=now):
+                log.warning("notification %s: %s", row.id, note)
+                recovered.append(row.id or 0)
+        return recovered
+
+    async def due_pending(self, older_than: timedelta, now: datetime | None = None) -> list[int]:
+        """Pending rows due for longer than ``older_than`` (their job should have run)."""
+        cutoff = (now or utcnow()) - older_than
+        async with self.db.read() as session:
+            rows = await session.exec(select(Notification.id).where(
+                Notification.status == "pending", col(Notification.next_attempt_at) <= cutoff)
+                .order_by(col(Notification.id)).limit(1000))
+            return [i for i in rows.all() if i is not None]
+
+    async def release_held(self, now: datetime | None = None) -> list[int]:
+        """Held rows of channels configured now (recent ones) become pending; returns ids."""
+        now = now or utcnow()
+        channels = [c for c in ("email", "sms") if self.transports.missing(c) is None]
+        if not channels:
+            return []
+        async with write_lock(self.db), self.db.write() as session:
+            rows = await session.exec(update(Notification).where(  # type: ignore[call-overload]
+                col(Notification.status) == "held", col(Notification.channel).in_(channels),
+                col(Notification.created_at) > now - GIVE_UP_AFTER)
+                .values(status="pending", next_attempt_at=now,
+                        last_error="held while its channel was not configured")
+                .returning(col(Notification.id)))
+            return sorted(row[0] for row in rows.all())

@@ -1,0 +1,170 @@
+"""Recording warnings and breaches: one transaction for every clock that fires together.
+
+``record(session, requests, ...)`` is the ``GroupCommit`` handler of ``workers/sla.py``. For the
+clocks asked for it makes one conditional UPDATE per kind::
+
+    UPDATE sla_clocks SET breached_at = :now
+     WHERE id IN (...) AND breached_at IS NULL AND state = 'running' AND due_at <= :now
+    RETURNING id
+
+(``warned_at``/``warn_at`` for warnings, which also need ``breached_at IS NULL``). Only the clocks
+it returns go on: whatever else ran at the same moment — another job for the same clock, the sweep,
+another worker — finds ``breached_at`` set and returns nothing, so each breach is written once.
+A clock that was met, cancelled or paused, or that moved to a later deadline, fails the WHERE and
+is left alone. For each recorded clock: the ``sla.warning``/``sla.breached`` history event (no
+actor), its outbox rows (published by the relay) and, for breaches, the notification rows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from channels.outbox import add_outbox_rows
+from config.settings import Settings
+from hub.commands import new_event_id
+from hub.domain.tasks import ClockKind
+from hub.models import SlaClock, Staff, Task, TaskEvent, utcnow
+from hub.serializers import clock_dict, staff_ref, task_summary
+from workers import escalation
+from workers.delivery import Transports
+from workers.notify import Draft, insert_notifications
+from workers.schedule import JobKind
+from workers.texts import breach_texts
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FireRequest:
+    clock_id: int
+    kind: JobKind
+
+
+@dataclass(frozen=True)
+class Fired:
+    recorded: bool  # False: not due, already recorded, or no longer running
+    event_id: str | None = None
+    notifications: tuple[int, ...] = field(default=())  # pending rows to send after commit
+
+
+async def record(session: AsyncSession, requests: Sequence[FireRequest], *,
+                 transports: Transports, settings: Settings) -> list[Fired]:
+    now = utcnow()
+    kinds: tuple[JobKind, ...] = ("due", "warn")
+    recorded = {kind: await _conditional_update(session, kind, ids, now)
+                for kind in kinds
+                if (ids := sorted({r.clock_id for r in requests if r.kind == kind}))}
+    fired: set[tuple[int, JobKind]] = {(clock_id, kind) for kind, ids in recorded.items()
+                                       for clock_id in ids}
+    if not fired:
+        return [Fired(False) for _ in requests]
+    clocks = {c.id: c for c in (await session.exec(select(SlaClock).where(
+        col(SlaClock.id).in_({clock_id for clock_id, _ in fired})))).all()}
+    tasks = {t.id: t for t in (await session.exec(select(Task).where(
+        col(Task.id).in_({c.task_id for c in clocks.values()})))).all()}
+    directory = await escalation.load_directory(session)
+    await _load_assignees(session, tasks.values())
+    pickups = await _running_pickups(session, tasks)
+    outcomes: dict[tuple[int, JobKind], Fired] = {}
+    drafts: dict[int, list[Draft]] = {}
+    for clock_id, kind in sorted(fired):
+        clock, task = clocks[clock_id], tasks[clocks[clock_id].task_id]
+        pickup_due = pickups.get(task.id or 0)
+        if kind == "warn":
+            event_id = await _event(session, task, clock, "sla.warning", now, pickup_due,
+                                    escalation.warning_channels(task), {})
+        else:
+            event_id, drafts[clock_id] = await _breach(session, task, clock, now, pickup_due,
+                                                       directory, settings)
+        outcomes[(clock_id, kind)] = Fired(True, event_id)
+    pending = await insert_notifications(session, [d for ds in drafts.values() for d in ds],
+                                         transports, now)
+    for clock_id, ids in pending.items():
+        outcomes[(clock_id, "due")] = Fired(True, outcomes[(clock_id, "due")].event_id,
+                                            tuple(ids))
+    # The first request for a recorded clock carries the outcome; duplicates learn it was done.
+    results = []
+    for request in requests:
+        results.append(outcomes.pop((request.clock_id, request.kind), Fired(False)))
+    return results
+
+
+async def _conditional_update(session: AsyncSession, kind: JobKind, ids: list[int],
+                              now: datetime) -> list[int]:
+    if kind == "due":
+        condition = [col(SlaClock.breached_at).is_(None), col(SlaClock.due_at) <= now]
+        values: dict[str, Any] = {"breached_at": now}
+    else:
+        condition = [col(SlaClock.warned_at).is_(None), col(SlaClock.breached_at).is_(None),
+                     col(SlaClock.warn_at) <= now]
+        values = {"warned_at": now}
+    rows = await session.exec(update(SlaClock).where(  # type: ignore[call-overload]
+        col(SlaClock.id).in_(ids), col(SlaClock.state) == "running", *condition)
+        .values(**values).returning(col(SlaClock.id)))
+    return [row[0] for row in rows.all()]
+
+
+async def _load_assignees(session: AsyncSession, tasks: Any) -> None:
+    """Into the identity map, so the event's task card costs no query per task."""
+    ids = {t.assignee_id for t in tasks if t.assignee_id}
+    if ids:
+        (await session.exec(select(Staff).where(col(Staff.id).in_(ids)))).all()
+
+
+async def _running_pickups(session: AsyncSession, tasks: dict[int | None, Task]
+                           ) -> dict[int, datetime]:
+    rows = await session.exec(select(SlaClock).where(
+        col(SlaClock.task_id).in_([i for i in tasks if i]), SlaClock.state == "running",
+        SlaClock.kind != ClockKind.RESOLUTION.value))
+    return {c.task_id: c.due_at for c in rows.all()}
+
+
+async def _breach(session: AsyncSession, task: Task, clock: SlaClock, now: datetime,
+                  pickup_due: datetime | None, directory: escalation.Directory,
+                  settings: Settings) -> tuple[str, list[Draft]]:
+    service = directory.services.get(task.service_code)
+    units = escalation.responsible_units(clock, task, service)
+    recipients = escalation.breach_recipients(directory, units)
+    event_id = await _event(session, task, clock, "sla.breached", now, pickup_due,
+                            escalation.breach_channels(task, units),
+                            {"supervisors": [staff_ref(r.staff) for r in recipients]})
+    drafts: list[Draft] = []
+    for r in recipients:
+        text = breach_texts(task=task, clock=clock, service=service,
+                            unit=directory.units.get(r.unit),
+                            holder=directory.units.get(task.unit_code),
+                            recipient_name=r.staff.full_name, copy=r.copy,
+                            cc_unit=directory.units.get(units[0]) if r.copy else None,
+                            tz=settings.tz, public_url=settings.public_url)
+        for channel, address, subject, body in (("email", r.staff.email, text.subject, text.email),
+                                                ("sms", r.staff.phone, "", text.sms)):
+            if address:
+                drafts.append(Draft(clock.id or 0, task.id or 0, "breach", channel, address,
+                                    r.staff.id, subject, body))
+    if not recipients:
+        log.error(
+            "SLA breach of task %s (%s) has no supervisor to notify in %s",
+            task.code, clock.kind, ", ".join(units))
+    return event_id, drafts
+
+
+async def _event(session: AsyncSession, task: Task, clock: SlaClock, event_type: str,
+                 at: datetime, pickup_due: datetime | None, channels: list[str],
+                 extra: dict[str, Any]) -> str:
+    """The history row and the outbox rows of one SLA event (actor: the system)."""
+    event_id = new_event_id()
+    data = {"clock": clock_dict(clock), **extra}
+    session.add(TaskEvent(event_id=event_id, task_id=task.id or 0, type=event_type,
+                          actor_id=None, at=at, data=json.dumps(data)))
+    payload = {"task": await task_summary(session, task, pickup_due), "actor": None, **data}
+    add_outbox_rows(session, event_id, event_type, at, payload, channels)
+    return event_id
