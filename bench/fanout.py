@@ -52,6 +52,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="floor port (0: any free port)")
     parser.add_argument("--hub-url", default="http://127.0.0.1:8000")
     parser.add_argument("--hub-user", default="bench-counter", help="registers the tasks")
+    parser.add_argument(
+        "--hub-reference",
+        choices=("response", "event"),
+        default="response",
+        help="hub latency from the POST's HTTP response (default) or from the event's own time",
+    )
     parser.add_argument("--name", help="results file name (default: target and size)")
     parser.add_argument(
         "--quiet-wait",
@@ -77,6 +83,7 @@ def make_target(args: argparse.Namespace) -> Target:
         redis_url=args.redis_url,
         publisher_username=args.hub_user,
         publisher_password=os.environ.get("PTSA_BENCH_PASSWORD", ""),
+        reference="frame" if args.hub_reference == "event" else "side-table",
     )
 
 

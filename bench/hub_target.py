@@ -1,35 +1,49 @@
-"""The real hub as a load-harness target.  >>> LEAD: complete the hooks marked ``LEAD HOOK`` <<<
+"""The real hub as a load-harness target.
 
-Done here, against the DESIGN.md contracts: one token per distinct user from
-``POST /api/v1/auth/token``; unit codes from ``GET /api/v1/units`` and service codes from
-``GET /api/v1/services``; clients on ``ws://host:port/ws?token=...``; tasks registered with
-``POST /api/v1/tasks`` at the harness's steady rate. The latency reference is the moment the
-HTTP response to that POST came back (``reference = "side-table"``, keyed by task code), so the
-figure is "registered at the counter → seen on the screens".
+One token per distinct user from ``POST /api/v1/auth/token``; unit codes from
+``GET /api/v1/units`` and service codes from ``GET /api/v1/services``; clients on
+``ws://host:port/ws?token=...``; tasks registered with ``POST /api/v1/tasks`` at the harness's
+steady rate. The latency reference is the moment the HTTP response to that POST came back
+(``reference = "side-table"``, keyed by task code), so the figure is "registered at the counter →
+seen on the screens".
 
-Note that a hub publishing before it answers the POST can deliver *before* the reference time:
-negative latencies are kept as measured (the report shows the minimum), not clipped.
+The hub publishes after commit and *before* it answers the POST, so a screen can receive an
+event before the reference time: negative latencies are kept as measured, not clipped.
+
+Processes (``bench/hub_procs.py``): the *fan-out* hub the clients connect to (``--hub-url``; the
+measured server, like PEERS.md's one server process), a second hub process that answers the
+POSTs (its relay publishes; CPU reported apart as ``api_cpu_s``), a private Redis and a fresh
+database with the demo staff. Every ``task.created`` reaches ``p0`` and ``p1.<eselon1>``
+(``hub.commands.event_channels``): a new request goes to the front office and to the Eselon I
+desk, never straight to a P2 room, so per event the hub delivers to ~10 % + ~4 % of the clients
+— more deliveries per event than the floor's single room. CPU is compared per 1,000 deliveries.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import random
-import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
 
+from bench import procstat
 from bench.client_pool import HarnessError
 from bench.client_worker import ClientSpec, FrameReader
 from bench.deliveries import Published, Reference
-from bench.floor_target import stop_process, wait_for_port
+from bench.floor_target import wait_for_port
 from bench.hall import Hall
+from bench.hub_procs import HubProcesses, start_hub_processes
 from bench.sampling import ServerProcesses
+from config.catalog import load_catalog
+from config.seed import DEMO_PASSWORD
 
 
 @dataclass(frozen=True)
@@ -39,57 +53,62 @@ class HubClient:
     channels: tuple[str, ...]  # subscribed in order; each must be allowed for this user
 
 
-def start_hub_processes(base_url: str, redis_url: str) -> list[subprocess.Popen[bytes]]:
-    """LEAD HOOK 1: start the hub (web process(es), relay if separate) listening on base_url.
-
-    Return the Popen objects; the first one's PID (and the others') are measured as "server".
-    Start them with ``start_new_session=True`` and a bounded lifetime if the CLI offers one, with
-    the production-like settings (no permessage-deflate, REDIS_URL=redis_url, a seeded database
-    that holds the users returned by ``hub_clients``).
-    """
-    raise NotImplementedError("bench.hub_target.start_hub_processes: the lead completes this")
+def demo_users() -> dict[str, list[str]]:
+    """Demo usernames by the level room they may join (``p0``, ``p1.<code>``, ``p2.<code>``)."""
+    rooms: dict[str, list[str]] = {}
+    for person in load_catalog().demo_staff:
+        if person.role == "p0":
+            rooms.setdefault("p0", []).append(person.username)
+        elif person.role in ("p1", "p2"):
+            rooms.setdefault(f"{person.role}.{person.unit_code}", []).append(person.username)
+    return rooms
 
 
 def hub_clients(hall: Hall, n: int) -> list[HubClient]:
-    """LEAD HOOK 2: n connections shaped like the hall, as users allowed on their channels.
-
-    Use ``hall.level_rooms(n)`` for the 10/30/60 shape: a ``p0`` room needs a P0 user, ``p1.X`` a
-    P1 of unit X, ``p2.Y`` a P2 of unit Y; add ``user.<username>`` as the second channel. Several
-    connections may share a user (one token is fetched per distinct username).
-    """
-    raise NotImplementedError("bench.hub_target.hub_clients: the lead completes this")
+    """n connections shaped like the hall, each as a demo user allowed on its level room, with
+    that user's personal room as the second channel (connections share users round-robin)."""
+    users = demo_users()
+    turn: dict[str, int] = {}
+    clients = []
+    for room in hall.level_rooms(n):
+        candidates = users.get(room)
+        if not candidates:
+            raise HarnessError(f"no demo user may join {room!r}; restrict the hall's codes")
+        index = turn.get(room, 0)
+        turn[room] = index + 1
+        username = candidates[index % len(candidates)]
+        clients.append(HubClient(username, DEMO_PASSWORD, (room, f"user.{username}")))
+    return clients
 
 
 def choose_service(services: Sequence[dict[str, Any]], rng: random.Random) -> str:
-    """LEAD HOOK 3a: the service code of the next registered task.
-
-    Pick it so that the rooms its ``task.created`` lands on follow the hall's 10/30/60 weights
-    (see ``Hall.pick_room``). The default (uniform over all services) is only a placeholder.
-    """
-    return str(rng.choice(services)["code"])
+    """A service of a uniformly chosen Eselon I unit (the units that offer services get equal
+    traffic, whatever the number of services each offers)."""
+    by_unit: dict[str, list[str]] = {}
+    for service in services:
+        by_unit.setdefault(str(service["eselon1"]), []).append(str(service["code"]))
+    unit = rng.choice(sorted(by_unit))
+    return rng.choice(by_unit[unit])
 
 
 def task_channels(task: dict[str, Any]) -> tuple[str, ...]:
-    """LEAD HOOK 3b: the channels whose subscribers must receive this task's ``task.created``.
-
-    The default follows DESIGN.md (the task's ``level`` and ``unit``); confirm it against the
-    relay, and add e.g. ``sup.<unit>`` if bench clients subscribe there too.
-    """
-    level, unit = task["level"], task.get("unit")
-    return ("p0",) if level == "p0" or not unit else (f"{level}.{unit}",)
+    """Where a ``task.created`` goes among the rooms bench clients join: ``p0`` and the Eselon I
+    desk (``event_channels`` also publishes to ``task.<id>``, which no bench client joins)."""
+    return ("p0", f"p1.{task['eselon1']}")
 
 
 def read_hub_frame(text: str) -> tuple[str, float | None] | None:
-    """LEAD HOOK 4: the side-table key of a frame (the task code), or None to ignore the frame.
+    """The side-table key of a frame (the task code) and the event's own time (``at``: when the
+    registering command started, before its commit), or None to ignore the frame.
 
-    Only ``task.created`` counts: the other events of a task are not what the harness published.
-    If the hub adds its own publish time to ``data``, return it as the second item and switch
-    ``HubTarget.reference`` to ``"frame"`` to measure hub-only latency.
+    ``HubTarget(reference="frame")`` (``--hub-reference event``) measures from ``at``: commit,
+    relay and fan-out, without the HTTP answer's own path back to the counter.
     """
     frame = json.loads(text)
     if frame.get("op") != "event" or frame.get("type") != "task.created":
         return None
-    return str(frame["data"]["code"]), None
+    at = datetime.fromisoformat(frame["at"].replace("Z", "+00:00")).timestamp()
+    return str(frame["data"]["task"]["code"]), at
 
 
 @dataclass
@@ -105,7 +124,9 @@ class HubTarget:
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
-        self._procs: list[subprocess.Popen[bytes]] = []
+        self._procs: HubProcesses | None = None
+        self._api_cpu_start = 0.0
+        self.publisher_password = self.publisher_password or DEMO_PASSWORD
         self._http: httpx.AsyncClient | None = None
         self._tokens: dict[str, str] = {}
         self._services: list[dict[str, Any]] = []
@@ -114,20 +135,26 @@ class HubTarget:
         return read_hub_frame
 
     async def start(self) -> ServerProcesses:
-        self._procs = start_hub_processes(self.base_url, self.redis_url)
         port = urlsplit(self.base_url).port or 80
-        await wait_for_port(port, self._procs[0], timeout=60.0)
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=30.0)
+        self._procs = procs = start_hub_processes(port, self.publisher_username,
+                                                  self.publisher_password)
+        await wait_for_port(port, procs.fanout, timeout=60.0)
+        await wait_for_port(urlsplit(procs.api_url).port or 80, procs.api, timeout=60.0)
+        self._http = httpx.AsyncClient(base_url=procs.api_url, timeout=30.0)
         token = await self.token(self.publisher_username, self.publisher_password)
         headers = {"Authorization": f"Bearer {token}"}
         units = (await self._http.get("/api/v1/units", headers=headers)).raise_for_status().json()
+        staffed = demo_users()
         self.hall = Hall(
             p1_codes=tuple(u["code"] for u in units if u["level"] == "eselon1"),
-            p2_codes=tuple(u["code"] for u in units if u["level"] == "eselon2"),
+            # Eselon II units without a demo P2 account have no screens to fill.
+            p2_codes=tuple(u["code"] for u in units
+                           if u["level"] == "eselon2" and f"p2.{u['code']}" in staffed),
         )
         services = await self._http.get("/api/v1/services", headers=headers)
         self._services = services.raise_for_status().json()
-        return ServerProcesses(server=tuple(p.pid for p in self._procs))
+        self._api_cpu_start = procstat.cpu_seconds(procs.api.pid)
+        return ServerProcesses(server=(procs.fanout.pid,), redis=procs.redis.pid)
 
     async def token(self, username: str, password: str) -> str:
         """A bearer token for username, fetched once per run."""
@@ -182,7 +209,13 @@ class HubTarget:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
-        for proc in reversed(self._procs):
-            stop_process(proc)
-        self._procs = []
-        return {}
+        notes: dict[str, Any] = {}
+        procs, self._procs = self._procs, None
+        if procs is not None:
+            with contextlib.suppress(OSError, ValueError):
+                notes["api_cpu_s"] = procstat.cpu_seconds(procs.api.pid) - self._api_cpu_start
+            await asyncio.to_thread(procs.stop_servers)
+            with contextlib.suppress(OSError, ValueError):
+                notes["gc"] = json.loads(procs.gc_path.read_text())
+            procs.cleanup()
+        return notes

@@ -136,8 +136,12 @@ class Realtime:
             local.advance(snap.head, head)
         sink.push(self.make_message(subscribed_frame(
             channel, snap.head, snap.epoch, snap.recovered, len(snap.entries))))
-        for _offset, frame in snap.entries:
-            await sink.push_paced(self.make_message(frame))
+        try:
+            for _offset, frame in snap.entries:
+                await sink.push_paced(self.make_message(frame))
+        except BaseException:  # cancelled mid-replay (shutdown): leave no member behind
+            self.unsubscribe(sub)
+            raise
         pending, sub.pending = sub.pending or [], None
         for pos, message in pending:
             if pos is None or pos > head:

@@ -41,9 +41,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# A row that failed this often is left alone (and reported by health()) rather than retried
-# forever ahead of healthy rows.
-MAX_ATTEMPTS = 20
+# Rows whose channel name is malformed can never be appended; they get this many attempts at
+# once and are left alone (and logged). Every other failure is retried for as long as it takes:
+# a Redis outage must delay events, never drop them.
+POISONED = 1_000_000
 # Published rows are kept this long for inspection, then deleted; the task history is in
 # task_events, so nothing of record is lost.
 KEEP_PUBLISHED = timedelta(days=1)
@@ -109,7 +110,7 @@ class Relay:
         async with self.db.read() as session:
             rows = (await session.exec(select(Outbox).where(
                 col(Outbox.published_at).is_(None), col(Outbox.id) <= newest,
-                col(Outbox.attempts) < MAX_ATTEMPTS,
+                col(Outbox.attempts) < POISONED,
             ).order_by(col(Outbox.id)).limit(self.batch))).all()
         # Rows this process published but has not marked yet are not published again.
         return await self._publish([r for r in rows if r.id not in self._unmarked])
@@ -120,7 +121,7 @@ class Relay:
             bad = [row for row in rows if row not in valid]
             log.error("outbox rows with malformed channel names: %s",
                       [(r.id, r.channel) for r in bad])
-            await self._count_failures([r.id for r in bad if r.id], MAX_ATTEMPTS)
+            await self._count_failures([r.id for r in bad if r.id], POISONED)
         outcomes = await self.history.append([_outgoing(row) for row in valid])
         done: list[int] = []
         failed: list[int] = []
@@ -145,7 +146,7 @@ class Relay:
         async with self.db.read() as session:
             rows = (await session.exec(select(Outbox).where(
                 col(Outbox.published_at).is_(None), col(Outbox.at) < cutoff,
-                col(Outbox.attempts) < MAX_ATTEMPTS,
+                col(Outbox.attempts) < POISONED,
             ).order_by(col(Outbox.id)).limit(self.batch))).all()
         rows = [r for r in rows if r.id not in self._unmarked]
         if not rows:
@@ -153,11 +154,7 @@ class Relay:
             return 0
         if self._oldest_waiting is None:
             self._oldest_waiting = time.monotonic()
-        try:
-            published = await self._publish(rows)
-        except Exception:
-            await self._count_failures([r.id or 0 for r in rows], 1)
-            raise
+        published = await self._publish(rows)
         if published == len(rows):
             self._oldest_waiting = None
         log.info("relay sweep published %d of %d waiting outbox rows", published, len(rows))

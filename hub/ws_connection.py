@@ -7,6 +7,7 @@ only abuse (far too many frames), a slow consumer or the end of the sign-in clos
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -143,6 +144,9 @@ class Connection:
             self.realtime.unsubscribe(sub)
 
     def _slow(self) -> None:
-        log.info("closing a slow WebSocket of %s (%d frames queued)", self.username,
-                 self.outbound.limit)
-        self.close(proto.CLOSE_SLOW_CONSUMER, "slow consumer: reconnect with since")
+        log.warning("closing a slow WebSocket of %s (%d frames queued)", self.username,
+                    self.outbound.limit)
+        # Called from inside the fan-out loop over a channel's members: leave the channels on
+        # the next turn of the event loop, not while that loop is iterating over them.
+        asyncio.get_running_loop().call_soon(
+            self.close, proto.CLOSE_SLOW_CONSUMER, "slow consumer: reconnect with since")

@@ -32,7 +32,8 @@ class Outbound:
 
     def __init__(self, send: Send, limit: int, on_slow: Callable[[], None]) -> None:
         self._send = send
-        self._backlog: deque[Any] = deque()
+        self._backlog: deque[Any] | None = None  # made on the first congestion: most sockets
+        # never need one, and an empty deque costs ~600 bytes a connection
         self._writer: asyncio.Task[None] | None = None
         self._room: asyncio.Future[None] | None = None
         self.limit = max(2, limit)
@@ -42,23 +43,24 @@ class Outbound:
 
     @property
     def queued(self) -> int:
-        return len(self._backlog)
+        return len(self._backlog) if self._backlog is not None else 0
 
     def push(self, message: Any) -> None:
         """Send ``message`` now, or queue it behind the ones still waiting."""
         if self.closed:
             return
-        if self._writer is not None:
-            if len(self._backlog) >= self.limit:
+        backlog = self._backlog
+        if self._writer is not None and backlog is not None:
+            if len(backlog) >= self.limit:
                 self.overflow()
             else:
-                self._backlog.append(message)
+                backlog.append(message)
             return
         self._start(message)
 
     async def push_paced(self, message: Any) -> None:
         """Like ``push``, but first wait while the backlog is half full (for long replays)."""
-        while self._writer is not None and len(self._backlog) >= self.limit // 2:
+        while self._writer is not None and self.queued >= self.limit // 2:
             if self._room is None:
                 self._room = asyncio.get_running_loop().create_future()
             await asyncio.shield(self._room)
@@ -67,7 +69,8 @@ class Outbound:
     def overflow(self) -> None:
         if not self.closed:
             self.closed = True
-            self._backlog.clear()
+            if self._backlog is not None:
+                self._backlog.clear()
             self._on_slow()
 
     def close(self, code: int, reason: str = "") -> None:
@@ -76,7 +79,7 @@ class Outbound:
             return
         self._close_sent = self.closed = True
         message = {"type": "websocket.close", "code": code, "reason": reason}
-        if self._writer is not None:
+        if self._writer is not None and self._backlog is not None:
             self._backlog.clear()
             self._backlog.append(message)
         else:
@@ -96,27 +99,31 @@ class Outbound:
         except Exception:  # the client is gone; the receive loop sees the disconnect
             self.closed = True
             return
+        if self._backlog is None:
+            self._backlog = deque()
         self._writer = asyncio.get_running_loop().create_task(self._drain(coro, waiting))
 
     async def _drain(self, coro: Coroutine[Any, Any, None], waiting: Any) -> None:
+        backlog = self._backlog
+        assert backlog is not None  # made by _start before this task
         try:
             await _finish(coro, waiting)
-            while self._backlog:
-                message = self._backlog.popleft()
+            while backlog:
+                message = backlog.popleft()
                 self._make_room()
                 await self._send(message)
         except asyncio.CancelledError:
             raise
         except Exception:  # the client is gone
             self.closed = True
-            self._backlog.clear()
+            backlog.clear()
         finally:
             self._writer = None
             self._make_room(force=True)
 
     def _make_room(self, force: bool = False) -> None:
         room = self._room
-        if room is not None and (force or len(self._backlog) < self.limit // 2):
+        if room is not None and (force or self.queued < self.limit // 2):
             self._room = None
             if not room.done():
                 room.set_result(None)

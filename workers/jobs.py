@@ -64,6 +64,9 @@ async def stop_sla(ctx: dict[str, Any]) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    engine = ctx.get("sla")
+    if engine is not None:
+        await engine.close()
     notifier: Notifier | None = ctx.get("notifier")
     if notifier is not None:
         await notifier.close()

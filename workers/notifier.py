@@ -4,7 +4,8 @@ The states and the exactly-once argument are in ``workers/notify.py``. Here:
 ``Notifier.deliver`` moves one row ``pending → sending → delivering → sent`` (or back to
 ``pending`` with back-off, or to ``failed``); every move is ``UPDATE … WHERE id = ? AND attempts =
 <mine> AND status = <expected>``, so a worker that lost its lease to another can no longer move the
-row, and stops before handing anything over. Moves from concurrent sends share transactions (``workers/batching.py``).
+row, and stops before handing anything over. Moves from concurrent sends share transactions
+(``workers/batching.py``).
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ row send it once. A worker that dies leaves its row ``sending`` or ``delivering`
   fold duplicates. The window is one DATA round trip plus one commit, milliseconds on a LAN.
 
 Transient failures retry with exponential back-off (1 s, 2 s, 4 s … 5 min) through an arq job at
-the exact time; the sweep re-dispatches any pending row whose job was lost.
+the exact time; the sweep re-dispatches any pending row whose job was lost. The sending itself is
+``workers/notifier.py``; this module is the rows: inserting them and listing them for people.
 """
 
 from __future__ import annotations

@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 GRACE = timedelta(seconds=2)
 BATCH = 500
-PARALLEL_FIRES = 8
 
 
 @dataclass
@@ -68,15 +67,10 @@ class SlaSweep:
     async def once(self, now: datetime | None = None) -> SweepReport:
         now = now or utcnow()
         report = SweepReport()
-        overdue = await self._overdue(now - GRACE)
-        slots = asyncio.Semaphore(PARALLEL_FIRES)
-
-        async def fire(clock_id: int, kind: JobKind) -> bool:
-            async with slots:
-                return await self.engine.fire(clock_id, kind) in ("warned", "breached")
-
-        results = await asyncio.gather(*(fire(i, k) for i, k in overdue))
-        report.fired = sum(results)
+        # Fired together, they are recorded together (workers/batching.py).
+        outcomes = await asyncio.gather(*(self.engine.fire(clock_id, kind)
+                                          for clock_id, kind in await self._overdue(now - GRACE)))
+        report.fired = sum(outcome in ("warned", "breached") for outcome in outcomes)
         upcoming = await self._upcoming(now, now + 2 * self.interval)
         report.scheduled = await schedule_missing(self.pool, upcoming)
         recovered = await self.notifier.recover_stale(now)

@@ -8,14 +8,17 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlmodel import col, select
 
 from channels import names
+from channels.history import History
 from channels.relay import Relay, run_relay_loop
 from config.settings import Settings
 from hub.context import AppContext
 from hub.models import Outbox
 from tests.conftest import ApiClient, make_settings
+from tests.support.servers import free_port
 
 
 async def stream_event_ids(redis: Redis, channel: str) -> list[str]:
@@ -95,3 +98,21 @@ class TestWithoutFastPath:
             stop.set()
             await asyncio.wait_for(loop, 5)
         assert all(r.published_at for r in await outbox_rows(ctx, event_id))
+
+    async def test_a_long_redis_outage_delays_events_but_never_drops_them(
+            self, app: Any, api: ApiClient) -> None:
+        """Sweeps failing again and again while Redis is unreachable leave the rows waiting;
+        the first sweep after the outage publishes them."""
+        ctx: AppContext = app.state.ctx
+        task = await api.register()
+        event_id = await event_id_of(ctx, task["id"])
+        dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", decode_responses=True)
+        down = Relay(ctx.db, History(dead, 1000, 3600), fast_path=False, min_age=0.0)
+        for _ in range(30):
+            with pytest.raises(RedisConnectionError):
+                await down.sweep()
+        await dead.aclose()
+        up = Relay.for_app(ctx, fast_path=False)
+        up.min_age = 0.0
+        assert await up.sweep() == 3
+        assert await stream_event_ids(ctx.redis, f"task.{task['id']}") == [event_id]

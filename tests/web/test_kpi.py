@@ -231,3 +231,15 @@ async def test_kpi_page_draws_charts_and_links_the_csv(api: ApiClient, app: obje
     assert re.search(r'href="/api/v1/kpi\?by=unit[^"]*format=csv" id="csv-export"', page.text)
     assert "Pusdatinaker" in page.text or "Pusat Data dan Informasi" in page.text
     assert "100%" in page.text
+
+
+async def test_kpi_page_explains_a_bad_filter_and_still_shows_the_default(app: object) -> None:
+    """A malformed date on the KPI page is explained and the default period is shown."""
+    from tests.support.pages import PageClient, page_client
+
+    async with page_client(app) as client:
+        await PageClient(client).login("spv-barenbang")
+        page = await client.get("/kinerja?from=kemarin")
+    assert page.status_code == 200
+    assert "Isi tanggal seperti 2026-11-27." in page.text
+    assert page.text.count("<svg") == 4

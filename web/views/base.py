@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from functools import wraps
-from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import update
@@ -113,11 +112,6 @@ def page(*, roles: Iterable[str] | None = None, public: bool = False) -> Callabl
         return endpoint
 
     return decorate
-
-
-def form_values(form: Any, *names: str) -> dict[str, str]:
-    """The named fields as trimmed-later strings ('' when absent), to refill a form."""
-    return {name: str(form.get(name) or "") for name in names}
 
 
 def path_int(request: Request, name: str = "task_id") -> int:

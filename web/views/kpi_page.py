@@ -43,7 +43,6 @@ async def kpi_page(request: Request) -> Response:
         params = parse_params(query, today)
     except InvalidInput as exc:
         errors.add(exc)
-        query = {}
         params = parse_params({}, today)
     report = await build_report(request, principal, params)
     groups = report["groups"]

