@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route
 
 from config.settings import Settings, load_settings
 from hub.api import api_routes
@@ -18,7 +18,7 @@ from hub.api.common import handle_ptsa_error
 from hub.auth.sessions import PrincipalMiddleware
 from hub.context import AppContext
 from hub.errors import PtsaError
-from hub.ws import WebSocketEndpoint, start_realtime
+from hub.ws import WebSocketMiddleware, start_realtime
 from web.pages import page_routes
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Mount("/api/v1", routes=api_routes()),
-        WebSocketRoute("/ws", WebSocketEndpoint()),  # hub/ws.py: the live channels
         *page_routes(),  # web/: the staff screens, /lacak and /static
     ]
 
@@ -66,7 +65,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
 
     app = Starlette(routes=routes, lifespan=lifespan,
-                    middleware=[Middleware(PrincipalMiddleware)],
+                    # /ws is served by WebSocketMiddleware (hub/ws.py: the live channels).
+                    middleware=[Middleware(PrincipalMiddleware), Middleware(WebSocketMiddleware)],
                     exception_handlers={PtsaError: handle_ptsa_error})
     app.state.ctx = ctx
     # Parts that need start-up work register an async ``starter(ctx, exit_stack)`` here (the

@@ -32,7 +32,7 @@ class HandshakeRefused(PtsaError):
     """The WebSocket handshake is answered with ``status`` instead of being accepted."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Identity:
     principal: Principal
     epoch: int  # the session epoch the credential was issued for

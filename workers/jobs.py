@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 # arq polls its queue this often; it bounds how late a job can start (arq's default is 0.5 s).
 POLL_DELAY_S = 0.1
+# How often the worker's relay publishes the events it committed (at most this late, plus the
+# sweep's own age threshold: about half a second from breach to screen).
+RELAY_INTERVAL_S = 0.25
 
 
 async def notify_send(ctx: dict[str, Any], notification_id: int) -> str:
@@ -33,6 +36,7 @@ async def notify_send(ctx: dict[str, Any], notification_id: int) -> str:
 
 
 async def start_sla(ctx: dict[str, Any]) -> None:
+    from channels.history import History
     from channels.relay import Relay
     from workers.delivery import Transports
     from workers.sla import SlaEngine
@@ -40,13 +44,18 @@ async def start_sla(ctx: dict[str, Any]) -> None:
 
     app = ctx["app"]
     settings: Settings = app.settings
-    relay = Relay.for_app(app, fast_path=False)
+    # The worker's events (sla.warning, sla.breached) come in bursts; rather than one publish per
+    # event, the relay sweeps often and publishes each sweep's rows together.
+    history = History(app.redis, settings.history_max_len,
+                      int(settings.history_max_age.total_seconds()))
+    relay = Relay(app.db, history, fast_path=False, interval=RELAY_INTERVAL_S,
+                  min_age=RELAY_INTERVAL_S)
     relay.start(sweep=True)
     ctx["relay"] = relay
     transports = Transports(settings)
     notifier = Notifier(app.db, transports, ctx["redis"], settings.notify_lease)
     ctx["notifier"] = notifier
-    engine = SlaEngine(app, notifier, transports, publish=relay.publish_event)
+    engine = SlaEngine(app, notifier, transports)
     ctx["sla"] = engine
     released = await notifier.release_held()
     if released:

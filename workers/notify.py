@@ -93,7 +93,10 @@ def backoff(attempt: int) -> timedelta:
 async def insert_notifications(session: AsyncSession, drafts: Iterable[Draft],
                                transports: Transports, now: datetime) -> dict[int, list[int]]:
     """Insert the rows (``held`` when their channel is not configured), skipping any whose
-    ``dedupe_key`` exists; returns the new ``pending`` rows' ids by clock id."""
+    ``dedupe_key`` exists; returns the new ``pending`` rows' ids by clock id.
+
+    One cached statement run with many parameter sets (SQLAlchemy's "insertmanyvalues"), not ORM
+    objects: a burst of breaches inserts hundreds of rows in one transaction."""
     values: list[dict[str, Any]] = []
     for d in drafts:
         missing = transports.missing(d.channel)
@@ -102,17 +105,16 @@ async def insert_notifications(session: AsyncSession, drafts: Iterable[Draft],
             "clock_id": d.clock_id, "task_id": d.task_id, "kind": d.kind, "channel": d.channel,
             "recipient": d.recipient, "staff_id": d.staff_id, "subject": d.subject[:300],
             "body": d.body, "status": "held" if missing else "pending", "attempts": 0,
-            "last_error": missing, "created_at": now, "next_attempt_at": now})
+            "last_error": missing, "created_at": now, "next_attempt_at": now, "sent_at": None})
     if not values:
         return {}
-    dialect = (await session.connection()).dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (insert(Notification).values(values)
-                 .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                 .returning(col(Notification.id), col(Notification.status),
-                            col(Notification.clock_id)))
+    connection = await session.connection()
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    table = Notification.__table__  # type: ignore[attr-defined]
+    statement = (insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+                 .returning(table.c.id, table.c.status, table.c.clock_id))
     pending: dict[int, list[int]] = {}
-    for row_id, status, clock_id in (await session.exec(statement)).all():  # type: ignore[call-overload]
+    for row_id, status, clock_id in (await connection.execute(statement, values)).all():
         if status == "pending":
             pending.setdefault(clock_id, []).append(row_id)
     return pending

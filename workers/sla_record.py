@@ -12,7 +12,8 @@ it returns go on: whatever else ran at the same moment — another job for the s
 another worker — finds ``breached_at`` set and returns nothing, so each breach is written once.
 A clock that was met, cancelled or paused, or that moved to a later deadline, fails the WHERE and
 is left alone. For each recorded clock: the ``sla.warning``/``sla.breached`` history event (no
-actor), its outbox rows (published by the relay) and, for breaches, the notification rows.
+actor), its outbox rows (published by the relay) and, for breaches, the notification rows — each
+table in one multi-row INSERT for the whole batch (ORM objects cost about a millisecond apiece).
 """
 
 from __future__ import annotations
@@ -24,15 +25,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from channels.outbox import add_outbox_rows
 from config.settings import Settings
 from hub.commands import new_event_id
 from hub.domain.tasks import ClockKind
-from hub.models import SlaClock, Staff, Task, TaskEvent, utcnow
+from hub.models import Outbox, SlaClock, Staff, Task, TaskEvent, utcnow
 from hub.serializers import clock_dict, staff_ref, task_summary
 from workers import escalation
 from workers.delivery import Transports
@@ -47,6 +47,15 @@ log = logging.getLogger(__name__)
 class FireRequest:
     clock_id: int
     kind: JobKind
+
+
+@dataclass
+class _Rows:
+    """What one batch writes, inserted with one statement per table at the end."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    drafts: list[Draft] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -75,19 +84,21 @@ async def record(session: AsyncSession, requests: Sequence[FireRequest], *,
     await _load_assignees(session, tasks.values())
     pickups = await _running_pickups(session, tasks)
     outcomes: dict[tuple[int, JobKind], Fired] = {}
-    drafts: dict[int, list[Draft]] = {}
+    rows = _Rows()
     for clock_id, kind in sorted(fired):
         clock, task = clocks[clock_id], tasks[clocks[clock_id].task_id]
         pickup_due = pickups.get(task.id or 0)
         if kind == "warn":
-            event_id = await _event(session, task, clock, "sla.warning", now, pickup_due,
+            event_id = await _event(session, rows, task, clock, "sla.warning", now, pickup_due,
                                     escalation.warning_channels(task), {})
         else:
-            event_id, drafts[clock_id] = await _breach(session, task, clock, now, pickup_due,
-                                                       directory, settings)
+            event_id = await _breach(session, rows, task, clock, now, pickup_due, directory,
+                                     settings)
         outcomes[(clock_id, kind)] = Fired(True, event_id)
-    pending = await insert_notifications(session, [d for ds in drafts.values() for d in ds],
-                                         transports, now)
+    connection = await session.connection()
+    await connection.execute(insert(TaskEvent.__table__), rows.events)  # type: ignore[attr-defined]
+    await connection.execute(insert(Outbox.__table__), rows.outbox)  # type: ignore[attr-defined]
+    pending = await insert_notifications(session, rows.drafts, transports, now)
     for clock_id, ids in pending.items():
         outcomes[(clock_id, "due")] = Fired(True, outcomes[(clock_id, "due")].event_id,
                                             tuple(ids))
@@ -128,16 +139,15 @@ async def _running_pickups(session: AsyncSession, tasks: dict[int | None, Task]
     return {c.task_id: c.due_at for c in rows.all()}
 
 
-async def _breach(session: AsyncSession, task: Task, clock: SlaClock, now: datetime,
-                  pickup_due: datetime | None, directory: escalation.Directory,
-                  settings: Settings) -> tuple[str, list[Draft]]:
+async def _breach(session: AsyncSession, rows: _Rows, task: Task, clock: SlaClock,
+                  now: datetime, pickup_due: datetime | None, directory: escalation.Directory,
+                  settings: Settings) -> str:
     service = directory.services.get(task.service_code)
     units = escalation.responsible_units(clock, task, service)
     recipients = escalation.breach_recipients(directory, units)
-    event_id = await _event(session, task, clock, "sla.breached", now, pickup_due,
+    event_id = await _event(session, rows, task, clock, "sla.breached", now, pickup_due,
                             escalation.breach_channels(task, units),
                             {"supervisors": [staff_ref(r.staff) for r in recipients]})
-    drafts: list[Draft] = []
     for r in recipients:
         text = breach_texts(task=task, clock=clock, service=service,
                             unit=directory.units.get(r.unit),
@@ -148,23 +158,27 @@ async def _breach(session: AsyncSession, task: Task, clock: SlaClock, now: datet
         for channel, address, subject, body in (("email", r.staff.email, text.subject, text.email),
                                                 ("sms", r.staff.phone, "", text.sms)):
             if address:
-                drafts.append(Draft(clock.id or 0, task.id or 0, "breach", channel, address,
-                                    r.staff.id, subject, body))
+                rows.drafts.append(Draft(clock.id or 0, task.id or 0, "breach", channel, address,
+                                         r.staff.id, subject, body))
     if not recipients:
         log.error(
             "SLA breach of task %s (%s) has no supervisor to notify in %s",
             task.code, clock.kind, ", ".join(units))
-    return event_id, drafts
+    return event_id
 
 
-async def _event(session: AsyncSession, task: Task, clock: SlaClock, event_type: str,
-                 at: datetime, pickup_due: datetime | None, channels: list[str],
+async def _event(session: AsyncSession, rows: _Rows, task: Task, clock: SlaClock,
+                 event_type: str, at: datetime, pickup_due: datetime | None, channels: list[str],
                  extra: dict[str, Any]) -> str:
     """The history row and the outbox rows of one SLA event (actor: the system)."""
     event_id = new_event_id()
     data = {"clock": clock_dict(clock), **extra}
-    session.add(TaskEvent(event_id=event_id, task_id=task.id or 0, type=event_type,
-                          actor_id=None, at=at, data=json.dumps(data)))
+    rows.events.append({"event_id": event_id, "task_id": task.id, "type": event_type,
+                        "actor_id": None, "at": at, "data": json.dumps(data)})
     payload = {"task": await task_summary(session, task, pickup_due), "actor": None, **data}
-    add_outbox_rows(session, event_id, event_type, at, payload, channels)
+    # The same row shape as channels.outbox.add_outbox_rows, written in bulk.
+    encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    rows.outbox.extend({"event_id": event_id, "channel": channel, "type": event_type, "at": at,
+                        "payload": encoded, "published_at": None, "attempts": 0}
+                       for channel in channels)
     return event_id

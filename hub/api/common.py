@@ -3,6 +3,7 @@ answering errors in one shape: ``{"error": {"code": ..., "message": ...}}``."""
 
 from __future__ import annotations
 
+import hmac
 import json
 from typing import Any
 
@@ -11,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from hub.auth.principal import Principal
 from hub.context import AppContext
-from hub.errors import InvalidInput, NotAuthenticated, PtsaError
+from hub.errors import Forbidden, InvalidInput, NotAuthenticated, PtsaError
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -58,6 +59,20 @@ async def read_json(request: Request) -> dict[str, Any]:
     return data
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _check_csrf_header(request: Request) -> None:
+    """A browser session writing through the JSON API must echo its CSRF token in
+    ``X-CSRF-Token``: a cross-site page can make the browser send the cookie, never the header."""
+    session = request.scope.get("session")
+    given = request.headers.get("x-csrf-token", "")
+    if session is None or not given or not hmac.compare_digest(session.csrf.encode(),
+                                                               given.encode()):
+        raise Forbidden("a signed-in browser must send its X-CSRF-Token header with this request",
+                        code="csrf")
+
+
 async def authenticate(request: Request) -> Principal:
     """The caller from ``Authorization: Bearer <token>`` or the browser session."""
     header = request.headers.get("authorization", "")
@@ -66,6 +81,8 @@ async def authenticate(request: Request) -> Principal:
         return await ctx(request).principal_from_token(token.strip())
     principal = request.scope.get("principal")
     if principal is not None:
+        if request.method not in _SAFE_METHODS:
+            _check_csrf_header(request)
         return principal  # type: ignore[no-any-return]
     raise NotAuthenticated("sign in first: send Authorization: Bearer <token> from "
                            "POST /api/v1/auth/token")
