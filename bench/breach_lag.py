@@ -127,13 +127,16 @@ async def schedule_all(db: Database, redis_url: str) -> float:
     return time.monotonic() - started
 
 
-def start_workers(n: int, env: dict[str, str], log_dir: Path) -> list[subprocess.Popen[bytes]]:
+def start_workers(
+    n: int, env: dict[str, str], log_dir: Path, profile: bool = False
+) -> list[subprocess.Popen[bytes]]:
     processes = []
     for i in range(n):
+        profiler = ["-m", "cProfile", "-o", str(log_dir / f"worker-{i + 1}.prof")] if profile else []
         with (log_dir / f"worker-{i + 1}.log").open("wb") as log:
             processes.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "hub.cli", "worker"],
+                    [sys.executable, *profiler, "-m", "hub.cli", "worker"],
                     env={**os.environ, **env},
                     cwd=PROJECT_ROOT,
                     stdout=log,
@@ -213,7 +216,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "PTSA_VAR_DIR": str(tmp / "var"),
             "PTSA_LOG_LEVEL": "WARNING",
         }
-        processes = start_workers(args.workers, env, tmp)
+        processes = start_workers(args.workers, env, tmp, args.profile)
         cpu_before = procstat.total_cpu(p.pid for p in processes)
         deadline = time.monotonic() + args.lead + args.spread + args.patience
         while time.monotonic() < deadline:
@@ -294,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--patience", type=float, default=60.0, help="seconds to wait after the last deadline"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="run the workers under cProfile (worker-N.prof)"
     )
     args = parser.parse_args(argv)
     report = asyncio.run(run(args))

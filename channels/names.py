@@ -114,6 +114,11 @@ def login_attempts_key(username: str) -> str:
     return f"{PREFIX}:login:{username.lower()}"
 
 
+def rate_key(scope: str, client: str) -> str:
+    """``ptsa:rate:<scope>:<address>``: a fixed-window request counter; TTL = the window."""
+    return f"{PREFIX}:rate:{scope}:{client}"
+
+
 def session_key(session_id: str) -> str:
     return f"{PREFIX}:session:{session_id}"
 

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 
 from hub.api.common import authenticate, ctx, json_response, read_json
 from hub.auth.principal import Principal
+from hub.auth.throttle import limit_rate
 from hub.commands import ensure_can_view, load_task, task_by_code
 from hub.domain.tasks import Action, Level, Role, Status, check_may_register
 from hub.errors import InvalidInput, NotFound
@@ -168,6 +169,7 @@ ACTION_ENDPOINTS = {
 async def track(request: Request) -> JSONResponse:
     """Public: what the applicant may know — status, service, dates. No staff names, no
     messages, no applicant contact details."""
+    await limit_track_lookups(request)
     code = request.path_params["code"]
     if len(code) > 30:
         raise NotFound("no request has that registration number")
@@ -188,6 +190,16 @@ _PUBLIC_STAGE = {
     (Status.ON_HOLD, Level.P2): "waiting_applicant",
     (Status.RETURNED, Level.P0): "returned",
 }
+
+
+TRACK_LIMIT_PER_MINUTE = 30
+
+
+async def limit_track_lookups(request: Request) -> None:
+    """Registration numbers are sequential; a per-address limit keeps anyone from walking a
+    day's requests while leaving an applicant (or a kiosk) plenty of lookups."""
+    client = request.client.host if request.client else "unknown"
+    await limit_rate(ctx(request).redis, "track", client, TRACK_LIMIT_PER_MINUTE, 60)
 
 
 def public_status(task: Task, service: Service | None) -> dict[str, Any]:

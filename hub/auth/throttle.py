@@ -46,3 +46,24 @@ class LoginThrottle:
 
     async def succeeded(self, username: str) -> None:
         await self.redis.delete(names.login_attempts_key(username))
+
+
+async def limit_rate(redis: Redis, scope: str, client: str, limit: int, window: int) -> None:
+    """A fixed-window limit of ``limit`` requests per ``window`` seconds for one client address.
+
+    Used where a public endpoint could be walked (registration numbers are sequential, so
+    ``/track`` would otherwise list a day's requests to anyone who counts).
+
+    Raises:
+        TooManyRequests: the client used up its window.
+    """
+    key = names.rate_key(scope, client)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.set(key, 0, ex=window, nx=True)
+        pipe.incr(key)
+        pipe.ttl(key)
+        _, count, ttl = await pipe.execute()
+    if int(count) > limit:
+        wait = max(int(ttl), 1)
+        raise TooManyRequests(f"too many requests; try again in {wait} seconds",
+                              code="rate_limited", retry_after=wait)

@@ -100,3 +100,13 @@ async def test_unknown_or_malformed_codes_are_404(api: ApiClient) -> None:
         r = await api.http.get(f"/api/v1/track/{code}")
         assert r.status_code == 404, (code, r.text)
         assert r.json()["error"]["code"] == "not_found"
+
+
+async def test_tracking_lookups_are_rate_limited_per_address(api: Any) -> None:
+    """After 30 lookups in a minute one address gets 429 with Retry-After, so nobody can walk the
+    sequential registration numbers."""
+    answers = [await api.http.get(f"/api/v1/track/PTSA-20260101-{n:04d}") for n in range(31)]
+    assert {a.status_code for a in answers[:30]} == {404}
+    assert answers[30].status_code == 429
+    assert answers[30].json()["error"]["code"] == "rate_limited"
+    assert int(answers[30].headers["Retry-After"]) >= 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.api.tasks import public_status
+from hub.api.tasks import limit_track_lookups, public_status
 from hub.commands import task_by_code
 from hub.models import Service
 from web.i18n import N_
@@ -30,6 +30,7 @@ async def track(request: Request) -> Response:
     status = None
     missing = False
     if code:
+        await limit_track_lookups(request)
         async with app_ctx(request).db.read() as session:
             task = await task_by_code(session, code)
             service = await session.get(Service, task.service_code) if task else None
