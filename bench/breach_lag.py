@@ -132,7 +132,8 @@ def start_workers(
 ) -> list[subprocess.Popen[bytes]]:
     processes = []
     for i in range(n):
-        profiler = ["-m", "cProfile", "-o", str(log_dir / f"worker-{i + 1}.prof")] if profile else []
+        prof = log_dir / f"worker-{i + 1}.prof"
+        profiler = ["-m", "cProfile", "-o", str(prof)] if profile else []
         with (log_dir / f"worker-{i + 1}.log").open("wb") as log:
             processes.append(
                 subprocess.Popen(

@@ -16,9 +16,10 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from channels.history import History
 from channels.realtime import Realtime
@@ -109,10 +110,9 @@ class WebSocketHub:
         limit = self.settings.ws_max_message_bytes
         try:
             while True:
-                message = await receive()
-                kind = message["type"]
+                # No local holds the message dict: this frame lives as long as the socket.
+                kind, text = _kind_and_text(await receive())
                 if kind == "websocket.receive":
-                    text = message.get("text")
                     if text is None:
                         conn.refuse_binary()
                     elif len(text) > limit // 4 and len(text.encode()) > limit:
@@ -120,6 +120,7 @@ class WebSocketHub:
                         conn.close(proto.CLOSE_TOO_BIG, "message too big")
                     else:
                         await conn.handle(text)
+                    text = None
                 elif kind == "websocket.disconnect":
                     break
         finally:
@@ -139,12 +140,16 @@ class WebSocketMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: it hands back the one to await, one frame less per socket.
         if scope["type"] == "websocket" and scope["path"] == WS_PATH:
             hub: WebSocketHub = scope["app"].state.ctx.extras["ws"]
-            await hub.serve(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
+            return hub.serve(scope, receive, send)
+        return self.app(scope, receive, send)
+
+
+def _kind_and_text(message: Message) -> tuple[str, str | None]:
+    return message["type"], message.get("text")
 
 
 async def _refuse(scope: Scope, send: Send, exc: HandshakeRefused) -> None:

@@ -55,6 +55,7 @@ async def start_sla(ctx: dict[str, Any]) -> None:
     transports = Transports(settings)
     notifier = Notifier(app.db, transports, ctx["redis"], settings.notify_lease)
     ctx["notifier"] = notifier
+    ctx["transports"] = transports
     engine = SlaEngine(app, notifier, transports)
     ctx["sla"] = engine
     released = await notifier.release_held()
@@ -79,6 +80,9 @@ async def stop_sla(ctx: dict[str, Any]) -> None:
     notifier: Notifier | None = ctx.get("notifier")
     if notifier is not None:
         await notifier.close()
+    transports = ctx.get("transports")
+    if transports is not None:
+        await transports.close()
     relay = ctx.get("relay")
     if relay is not None:
         await relay.stop()

