@@ -147,6 +147,20 @@ def start_workers(
     return processes
 
 
+async def stop_workers(processes: list[subprocess.Popen[bytes]], grace: float = 15.0) -> None:
+    """SIGTERM, then wait without blocking this event loop: the SMTP sink must keep answering
+    while the workers close their sessions."""
+    for process in processes:
+        process.terminate()
+    deadline = time.monotonic() + grace
+    while any(p.poll() is None for p in processes) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 async def progress(db: Database) -> tuple[int, int]:
     async with db.read() as session:
         breached = (
@@ -234,13 +248,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         worker_cpu = procstat.total_cpu(p.pid for p in processes) - cpu_before
         result = await measure(db, sink)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        await stop_workers(processes)
         smtp.close()
         await smtp.wait_closed()
         await db.dispose()

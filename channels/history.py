@@ -19,6 +19,7 @@ Offsets are stream ids, ``"<ms>-<seq>"``; they compare as the pair (ms, seq), ne
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from channels import names
 from hub.serializers import iso
@@ -188,7 +190,9 @@ class History:
         self.max_len = max_len
         self.max_age_seconds = max(1, max_age_seconds)
         self.key_ttl = self.max_age_seconds + KEY_GRACE_SECONDS
-        self._publish = redis.register_script(_PUBLISH)
+        self._publish_sha = hashlib.sha1(_PUBLISH.encode()).hexdigest()
+        self._limits = (str(max_len), str(self.max_age_seconds * 1000), str(self.max_age_seconds),
+                        str(self.key_ttl))
         self._snapshot = redis.register_script(_SNAPSHOT)
 
     async def append(self, events: Sequence[OutgoingEvent]
@@ -203,18 +207,31 @@ class History:
         """
         if not events:
             return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for ev in events:
-                body = event_body(ev.event_id, ev.type, ev.at, ev.payload)
-                keys = [names.seen_key(ev.event_id, ev.channel), names.epoch_key(ev.channel),
-                        names.stream_key(ev.channel), names.floor_key(ev.channel),
-                        names.live_key(ev.channel)]
-                args: list[str | int] = [frame_prefix(ev.channel), body, self.max_len,
-                        self.max_age_seconds * 1000, self.max_age_seconds, self.key_ttl]
-                await self._publish(keys=keys, args=args, client=pipe)
-            replies: list[Any] = await pipe.execute(raise_on_error=False)
+        replies = await self._append_once(events)
+        if any(isinstance(r, NoScriptError) for r in replies):
+            # Redis restarted (or flushed its scripts) since we loaded ours: load, run again.
+            # The script is idempotent, so the events that did go through are skipped.
+            await self.redis.script_load(_PUBLISH)
+            replies = await self._append_once(events)
         return [r if isinstance(r, Exception) else Appended(r[0], r[1]) if r else None
                 for r in replies]
+
+    async def _append_once(self, events: Sequence[OutgoingEvent]) -> list[Any]:
+        # EVALSHA in a plain pipeline: redis-py's Script objects would add a SCRIPT EXISTS
+        # round trip to every pipeline, and this runs after every command.
+        bodies: dict[str, str] = {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for ev in events:
+                body = bodies.get(ev.event_id)
+                if body is None:
+                    body = bodies[ev.event_id] = event_body(ev.event_id, ev.type, ev.at,
+                                                            ev.payload)
+                pipe.evalsha(self._publish_sha, 5, names.seen_key(ev.event_id, ev.channel),
+                             names.epoch_key(ev.channel), names.stream_key(ev.channel),
+                             names.floor_key(ev.channel), names.live_key(ev.channel),
+                             frame_prefix(ev.channel), body, *self._limits)
+            replies: list[Any] = await pipe.execute(raise_on_error=False)
+        return replies
 
     async def snapshot(self, channel: str, since: str | None = None, epoch: str | None = None,
                        max_replay: int = MAX_REPLAY) -> Snapshot:

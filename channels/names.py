@@ -72,42 +72,45 @@ def parse_channel(name: object) -> ParsedChannel | None:
 
 
 # --- Redis keys ---------------------------------------------------------------------------------
-# ptsa:stream:<channel>   Redis Stream: the channel's history; entry ids are channel offsets.
+# A channel's keys carry the channel as a hash tag, {<channel>}, so that all of them (and its
+# pub/sub channel) live in one Redis Cluster slot: the relay's Lua script touches them together.
+# ptsa:stream:{<channel>} Redis Stream: the channel's history; entry ids are channel offsets.
 #                         Trimmed by count and age (PTSA_HISTORY_MAX_LEN / _MAX_AGE).
-# ptsa:epoch:<channel>    the stream's epoch; a new value means the history was lost (e.g. Redis
-#                         restarted without persistence), so old offsets mean nothing. No TTL.
-# ptsa:floor:<channel>    the newest offset trimmed away; a client whose `since` is older than it
-#                         cannot be recovered. No TTL.
-# ptsa:seen:<event>:<ch>  "this event is already in this channel's stream" (set with the append,
+# ptsa:epoch:{<channel>}  the stream's epoch; a new value means the history was lost (e.g. Redis
+#                         restarted without persistence), so old offsets mean nothing.
+# ptsa:floor:{<channel>}  the newest offset trimmed away; a client whose `since` is older than it
+#                         cannot be recovered. Stream, epoch and floor expire together when the
+#                         channel is idle for the history age + 4 days (channels/history.py).
+# ptsa:seen:{<ch>}:<event> "this event is already in this channel's stream" (set with the append,
 #                         TTL = history age): makes the relay's retries idempotent.
-# ptsa:live:<channel>     pub/sub channel for the live fan-out.
+# ptsa:live:{<channel>}   pub/sub channel for the live fan-out.
 # ptsa:login:<username>   failed-login counter for throttling; TTL = the throttling window.
 # ptsa:session:<sid>      a browser session (JSON); TTL = PTSA_SESSION_MAX_AGE.
 # ptsa:kick               pub/sub channel telling hub processes to close a user's sockets.
 
 
 def stream_key(channel: str) -> str:
-    return f"{PREFIX}:stream:{channel}"
+    return f"{PREFIX}:stream:{{{channel}}}"
 
 
 def epoch_key(channel: str) -> str:
-    return f"{PREFIX}:epoch:{channel}"
+    return f"{PREFIX}:epoch:{{{channel}}}"
 
 
 def floor_key(channel: str) -> str:
-    return f"{PREFIX}:floor:{channel}"
+    return f"{PREFIX}:floor:{{{channel}}}"
 
 
 def seen_key(event_id: str, channel: str) -> str:
-    return f"{PREFIX}:seen:{event_id}:{channel}"
+    return f"{PREFIX}:seen:{{{channel}}}:{event_id}"
 
 
 def live_key(channel: str) -> str:
-    return f"{PREFIX}:live:{channel}"
+    return f"{PREFIX}:live:{{{channel}}}"
 
 
 def live_channel_from_key(key: str) -> str:
-    return key[len(PREFIX) + len(":live:"):]
+    return key[len(PREFIX) + len(":live:{"):-1]
 
 
 def login_attempts_key(username: str) -> str:

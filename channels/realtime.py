@@ -132,8 +132,10 @@ class Realtime:
         head = parse_offset(snap.head)
         if local.epoch is None:
             local.epoch = snap.epoch
-        if snap.epoch == local.epoch:
-            local.advance(snap.head, head)
+        if local.last is None and snap.epoch == local.epoch:
+            # Only for the channel's first subscriber. Otherwise events up to the head may still
+            # be on their way to the members already live, and must not be dropped as "seen".
+            local.last, local.last_offset = head, snap.head
         sink.push(self.make_message(subscribed_frame(
             channel, snap.head, snap.epoch, snap.recovered, len(snap.entries))))
         try:

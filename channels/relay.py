@@ -10,8 +10,9 @@ A command's transaction writes one outbox row per (event, channel). Two paths mo
 
 Appending is idempotent (``History.append`` skips an (event, channel) it has seen), so the two
 paths, and several processes sweeping at once, never append an event twice. A row is marked
-``published_at`` only after Redis confirmed it; the marks are written in small batches off the
-request path, and a mark lost in a crash just means one harmless, de-duplicated retry.
+``published_at`` only after Redis confirmed it. Marks are written in one UPDATE every quarter
+second, not one per command (that would be a second write transaction per request); a mark lost in
+a crash just means one harmless, de-duplicated retry.
 
 Start it with ``Relay.start()`` / ``await Relay.stop()``, or ``run_relay_loop(ctx, stop_event)``
 (the worker).
@@ -25,10 +26,10 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, update
-from sqlmodel import col, select
+from sqlalchemy import delete, func, select, update
+from sqlmodel import col
 
 from channels import names
 from channels.history import History, OutgoingEvent
@@ -50,10 +51,11 @@ POISONED = 1_000_000
 KEEP_PUBLISHED = timedelta(days=1)
 _PRUNE_EVERY_S = 3600.0
 _STALE_AFTER_S = 30.0  # health() complains when a row waits longer than this
+_MARK_EVERY_S = 0.25
 
-
-def _outgoing(row: Outbox) -> OutgoingEvent:
-    return OutgoingEvent(row.event_id, row.channel, row.type, row.at, row.payload)
+# Plain columns, not ORM objects: this runs after every command.
+_ROW = select(*(col(c) for c in (Outbox.id, Outbox.event_id, Outbox.channel, Outbox.type,
+                                   Outbox.at, Outbox.payload)))
 
 
 class Relay:
@@ -63,12 +65,13 @@ class Relay:
         fast_path: publish in the after-commit hook (web processes); False leaves everything to
             the sweep (``PTSA_RELAY=sweep``).
         interval: seconds between sweeps.
-        min_age: a row is retried only when it is at least this old, so the sweep does not race
-            the fast path of a command that just committed.
+        min_age: a row is retried only when it is at least this old, so the sweep neither races
+            the fast path of a command that just committed nor republishes rows whose marks are
+            on their way.
     """
 
     def __init__(self, db: Database, history: History, *, fast_path: bool = True,
-                 interval: float = 1.0, min_age: float = 1.0, batch: int = 500) -> None:
+                 interval: float = 1.0, min_age: float = 2.0, batch: int = 500) -> None:
         self.db = db
         self.history = history
         self.fast_path = fast_path
@@ -76,8 +79,7 @@ class Relay:
         self.min_age = min_age
         self.batch = batch
         self._marks: list[int] = []
-        self._unmarked: set[int | None] = set()  # published here, mark not yet written
-        self._marks_ready = asyncio.Event()
+        self._unmarked: set[int] = set()  # published here, mark not yet written
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
         self._oldest_waiting: float | None = None  # monotonic time a waiting row was first seen
@@ -106,37 +108,39 @@ class Relay:
         """Publish one event's rows, preceded by any older row still waiting (after a Redis
         outage, say), so the first event after the outage does not overtake those committed
         during it. Returns how many rows Redis confirmed."""
-        newest = select(func.max(Outbox.id)).where(Outbox.event_id == event_id).scalar_subquery()
+        newest = select(func.max(Outbox.id)).where(
+            col(Outbox.event_id) == event_id).scalar_subquery()
+        query = _ROW.where(col(Outbox.published_at).is_(None), col(Outbox.id) <= newest,
+                           col(Outbox.attempts) < POISONED)
+        if self._unmarked:  # published here, marks on their way: not again (nor loaded)
+            query = query.where(col(Outbox.id).not_in(sorted(self._unmarked)[-500:]))
         async with self.db.read() as session:
-            rows = (await session.exec(select(Outbox).where(
-                col(Outbox.published_at).is_(None), col(Outbox.id) <= newest,
-                col(Outbox.attempts) < POISONED,
-            ).order_by(col(Outbox.id)).limit(self.batch))).all()
-        # Rows this process published but has not marked yet are not published again.
+            rows = (await session.exec(  # type: ignore[call-overload]
+                query.order_by(col(Outbox.id)).limit(self.batch))).all()
         return await self._publish([r for r in rows if r.id not in self._unmarked])
 
-    async def _publish(self, rows: Sequence[Outbox]) -> int:
+    async def _publish(self, rows: Sequence[Any]) -> int:
         valid = [row for row in rows if names.parse_channel(row.channel) is not None]
         if len(valid) != len(rows):
-            bad = [row for row in rows if row not in valid]
+            bad = [row for row in rows if names.parse_channel(row.channel) is None]
             log.error("outbox rows with malformed channel names: %s",
                       [(r.id, r.channel) for r in bad])
-            await self._count_failures([r.id for r in bad if r.id], POISONED)
-        outcomes = await self.history.append([_outgoing(row) for row in valid])
+            await self._count_failures([r.id for r in bad], POISONED)
+        outcomes = await self.history.append(
+            [OutgoingEvent(r.event_id, r.channel, r.type, r.at, r.payload) for r in valid])
         done: list[int] = []
         failed: list[int] = []
         for row, outcome in zip(valid, outcomes, strict=True):
             if isinstance(outcome, Exception):
                 log.warning("appending event %s to %s failed: %s", row.event_id, row.channel,
                             outcome)
-                failed.append(row.id or 0)
+                failed.append(row.id)
             else:
-                done.append(row.id or 0)
+                done.append(row.id)
         if failed:
             await self._count_failures(failed, 1)
         self._marks.extend(done)
         self._unmarked.update(done)
-        self._marks_ready.set()
         return len(done)
 
     # --- sweep -----------------------------------------------------------------------------
@@ -144,7 +148,7 @@ class Relay:
         """Publish rows left unpublished for ``min_age`` seconds; returns how many were."""
         cutoff = utcnow() - timedelta(seconds=self.min_age)
         async with self.db.read() as session:
-            rows = (await session.exec(select(Outbox).where(
+            rows = (await session.exec(_ROW.where(  # type: ignore[call-overload]
                 col(Outbox.published_at).is_(None), col(Outbox.at) < cutoff,
                 col(Outbox.attempts) < POISONED,
             ).order_by(col(Outbox.id)).limit(self.batch))).all()
@@ -178,9 +182,7 @@ class Relay:
     # --- marks -----------------------------------------------------------------------------
     async def _write_marks(self) -> None:
         while True:
-            await self._marks_ready.wait()
-            await asyncio.sleep(0.05)  # gather the marks of events committed together
-            self._marks_ready.clear()
+            await asyncio.sleep(_MARK_EVERY_S)
             await self.flush_marks()
 
     async def flush_marks(self) -> None:
@@ -243,7 +245,8 @@ async def run_relay_loop(ctx_app: AppContext, stop_event: asyncio.Event) -> None
     """Run the relay's sweep until ``stop_event`` is set: for the worker process.
 
     The worker's own commands (SLA warnings and breaches) are published by this sweep within
-    about a second of commit, or at once if the worker calls ``Relay.publish_event`` after commit.
+    about two seconds of commit, or at once if the worker calls ``Relay.publish_event`` after
+    commit (``Relay.for_app(ctx, fast_path=True)``; ``after_commit`` is the hook to register).
     """
     relay = Relay.for_app(ctx_app, fast_path=False)
     relay.start(sweep=False)

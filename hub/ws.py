@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 from collections.abc import Awaitable
@@ -179,3 +180,14 @@ async def start_realtime(ctx: AppContext, stack: AsyncExitStack) -> None:
     stack.push_async_callback(relay.stop)
     hub.start()
     stack.push_async_callback(hub.stop)
+    freeze_startup_objects(stack)
+
+
+def freeze_startup_objects(stack: AsyncExitStack) -> None:
+    """Move everything alive after start-up (modules, SQLAlchemy metadata, the app: ~100k
+    objects) out of the collector's reach, so full collections only walk what connections
+    and requests allocate (PEERS.md: Python tails are full-collection pauses). Undone at
+    shutdown, so a process that builds several apps (the tests) frees each one; no collection
+    first, as start-up garbage frozen with the rest is freed after the unfreeze all the same."""
+    gc.freeze()
+    stack.callback(gc.unfreeze)

@@ -69,11 +69,17 @@ class Notifier:
         self.lease = lease
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[str]] = set()
+        self._queued: set[int] = set()
         self._moves: GroupCommit[Move, Notification | bool] = GroupCommit(
             db, self._apply, name="notify")
 
     def dispatch(self, ids: Iterable[int]) -> None:
+        """Send these rows in the background; a row already queued here is not queued twice
+        (the sweep offers rows that are merely waiting for a free slot)."""
         for notification_id in ids:
+            if notification_id in self._queued:
+                continue
+            self._queued.add(notification_id)
             task = asyncio.create_task(self._deliver_logged(notification_id))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -95,6 +101,8 @@ class Notifier:
         except Exception:  # the row stays in flight; the sweep retries it after the lease
             log.exception("sending notification %s failed unexpectedly", notification_id)
             return "error"
+        finally:
+            self._queued.discard(notification_id)
 
     async def deliver(self, notification_id: int) -> str:
         """Claim one pending row and send it: ``sent``, ``retry``, ``failed``, ``not-pending``

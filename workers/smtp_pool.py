@@ -111,12 +111,11 @@ class SmtpPool:
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
-        for session in idle:
-            await _close(session)
+        await asyncio.gather(*(_close(session) for session in idle))
 
 
 async def _close(session: _Session) -> None:
     if session.is_connected:
         with contextlib.suppress(*SMTP_ERRORS):
-            await asyncio.wait_for(session.quit(), 2)
+            await asyncio.wait_for(session.quit(), 1)  # a polite QUIT, but never a slow stop
     session.close()

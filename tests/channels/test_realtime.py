@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import BusyLoadingError
 
 from channels.history import History, OutgoingEvent
 from channels.realtime import Realtime
@@ -188,7 +189,12 @@ async def restart_redis_and_publish(server: RedisServer, realtime: Realtime,
         # Redis came back with its data; a relay publishes what was committed meanwhile
         # before the hub's subscriber is back (the back-off) — exactly the gap to fill.
         redis = Redis.from_url(server.url, decode_responses=True)
-        await History(redis, 1000, 3600).append(persist_events)
+        for _ in range(100):
+            try:
+                await History(redis, 1000, 3600).append(persist_events)
+                break
+            except BusyLoadingError:  # still reading its append-only file back
+                await asyncio.sleep(0.05)
         await redis.aclose()
 
 
