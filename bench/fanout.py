@@ -58,6 +58,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="response",
         help="hub latency from the POST's HTTP response (default) or from the event's own time",
     )
+    parser.add_argument(
+        "--hub-publisher",
+        choices=("api", "relay"),
+        default="api",
+        help="hub events from POST /api/v1/tasks (default) or straight through the relay's "
+        "Redis script with floor-sized frames, one room per event (the fan-out alone)",
+    )
     parser.add_argument("--name", help="results file name (default: target and size)")
     parser.add_argument(
         "--quiet-wait",
@@ -84,6 +91,7 @@ def make_target(args: argparse.Namespace) -> Target:
         publisher_username=args.hub_user,
         publisher_password=os.environ.get("PTSA_BENCH_PASSWORD", ""),
         reference="frame" if args.hub_reference == "event" else "side-table",
+        publisher=args.hub_publisher,
     )
 
 

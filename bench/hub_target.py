@@ -26,6 +26,7 @@ import contextlib
 import json
 import random
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,17 +34,20 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
+from redis.asyncio import Redis
 
 from bench import procstat
 from bench.client_pool import HarnessError
 from bench.client_worker import ClientSpec, FrameReader
 from bench.deliveries import Published, Reference
-from bench.floor_target import wait_for_port
+from bench.floor_target import EVENT_BYTES, wait_for_port
 from bench.hall import Hall
 from bench.hub_procs import HubProcesses, start_hub_processes
 from bench.sampling import ServerProcesses
+from channels.history import History, OutgoingEvent, event_body, event_frame
 from config.catalog import load_catalog
 from config.seed import DEMO_PASSWORD
+from hub.models import utcnow
 
 
 @dataclass(frozen=True)
@@ -121,8 +125,18 @@ class HubTarget:
     name: str = "hub"
     reference: Reference = "side-table"
     hall: Hall = field(default_factory=Hall)
+    # "api": register tasks with POST /api/v1/tasks (the product end to end). "relay": append
+    # ~300-byte events straight through the relay's Redis script, one hall-weighted room per
+    # event, as PEERS.md published to its peers: the fan-out hub alone, next to the floor.
+    publisher: str = "api"
 
     def __post_init__(self) -> None:
+        if self.publisher not in ("api", "relay"):
+            raise HarnessError(f"publisher must be 'api' or 'relay', got {self.publisher!r}")
+        if self.publisher == "relay":
+            self.reference = "frame"
+        self._run = uuid.uuid4().hex[:6]
+        self._history: History | None = None
         self._rng = random.Random(self.seed)
         self._procs: HubProcesses | None = None
         self._api_cpu_start = 0.0
@@ -181,6 +195,8 @@ class HubTarget:
         return specs
 
     async def publish(self, seq: int) -> Published:
+        if self.publisher == "relay":
+            return await self._append(seq)
         if self._http is None:
             raise HarnessError("publish() called before start()")
         token = await self.token(self.publisher_username, self.publisher_password)
@@ -205,7 +221,29 @@ class HubTarget:
         task = answer.json()
         return Published(str(task["code"]), task_channels(task), answered_at)
 
+    async def _append(self, seq: int) -> Published:
+        """One event through the relay's own script (``History.append``), padded like the
+        floor's frames; ``at`` is the reference."""
+        if self._procs is None:
+            raise HarnessError("publish() called before start()")
+        if self._history is None:
+            self._history = History(Redis.from_url(self._procs.redis_url), 10_000, 26 * 3600)
+        room = self.hall.pick_room(self._rng)
+        code = f"{self._run}-{seq}"
+        payload = {"task": {"code": code, "status": "queued", "unit": room.partition(".")[2]},
+                   "actor": None, "note": ""}
+        frame = event_frame(room, "1732700000000-0", event_body(code, "task.created",
+                                                                utcnow(), json.dumps(payload)))
+        payload["note"] = "x" * max(0, EVENT_BYTES - len(frame))
+        at = utcnow()
+        await self._history.append([OutgoingEvent(code, room, "task.created", at,
+                                                  json.dumps(payload))])
+        return Published(code, (room,), at.timestamp())
+
     async def stop(self) -> dict[str, Any]:
+        if self._history is not None:
+            await self._history.redis.aclose()
+            self._history = None
         if self._http is not None:
             await self._http.aclose()
             self._http = None

@@ -38,14 +38,20 @@ class Sink(Protocol):
 
 
 class Subscription:
-    """One connection on one channel. ``pending`` buffers live messages while it subscribes."""
+    """One connection on one channel.
 
-    __slots__ = ("channel", "sink", "pending")
+    ``pending`` buffers live messages while it subscribes. ``floor`` is the head of its
+    snapshot until a live event passes it: a live message of an event at or below it (still in
+    flight when the snapshot was read) is already covered by the replay or the reload.
+    """
+
+    __slots__ = ("channel", "sink", "pending", "floor")
 
     def __init__(self, channel: str, sink: Sink) -> None:
         self.channel = channel
         self.sink = sink
         self.pending: list[tuple[Offset | None, Any]] | None = []
+        self.floor: Offset | None = None
 
 
 class LocalChannel:
@@ -59,10 +65,6 @@ class LocalChannel:
         self.last: Offset | None = None  # the newest offset forwarded (or known) here
         self.last_offset = ""
         self.held: list[tuple[str, Offset, str]] | None = None  # live messages during a reset
-
-    def advance(self, offset: str, pos: Offset) -> None:
-        if self.last is None or pos > self.last:
-            self.last, self.last_offset = pos, offset
 
 
 class Realtime:
@@ -132,9 +134,10 @@ class Realtime:
         head = parse_offset(snap.head)
         if local.epoch is None:
             local.epoch = snap.epoch
-        if local.last is None and snap.epoch == local.epoch:
-            # Only for the channel's first subscriber. Otherwise events up to the head may still
-            # be on their way to the members already live, and must not be dropped as "seen".
+        same_epoch = snap.epoch == local.epoch
+        if local.last is None and same_epoch:
+            # Where a gap fill would start. Never moved forward for a channel already live:
+            # events up to the head may still be on their way to its other members.
             local.last, local.last_offset = head, snap.head
         sink.push(self.make_message(subscribed_frame(
             channel, snap.head, snap.epoch, snap.recovered, len(snap.entries))))
@@ -145,10 +148,11 @@ class Realtime:
             self.unsubscribe(sub)
             raise
         pending, sub.pending = sub.pending or [], None
+        sub.floor = head if same_epoch else None
         for pos, message in pending:
-            if pos is None or pos > head:
+            if pos is None or not same_epoch or pos > head:
                 sink.push(message)
-        if snap.epoch != local.epoch:
+        if not same_epoch:
             self._start_reset(local)  # the history was replaced while we looked
         return sub
 
@@ -193,7 +197,12 @@ class Realtime:
         for sub in local.members:
             pending = sub.pending
             if pending is None:
-                sub.sink.push(message)
+                floor = sub.floor
+                if floor is None:
+                    sub.sink.push(message)
+                elif pos is None or pos > floor:
+                    sub.floor = None
+                    sub.sink.push(message)
             elif len(pending) < self.pending_limit:
                 pending.append((pos, message))
             else:
@@ -227,6 +236,8 @@ class Realtime:
                  snap.epoch, local.epoch)
         local.epoch = snap.epoch
         local.last, local.last_offset = parse_offset(snap.head), snap.head
+        for sub in local.members:
+            sub.floor = None  # offsets of the old history
         self._deliver(local, None, self.make_message(subscribed_frame(
             local.name, snap.head, snap.epoch, False, 0)))
 

@@ -13,11 +13,12 @@
 
 A unit without an active supervisor escalates to its parent's supervisors, so a breach is never
 sent to nobody just because a post is vacant. Pure functions over a ``Directory`` (units,
-services, supervisors) that the caller loads once per transaction.
+services, supervisors) that ``DirectoryCache`` provides once per transaction.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from sqlmodel import col, select
@@ -41,20 +42,44 @@ class Directory:
     services: dict[str, Service] = field(default_factory=dict)
     supervisors: dict[str, list[Staff]] = field(default_factory=dict)  # unit → active ones
 
+    def lineage(self, unit_code: str) -> list[str]:
+        """The unit and its parents, up to the top."""
+        chain: list[str] = []
+        code: str | None = unit_code
+        while code and code not in chain:
+            chain.append(code)
+            unit = self.units.get(code)
+            code = unit.parent if unit else None
+        return chain
 
-async def load_directory(session: AsyncSession) -> Directory:
-    """Units, services and active supervisors: a few dozen rows, read in the caller's session so
-    later ``session.get`` calls for them are answered from its identity map."""
-    directory = Directory()
-    for unit in (await session.exec(select(Unit))).all():
-        directory.units[unit.code] = unit
-    for service in (await session.exec(select(Service))).all():
-        directory.services[service.code] = service
-    rows = await session.exec(select(Staff).where(
-        Staff.role == "supervisor", col(Staff.active).is_(True)).order_by(col(Staff.id)))
-    for person in rows.all():
-        directory.supervisors.setdefault(person.unit_code, []).append(person)
-    return directory
+
+class DirectoryCache:
+    """Units and services change a few times a year: read them at most every ``ttl`` seconds
+    (a breach burst would otherwise load a hundred rows per transaction). Supervisors are read
+    fresh every time, only for the units concerned, so a deactivated one stops getting mail."""
+
+    def __init__(self, ttl: float = 60.0) -> None:
+        self.ttl = ttl
+        self._static: Directory | None = None
+        self._loaded_at = 0.0
+
+    async def load(self, session: AsyncSession, unit_codes: set[str]) -> Directory:
+        now = time.monotonic()
+        if self._static is None or now - self._loaded_at > self.ttl:
+            static = Directory()
+            for unit in (await session.exec(select(Unit))).all():
+                static.units[unit.code] = unit
+            for service in (await session.exec(select(Service))).all():
+                static.services[service.code] = service
+            self._static, self._loaded_at = static, now
+        directory = Directory(self._static.units, self._static.services)
+        wanted = {code for unit in unit_codes for code in directory.lineage(unit)}
+        rows = await session.exec(select(Staff).where(
+            Staff.role == "supervisor", col(Staff.active).is_(True),
+            col(Staff.unit_code).in_(wanted)).order_by(col(Staff.id)))
+        for person in rows.all():
+            directory.supervisors.setdefault(person.unit_code, []).append(person)
+        return directory
 
 
 def level_channel(task: Task) -> str:
@@ -96,14 +121,9 @@ def breach_recipients(directory: Directory, units: list[str]) -> list[Recipient]
 
 
 def _supervisors_up_from(directory: Directory, unit_code: str) -> list[Staff]:
-    code: str | None = unit_code
-    for _ in range(4):  # front office / Eselon I / Eselon II: the tree is three deep
-        if code is None:
-            break
+    for code in directory.lineage(unit_code):
         if directory.supervisors.get(code):
             return directory.supervisors[code]
-        unit = directory.units.get(code)
-        code = unit.parent if unit else None
     return []
 
 

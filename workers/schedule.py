@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
@@ -47,7 +47,18 @@ def sla_job_id(clock_id: int, kind: JobKind, at: datetime) -> str:
     return f"sla:{clock_id}:{kind}:{epoch_ms(at)}"
 
 
-def planned_jobs(clock: SlaClock) -> list[tuple[JobKind, datetime]]:
+class ClockTimes(NamedTuple):
+    """The columns of a clock that scheduling reads (an ``SlaClock`` row has them too)."""
+
+    id: int | None
+    state: str
+    warn_at: datetime | None
+    due_at: datetime
+    warned_at: datetime | None
+    breached_at: datetime | None
+
+
+def planned_jobs(clock: SlaClock | ClockTimes) -> list[tuple[JobKind, datetime]]:
     """The jobs a clock still needs: none unless it is running; a warning only before the
     deadline and only once; the deadline only until the breach is recorded."""
     if clock.state != "running" or clock.breached_at is not None:
@@ -67,19 +78,29 @@ async def schedule_clock(pool: ArqRedis, clock: SlaClock) -> int:
     return created
 
 
-async def schedule_missing(pool: ArqRedis, clocks: Iterable[SlaClock]) -> int:
-    """Like ``schedule_clock`` for many clocks, but asks Redis once which jobs exist, so the
+async def queued_jobs(pool: ArqRedis, job_ids: list[str]) -> list[bool]:
+    """Whether each job is in the queue, one round trip for all. arq keeps a job in its queue
+    (a sorted set) until it finishes, so this is "will run or is running"; a job key without a
+    queue entry is an orphan that will never run."""
+    if not job_ids:
+        return []
+    async with pool.pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.zscore(names.ARQ_QUEUE, job_id)
+        scores = await pipe.execute()
+    return [score is not None for score in scores]
+
+
+async def schedule_missing(pool: ArqRedis, clocks: Iterable[SlaClock | ClockTimes]) -> int:
+    """Like ``schedule_clock`` for many clocks, but asks Redis once which jobs are queued, so the
     sweep's look-ahead costs one round trip when nothing was lost."""
     planned = [(clock.id or 0, kind, at) for clock in clocks for kind, at in planned_jobs(clock)]
-    if not planned:
-        return 0
-    async with pool.pipeline(transaction=False) as pipe:
-        for clock_id, kind, at in planned:
-            pipe.exists(job_key_prefix + sla_job_id(clock_id, kind, at))
-        present = await pipe.execute()
+    queued = await queued_jobs(pool, [sla_job_id(i, k, at) for i, k, at in planned])
     created = 0
-    for (clock_id, kind, at), exists in zip(planned, present, strict=True):
-        if not exists:
+    for (clock_id, kind, at), alive in zip(planned, queued, strict=True):
+        if not alive:
+            # An orphaned job key would make arq refuse the id; it can never run, so drop it.
+            await pool.delete(job_key_prefix + sla_job_id(clock_id, kind, at))
             created += await _enqueue(pool, clock_id, kind, at)
     return created
 

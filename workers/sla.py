@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub.context import AppContext
 from workers.batching import GroupCommit
 from workers.delivery import Transports
+from workers.escalation import DirectoryCache
 from workers.notifier import Notifier
 from workers.schedule import JobKind
 from workers.sla_record import Fired, FireRequest, record
@@ -43,9 +44,11 @@ class SlaEngine:
         self.notifier = notifier
         self.publish = publish
 
+        directories = DirectoryCache()
+
         async def handler(session: AsyncSession, requests: Sequence[FireRequest]) -> list[Fired]:
             return await record(session, requests, transports=transports,
-                                settings=app.settings)
+                                settings=app.settings, directories=directories)
 
         self._recorder: GroupCommit[FireRequest, Fired] = GroupCommit(app.db, handler,
                                                                       name="sla")

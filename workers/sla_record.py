@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -74,23 +74,27 @@ class Fired:
 
 
 async def record(session: AsyncSession, requests: Sequence[FireRequest], *,
-                 transports: Transports, settings: Settings) -> list[Fired]:
+                 transports: Transports, settings: Settings,
+                 directories: escalation.DirectoryCache) -> list[Fired]:
     now = utcnow()
     kinds: tuple[JobKind, ...] = ("due", "warn")
     recorded = {kind: await _conditional_update(session, kind, ids, now)
                 for kind in kinds
                 if (ids := sorted({r.clock_id for r in requests if r.kind == kind}))}
-    fired: set[tuple[int, JobKind]] = {(clock_id, kind) for kind, ids in recorded.items()
-                                       for clock_id in ids}
+    fired: set[tuple[int, JobKind]] = {(clock.id or 0, kind) for kind, clocks in
+                                       recorded.items() for clock in clocks}
     if not fired:
         return await _not_recorded(session, requests, now)
-    clocks = {c.id: c for c in (await session.exec(select(SlaClock).where(
-        col(SlaClock.id).in_({clock_id for clock_id, _ in fired})))).all()}
+    clocks = {c.id: c for updated in recorded.values() for c in updated}
     tasks = {t.id: t for t in (await session.exec(select(Task).where(
         col(Task.id).in_({c.task_id for c in clocks.values()})))).all()}
-    directory = await escalation.load_directory(session)
+    directory = await directories.load(session, {u for c in clocks.values() for u in (
+        c.unit_code, tasks[c.task_id].eselon1, tasks[c.task_id].eselon2) if u})
+    for code in {t.service_code for t in tasks.values()}:
+        if code in directory.services:  # into this session, so the task card reads no row
+            await session.merge(directory.services[code], load=False)
     await _load_assignees(session, tasks.values())
-    pickups = await _running_pickups(session, tasks)
+    pickups = await _running_pickups(session, tasks, clocks.values())
     outcomes: dict[tuple[int, JobKind], Fired] = {}
     rows = _Rows()
     for clock_id, kind in sorted(fired):
@@ -143,7 +147,7 @@ async def _not_recorded(session: AsyncSession, requests: Sequence[FireRequest],
 
 
 async def _conditional_update(session: AsyncSession, kind: JobKind, ids: list[int],
-                              now: datetime) -> list[int]:
+                              now: datetime) -> list[SlaClock]:
     if kind == "due":
         condition = [col(SlaClock.breached_at).is_(None), col(SlaClock.due_at) <= now]
         values: dict[str, Any] = {"breached_at": now}
@@ -153,8 +157,8 @@ async def _conditional_update(session: AsyncSession, kind: JobKind, ids: list[in
         values = {"warned_at": now}
     rows = await session.exec(update(SlaClock).where(  # type: ignore[call-overload]
         col(SlaClock.id).in_(ids), col(SlaClock.state) == "running", *condition)
-        .values(**values).returning(col(SlaClock.id)))
-    return [row[0] for row in rows.all()]
+        .values(**values).returning(SlaClock))
+    return list(rows.scalars().all())
 
 
 async def _load_assignees(session: AsyncSession, tasks: Any) -> None:
@@ -164,12 +168,19 @@ async def _load_assignees(session: AsyncSession, tasks: Any) -> None:
         (await session.exec(select(Staff).where(col(Staff.id).in_(ids)))).all()
 
 
-async def _running_pickups(session: AsyncSession, tasks: dict[int | None, Task]
-                           ) -> dict[int, datetime]:
-    rows = await session.exec(select(SlaClock).where(
-        col(SlaClock.task_id).in_([i for i in tasks if i]), SlaClock.state == "running",
-        SlaClock.kind != ClockKind.RESOLUTION.value))
-    return {c.task_id: c.due_at for c in rows.all()}
+async def _running_pickups(session: AsyncSession, tasks: dict[int | None, Task],
+                           clocks: Iterable[SlaClock]) -> dict[int, datetime]:
+    """Each task's running pickup deadline, for its card. A running pickup clock that fires is
+    that deadline itself; only tasks whose resolution clock fires need a query."""
+    pickups = {c.task_id: c.due_at for c in clocks
+               if c.kind != ClockKind.RESOLUTION and c.state == "running"}
+    others = [task_id for task_id in tasks if task_id and task_id not in pickups]
+    if others:
+        rows = await session.exec(select(SlaClock).where(
+            col(SlaClock.task_id).in_(others), SlaClock.state == "running",
+            SlaClock.kind != ClockKind.RESOLUTION.value))
+        pickups.update({c.task_id: c.due_at for c in rows.all()})
+    return pickups
 
 
 async def _breach(session: AsyncSession, rows: _Rows, task: Task, clock: SlaClock,

@@ -23,14 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from arq.connections import ArqRedis
-from arq.constants import job_key_prefix
 from sqlalchemy import or_
 from sqlmodel import col, select
 
 from hub.db import Database
 from hub.models import SlaClock, utcnow
 from workers.notifier import Notifier
-from workers.schedule import JobKind, schedule_missing, sla_job_id
+from workers.schedule import ClockTimes, JobKind, queued_jobs, schedule_missing, sla_job_id
 from workers.sla import SlaEngine
 
 log = logging.getLogger(__name__)
@@ -103,18 +102,18 @@ class SlaSweep:
         doubles the work exactly when there is the most of it)."""
         if not overdue:
             return []
-        async with self.pool.pipeline(transaction=False) as pipe:
-            for clock_id, kind, at in overdue:
-                pipe.exists(job_key_prefix + sla_job_id(clock_id, kind, at))
-            present = await pipe.execute()
-        return [(clock_id, kind) for (clock_id, kind, at), exists in zip(overdue, present,
-                                                                         strict=True)
-                if not exists or at < now - STUCK_AFTER]
+        queued = await queued_jobs(self.pool, [sla_job_id(i, k, at) for i, k, at in overdue])
+        return [(clock_id, kind) for (clock_id, kind, at), alive in zip(overdue, queued,
+                                                                        strict=True)
+                if not alive or at < now - STUCK_AFTER]
 
-    async def _upcoming(self, start: datetime, end: datetime) -> list[SlaClock]:
+    async def _upcoming(self, start: datetime, end: datetime) -> list[ClockTimes]:
+        # Plain columns, not ORM objects: under load this is thousands of rows every interval.
         async with self.db.read() as session:
-            rows = await session.exec(select(SlaClock).where(
+            rows = await session.exec(select(  # type: ignore[call-overload]
+                SlaClock.id, SlaClock.state, SlaClock.warn_at, SlaClock.due_at,
+                SlaClock.warned_at, SlaClock.breached_at).where(
                 SlaClock.state == "running", col(SlaClock.breached_at).is_(None),
                 or_(col(SlaClock.due_at).between(start, end),
                     col(SlaClock.warn_at).between(start, end))).limit(5 * BATCH))
-            return list(rows.all())
+            return [ClockTimes(*row) for row in rows.all()]

@@ -12,7 +12,8 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import BusyLoadingError
 
-from channels.history import History, OutgoingEvent
+from channels import names
+from channels.history import History, OutgoingEvent, event_body, event_frame
 from channels.realtime import Realtime
 from hub.models import utcnow
 from tests.support.servers import RedisServer
@@ -93,6 +94,30 @@ async def test_subscribe_with_since_joins_live_without_gap_or_duplicate(
     got = [e["data"]["task"]["id"] for e in await late.wait_for(60)]
     assert got == list(range(1, 61))
     assert late.frames[0]["recovered"] is True and late.frames[0]["missed"] >= 30
+
+
+async def test_event_still_in_flight_during_a_subscribe_reaches_everyone_once(
+        parts: tuple[Realtime, History]) -> None:
+    """An event already in the stream when a newcomer's snapshot is read, but whose live message
+    arrives only afterwards, reaches the members already live, and not the newcomer twice."""
+    realtime, history = parts
+    early, late = RecordingSink(), RecordingSink()
+    start = (await realtime.subscribe(early, "p0", None, None)).channel
+    first = early.frames[0]
+    await history.append([event("p0", 1)])
+    await early.wait_for(1)
+    # Event 2 is appended but its PUBLISH has not reached this process yet: append it to the
+    # stream alone, and hand the live message over after the newcomer has subscribed.
+    body = event_body(uuid.uuid4().hex, "task.created", utcnow(), json.dumps({"task": {"id": 2}}))
+    offset = await history.redis.xadd(names.stream_key(start), {"e": body})
+    newcomer = await realtime.subscribe(late, "p0", early.events()[0]["offset"], first["epoch"])
+    assert [e["data"]["task"]["id"] for e in late.events()] == [2]  # replayed
+    realtime._on_message(names.live_key("p0"),  # the late live message, as Redis sends it
+                         f"{first['epoch']}|{offset}|{event_frame('p0', offset, body)}")
+    await history.append([event("p0", 3)])
+    assert [e["data"]["task"]["id"] for e in await early.wait_for(3)] == [1, 2, 3]
+    assert [e["data"]["task"]["id"] for e in await late.wait_for(2)] == [2, 3]
+    assert newcomer.floor is None  # passed once event 3 went by
 
 
 async def test_unsubscribed_sink_hears_nothing_more(parts: tuple[Realtime, History]) -> None:
