@@ -41,7 +41,7 @@ from bench.client_pool import HarnessError
 from bench.client_worker import ClientSpec, FrameReader
 from bench.deliveries import Published, Reference
 from bench.floor_target import EVENT_BYTES, wait_for_port
-from bench.hall import Hall
+from bench.hall import Hall, hall_channels
 from bench.hub_procs import HubProcesses, start_hub_processes
 from bench.sampling import ServerProcesses
 from channels.history import History, OutgoingEvent, event_body, event_frame
@@ -159,6 +159,11 @@ class HubTarget:
         headers = {"Authorization": f"Bearer {token}"}
         units = (await self._http.get("/api/v1/units", headers=headers)).raise_for_status().json()
         staffed = demo_users()
+        if self.publisher == "relay":
+            # The floor's own hall (7 + 33 rooms, personal rooms u00000…), joined as the admin,
+            # who may follow any channel: the same rooms and deliveries as the floor's run.
+            self.hall = Hall()
+            return ServerProcesses(server=(procs.fanout.pid,), redis=procs.redis.pid)
         self.hall = Hall(
             p1_codes=tuple(u["code"] for u in units if u["level"] == "eselon1"),
             # Eselon II units without a demo P2 account have no screens to fill.
@@ -188,6 +193,10 @@ class HubTarget:
 
     async def client_specs(self, n: int) -> list[ClientSpec]:
         ws_base = self.base_url.replace("http", "ws", 1)
+        if self.publisher == "relay":
+            url = f"{ws_base}/ws?token={quote(await self.token('admin', DEMO_PASSWORD))}"
+            usernames = [f"u{i:05d}" for i in range(n)]
+            return [ClientSpec(url, channels) for channels in hall_channels(self.hall, usernames)]
         specs = []
         for client in hub_clients(self.hall, n):
             token = await self.token(client.username, client.password)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import logging
 from collections.abc import Awaitable
@@ -34,6 +33,7 @@ from hub.models import Task
 from hub.registry import ConnectionRegistry
 from hub.ws_auth import HandshakeRefused, PrincipalCache, allowed_origins, identify
 from hub.ws_connection import Connection, text_message
+from hub.ws_gc import CollectorGovernor
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +52,13 @@ class WebSocketHub:
         self.registry = ConnectionRegistry()
         self.realtime = Realtime(ctx.settings.redis_url or "", history, text_message,
                                  self.on_kick, pending_limit=ctx.settings.ws_queue_size)
+        self.collector = CollectorGovernor(lambda: len(self.registry))
         self._recheck: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self.realtime.start()
         self._recheck = asyncio.create_task(self._recheck_loop(), name="ws-recheck")
+        self.collector.start()
 
     async def stop(self) -> None:
         if self._recheck is not None:
@@ -66,6 +68,7 @@ class WebSocketHub:
         for conn in list(self.registry):
             conn.close(proto.CLOSE_RESTART, "the hub is restarting; reconnect with since")
         await self.realtime.stop()
+        await self.collector.stop()
 
     def on_kick(self, data: str) -> None:
         try:
@@ -108,6 +111,7 @@ class WebSocketHub:
                           queue_size=self.settings.ws_queue_size,
                           max_subscriptions=self.settings.ws_max_subscriptions)
         self.registry.add(conn)
+        self.collector.opened()
         limit = self.settings.ws_max_message_bytes
         try:
             while True:
@@ -126,6 +130,7 @@ class WebSocketHub:
                     break
         finally:
             self.registry.remove(conn)
+            self.collector.closed()
             conn.detach()
 
 
@@ -180,14 +185,3 @@ async def start_realtime(ctx: AppContext, stack: AsyncExitStack) -> None:
     stack.push_async_callback(relay.stop)
     hub.start()
     stack.push_async_callback(hub.stop)
-    freeze_startup_objects(stack)
-
-
-def freeze_startup_objects(stack: AsyncExitStack) -> None:
-    """Move everything alive after start-up (modules, SQLAlchemy metadata, the app: ~100k
-    objects) out of the collector's reach, so full collections only walk what connections
-    and requests allocate (PEERS.md: Python tails are full-collection pauses). Undone at
-    shutdown, so a process that builds several apps (the tests) frees each one; no collection
-    first, as start-up garbage frozen with the rest is freed after the unfreeze all the same."""
-    gc.freeze()
-    stack.callback(gc.unfreeze)

@@ -16,12 +16,15 @@ from __future__ import annotations
 import binascii
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
+from typing import TYPE_CHECKING
 
 from config.settings import Settings
-from hub.models import Notification
 from workers.email import DeliveryError, parse_smtp_url
 from workers.sms import SmsGateway
 from workers.smtp_pool import Committing, SmtpPool
+
+if TYPE_CHECKING:
+    from workers.notify import Claimed
 
 
 def compose(mail_from: str, to: str, subject: str, body: str, message_id: str) -> bytes:
@@ -81,16 +84,16 @@ class Transports:
             return "PTSA_SMS_URL is not set: SMS is kept until it is configured"
         return None
 
-    async def send(self, row: Notification, message_id: str, committing: Committing) -> str:
+    async def send(self, row: Claimed, committing: Committing) -> str:
         """Send one row; returns a reference (Message-ID or the gateway's answer).
 
         Raises:
             DeliveryError: not delivered; ``permanent`` says whether a retry can help.
         """
         if row.channel == "email" and self.smtp_pool is not None:
-            data = compose(self.mail_from, row.recipient, row.subject, row.body, message_id)
+            data = compose(self.mail_from, row.recipient, row.subject, row.body, row.message_id)
             await self.smtp_pool.send(self.sender, row.recipient, data, committing)
-            return message_id
+            return row.message_id
         if row.channel == "sms" and self.sms is not None:
             await committing()
             return await self.sms.send(row.recipient, row.body)

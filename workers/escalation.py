@@ -63,7 +63,8 @@ class DirectoryCache:
         self._static: Directory | None = None
         self._loaded_at = 0.0
 
-    async def load(self, session: AsyncSession, unit_codes: set[str]) -> Directory:
+    async def load(self, session: AsyncSession) -> Directory:
+        """Units and services (cached); no supervisors yet, see ``add_supervisors``."""
         now = time.monotonic()
         if self._static is None or now - self._loaded_at > self.ttl:
             static = Directory()
@@ -72,14 +73,20 @@ class DirectoryCache:
             for service in (await session.exec(select(Service))).all():
                 static.services[service.code] = service
             self._static, self._loaded_at = static, now
-        directory = Directory(self._static.units, self._static.services)
-        wanted = {code for unit in unit_codes for code in directory.lineage(unit)}
-        rows = await session.exec(select(Staff).where(
-            Staff.role == "supervisor", col(Staff.active).is_(True),
-            col(Staff.unit_code).in_(wanted)).order_by(col(Staff.id)))
-        for person in rows.all():
-            directory.supervisors.setdefault(person.unit_code, []).append(person)
-        return directory
+        return Directory(self._static.units, self._static.services)
+
+
+async def add_supervisors(session: AsyncSession, directory: Directory,
+                          unit_codes: set[str]) -> None:
+    """The active supervisors of these units and of the units above them, read fresh."""
+    wanted = {code for unit in unit_codes for code in directory.lineage(unit)}
+    if not wanted:
+        return
+    rows = await session.exec(select(Staff).where(
+        Staff.role == "supervisor", col(Staff.active).is_(True),
+        col(Staff.unit_code).in_(wanted)).order_by(col(Staff.id)))
+    for person in rows.all():
+        directory.supervisors.setdefault(person.unit_code, []).append(person)
 
 
 def level_channel(task: Task) -> str:

@@ -34,8 +34,8 @@ from workers.notify import (
     GIVE_UP_AFTER,
     IN_FLIGHT,
     NOTIFY_JOB,
+    Claimed,
     backoff,
-    message_id,
 )
 
 log = logging.getLogger(__name__)
@@ -73,14 +73,16 @@ class Notifier:
         self._moves: GroupCommit[Move, Notification | bool] = GroupCommit(
             db, self._apply, name="notify")
 
-    def dispatch(self, ids: Iterable[int]) -> None:
-        """Send these rows in the background; a row already queued here is not queued twice
-        (the sweep offers rows that are merely waiting for a free slot)."""
-        for notification_id in ids:
+    def dispatch(self, rows: Iterable[int | Claimed]) -> None:
+        """Send these rows in the background: pending ones by id (claimed first), or rows this
+        worker already holds. A row already queued here is not queued twice (the sweep offers
+        rows that are merely waiting for a free slot)."""
+        for row in rows:
+            notification_id = row if isinstance(row, int) else row.id
             if notification_id in self._queued:
                 continue
             self._queued.add(notification_id)
-            task = asyncio.create_task(self._deliver_logged(notification_id))
+            task = asyncio.create_task(self._deliver_logged(row))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -95,22 +97,26 @@ class Notifier:
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self._moves.close()
 
-    async def _deliver_logged(self, notification_id: int) -> str:
+    async def _deliver_logged(self, row: int | Claimed) -> str:
+        notification_id = row if isinstance(row, int) else row.id
         try:
-            return await self.deliver(notification_id)
+            return await self.deliver(row)
         except Exception:  # the row stays in flight; the sweep retries it after the lease
             log.exception("sending notification %s failed unexpectedly", notification_id)
             return "error"
         finally:
             self._queued.discard(notification_id)
 
-    async def deliver(self, notification_id: int) -> str:
-        """Claim one pending row and send it: ``sent``, ``retry``, ``failed``, ``not-pending``
-        (someone else has it, or it is not due) or ``lease-lost``."""
+    async def deliver(self, row: int | Claimed) -> str:
+        """Send one row — a pending one by id, claimed first, or one already claimed — and
+        record the outcome: ``sent``, ``retry``, ``failed``, ``not-pending`` (someone else has
+        it, or it is not due yet) or ``lease-lost``."""
         async with self._slots:
-            row = await self._moves.submit(Move(notification_id, None, "sending"))
-            if not isinstance(row, Notification):
-                return "not-pending"
+            if isinstance(row, int):
+                found = await self._moves.submit(Move(row, None, "sending"))
+                if not isinstance(found, Notification):
+                    return "not-pending"
+                row = Claimed.of(found)
             attempt = row.attempts
             budget = self.lease.total_seconds() / 2
 
@@ -120,7 +126,7 @@ class Notifier:
 
             try:
                 async with asyncio.timeout(budget):
-                    await self.transports.send(row, message_id(row), committing)
+                    await self.transports.send(row, committing)
             except LeaseLost:
                 log.warning("notification %s was taken over by another worker", row.id)
                 return "lease-lost"
@@ -135,12 +141,12 @@ class Notifier:
                             "may send it too", row.id)
             return "sent"
 
-    async def _move(self, row: Notification, attempt: int, to_status: str,
+    async def _move(self, row: Notification | Claimed, attempt: int, to_status: str,
                     from_status: tuple[str, ...], **extra: Any) -> bool:
         return bool(await self._moves.submit(Move(row.id or 0, attempt, to_status,
                                                   from_status, **extra)))
 
-    async def _failed(self, row: Notification, attempt: int, exc: DeliveryError) -> str:
+    async def _failed(self, row: Claimed, attempt: int, exc: DeliveryError) -> str:
         now = utcnow()
         if exc.permanent or now - row.created_at >= GIVE_UP_AFTER:
             reason = exc.message if exc.permanent else (
@@ -151,7 +157,7 @@ class Notifier:
         retry_at = now + backoff(attempt)
         if await self._move(row, attempt, "pending", IN_FLIGHT, last_error=exc.message,
                             not_before=retry_at):
-            await self.schedule_retry(row.id or 0, attempt, retry_at)
+            await self.schedule_retry(row.id, attempt, retry_at)
         return "retry"
 
     async def schedule_retry(self, notification_id: int, attempt: int, at: datetime) -> None:

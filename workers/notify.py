@@ -81,9 +81,27 @@ def dedupe_key(clock_id: int, kind: str, channel: str, recipient: str) -> str:
     return key
 
 
-def message_id(row: Notification) -> str:
-    """Stable across retries, so a receiving client can fold a duplicate."""
-    return f"ptsa.n{row.id}.{epoch_ms(row.created_at)}"
+@dataclass(frozen=True)
+class Claimed:
+    """A row a worker holds (status ``sending``, this ``attempts``) and is about to send."""
+
+    id: int
+    attempts: int
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: Notification) -> Claimed:
+        return cls(row.id or 0, row.attempts, row.channel, row.recipient, row.subject, row.body,
+                   row.created_at)
+
+    @property
+    def message_id(self) -> str:
+        """Stable across retries, so a receiving client can fold a duplicate."""
+        return f"ptsa.n{self.id}.{epoch_ms(self.created_at)}"
 
 
 def backoff(attempt: int) -> timedelta:
@@ -91,33 +109,41 @@ def backoff(attempt: int) -> timedelta:
 
 
 async def insert_notifications(session: AsyncSession, drafts: Iterable[Draft],
-                               transports: Transports, now: datetime) -> dict[int, list[int]]:
-    """Insert the rows (``held`` when their channel is not configured), skipping any whose
-    ``dedupe_key`` exists; returns the new ``pending`` rows' ids by clock id.
+                               transports: Transports, now: datetime,
+                               lease: timedelta | None = None) -> dict[int, list[Claimed]]:
+    """Insert the rows, skipping any whose ``dedupe_key`` exists. A row whose channel is not
+    configured is ``held``; the others are ``pending``, or with ``lease`` already claimed for the
+    caller (``sending``, attempt 1, leased until ``now + lease``), saving a transaction per
+    message in a burst. Returns the claimed rows by clock id (empty without ``lease``).
 
     One cached statement run with many parameter sets (SQLAlchemy's "insertmanyvalues"), not ORM
     objects: a burst of breaches inserts hundreds of rows in one transaction."""
     values: list[dict[str, Any]] = []
     for d in drafts:
         missing = transports.missing(d.channel)
+        status = "held" if missing else "sending" if lease else "pending"
         values.append({
             "dedupe_key": dedupe_key(d.clock_id, d.kind, d.channel, d.recipient),
             "clock_id": d.clock_id, "task_id": d.task_id, "kind": d.kind, "channel": d.channel,
             "recipient": d.recipient, "staff_id": d.staff_id, "subject": d.subject[:300],
-            "body": d.body, "status": "held" if missing else "pending", "attempts": 0,
-            "last_error": missing, "created_at": now, "next_attempt_at": now, "sent_at": None})
+            "body": d.body, "status": status, "attempts": int(status == "sending"),
+            "last_error": missing, "created_at": now, "sent_at": None,
+            "next_attempt_at": now + lease if status == "sending" and lease else now})
     if not values:
         return {}
     connection = await session.connection()
     insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     table = Notification.__table__  # type: ignore[attr-defined]
     statement = (insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-                 .returning(table.c.id, table.c.status, table.c.clock_id))
-    pending: dict[int, list[int]] = {}
-    for row_id, status, clock_id in (await connection.execute(statement, values)).all():
-        if status == "pending":
-            pending.setdefault(clock_id, []).append(row_id)
-    return pending
+                 .returning(table.c.id, table.c.dedupe_key))
+    inserted = {key: row_id for row_id, key in (await connection.execute(statement, values))}
+    claimed: dict[int, list[Claimed]] = {}
+    for v in values:
+        row_id = inserted.pop(v["dedupe_key"], None)  # pop: a key repeated in drafts is one row
+        if row_id is not None and v["status"] == "sending":
+            claimed.setdefault(v["clock_id"], []).append(Claimed(
+                row_id, 1, v["channel"], v["recipient"], v["subject"], v["body"], now))
+    return claimed
 
 
 async def list_notifications(db: Database, *, unit_codes: Iterable[str] | None = None,

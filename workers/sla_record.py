@@ -36,7 +36,7 @@ from hub.models import Outbox, SlaClock, Staff, Task, TaskEvent, utcnow
 from hub.serializers import clock_dict, staff_ref, task_summary
 from workers import escalation
 from workers.delivery import Transports
-from workers.notify import Draft, insert_notifications
+from workers.notify import Claimed, Draft, insert_notifications
 from workers.schedule import JobKind, epoch_ms
 from workers.texts import breach_texts
 
@@ -65,7 +65,7 @@ class Fired:
     # paused), moved (the job's instant is no longer the clock's), early (not due yet)
     outcome: str
     event_id: str | None = None
-    notifications: tuple[int, ...] = field(default=())  # pending rows to send after commit
+    notifications: tuple[Claimed, ...] = field(default=())  # claimed rows to send after commit
     early_by: timedelta | None = None
 
     @property
@@ -76,6 +76,7 @@ class Fired:
 async def record(session: AsyncSession, requests: Sequence[FireRequest], *,
                  transports: Transports, settings: Settings,
                  directories: escalation.DirectoryCache) -> list[Fired]:
+    lease = settings.notify_lease
     now = utcnow()
     kinds: tuple[JobKind, ...] = ("due", "warn")
     recorded = {kind: await _conditional_update(session, kind, ids, now)
@@ -88,8 +89,10 @@ async def record(session: AsyncSession, requests: Sequence[FireRequest], *,
     clocks = {c.id: c for updated in recorded.values() for c in updated}
     tasks = {t.id: t for t in (await session.exec(select(Task).where(
         col(Task.id).in_({c.task_id for c in clocks.values()})))).all()}
-    directory = await directories.load(session, {u for c in clocks.values() for u in (
-        c.unit_code, tasks[c.task_id].eselon1, tasks[c.task_id].eselon2) if u})
+    directory = await directories.load(session)
+    await escalation.add_supervisors(session, directory, {
+        unit for clock_id, kind in fired if kind == "due"
+        for unit in _responsible(clocks[clock_id], tasks[clocks[clock_id].task_id], directory)})
     for code in {t.service_code for t in tasks.values()}:
         if code in directory.services:  # into this session, so the task card reads no row
             await session.merge(directory.services[code], load=False)
@@ -110,10 +113,10 @@ async def record(session: AsyncSession, requests: Sequence[FireRequest], *,
     connection = await session.connection()
     await connection.execute(insert(TaskEvent.__table__), rows.events)  # type: ignore[attr-defined]
     await connection.execute(insert(Outbox.__table__), rows.outbox)  # type: ignore[attr-defined]
-    pending = await insert_notifications(session, rows.drafts, transports, now)
-    for clock_id, ids in pending.items():
+    claimed = await insert_notifications(session, rows.drafts, transports, now, lease)
+    for clock_id, held_by_us in claimed.items():
         outcomes[(clock_id, "due")] = Fired("breached", outcomes[(clock_id, "due")].event_id,
-                                            tuple(ids))
+                                            tuple(held_by_us))
     # The first request for a recorded clock carries the outcome; duplicates learn it was done.
     results: list[Fired | None] = [outcomes.pop((r.clock_id, r.kind), None) for r in requests]
     others = [r for r, result in zip(requests, results, strict=True) if result is None]
@@ -161,6 +164,10 @@ async def _conditional_update(session: AsyncSession, kind: JobKind, ids: list[in
     return list(rows.scalars().all())
 
 
+def _responsible(clock: SlaClock, task: Task, directory: escalation.Directory) -> list[str]:
+    return escalation.responsible_units(clock, task, directory.services.get(task.service_code))
+
+
 async def _load_assignees(session: AsyncSession, tasks: Any) -> None:
     """Into the identity map, so the event's task card costs no query per task."""
     ids = {t.assignee_id for t in tasks if t.assignee_id}
@@ -187,7 +194,7 @@ async def _breach(session: AsyncSession, rows: _Rows, task: Task, clock: SlaCloc
                   now: datetime, pickup_due: datetime | None, directory: escalation.Directory,
                   settings: Settings) -> str:
     service = directory.services.get(task.service_code)
-    units = escalation.responsible_units(clock, task, service)
+    units = _responsible(clock, task, directory)
     recipients = escalation.breach_recipients(directory, units)
     event_id = await _event(session, rows, task, clock, "sla.breached", now, pickup_due,
                             escalation.breach_channels(task, units),

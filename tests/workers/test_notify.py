@@ -6,6 +6,7 @@ Here the SMTP port is chosen first and each test decides when a server listens o
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,8 @@ async def test_held_notifications_are_sent_once_their_channel_is_configured(
 
 async def test_the_same_notification_is_inserted_once(app: Any, api: ApiClient,
                                                       settings: Settings) -> None:
-    """A second insert of the same (clock, kind, channel, recipient) adds no row."""
+    """A second insert of the same (clock, kind, channel, recipient) adds no row and claims
+    nothing."""
     db = db_of(app)
     task = await api.register()
     clock = await clock_of(db, task["id"], "p1_pickup")
@@ -138,8 +140,12 @@ async def test_the_same_notification_is_inserted_once(app: Any, api: ApiClient,
                   "Terlambat", "Isi")
     transports = Transports(settings)
     async with db.write() as session:
-        first = await insert_notifications(session, [draft, draft], transports, utcnow())
+        first = await insert_notifications(session, [draft, draft], transports, utcnow(),
+                                           lease=timedelta(minutes=1))
     async with db.write() as session:
-        again = await insert_notifications(session, [draft], transports, utcnow())
-    assert [len(ids) for ids in first.values()] == [1] and again == {}
+        again = await insert_notifications(session, [draft], transports, utcnow(),
+                                           lease=timedelta(minutes=1))
+    assert [[(c.attempts, c.recipient) for c in claimed] for claimed in first.values()] == [
+        [(1, SUPERVISOR_EMAIL)]]
+    assert again == {}
     assert len(await notifications(db, task["id"])) == 1
