@@ -33,7 +33,8 @@ def parse_duration(name: str, text: str) -> timedelta:
     """
     match = _DURATION.match(text)
     if not match or float(match.group(1)) <= 0:
-        raise ConfigError(f"{name} must be a positive duration such as 15m, 90s or 2h; got {text!r}")
+        raise ConfigError(
+            f"{name} must be a positive duration such as 15m, 90s or 2h; got {text!r}")
     return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
@@ -41,7 +42,8 @@ def _parse_float(name: str, text: str, low: float, high: float) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ConfigError(f"{name} must be a number between {low} and {high}; got {text!r}") from None
+        raise ConfigError(
+            f"{name} must be a number between {low} and {high}; got {text!r}") from None
     if not low < value < high:
         raise ConfigError(f"{name} must be between {low} and {high} (exclusive); got {text!r}")
     return value
@@ -166,8 +168,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     origins = tuple(o.strip().rstrip("/") for o in get("PTSA_ALLOWED_ORIGINS", "").split(",")
                     if o.strip())
     if mode == "production" and not origins:
-        raise ConfigError("PTSA_ALLOWED_ORIGINS must list the hub's public origin(s) in production, "
-                          "e.g. https://ptsa.kemnaker.go.id")
+        raise ConfigError("PTSA_ALLOWED_ORIGINS must list the hub's public origin(s) in "
+                          "production, e.g. https://ptsa.kemnaker.go.id")
     database_url = get("DATABASE_URL") or f"sqlite:///{var_dir / 'ptsa.db'}"
     sms_method = get("PTSA_SMS_METHOD", "POST").upper()
     if sms_method not in ("GET", "POST", "JSON"):
@@ -196,7 +198,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         base_url=get("PTSA_BASE_URL", "").rstrip("/"),
         var_dir=var_dir,
         session_max_age=parse_duration("PTSA_SESSION_MAX_AGE", get("PTSA_SESSION_MAX_AGE", "10h")),
-        history_max_len=_parse_int("PTSA_HISTORY_MAX_LEN", get("PTSA_HISTORY_MAX_LEN", "10000"), 100),
+        history_max_len=_parse_int("PTSA_HISTORY_MAX_LEN",
+                                   get("PTSA_HISTORY_MAX_LEN", "10000"), 100),
         history_max_age=parse_duration("PTSA_HISTORY_MAX_AGE", get("PTSA_HISTORY_MAX_AGE", "26h")),
         ws_queue_size=_parse_int("PTSA_WS_QUEUE_SIZE", get("PTSA_WS_QUEUE_SIZE", "256"), 2),
         ws_max_subscriptions=_parse_int("PTSA_WS_MAX_SUBSCRIPTIONS",
