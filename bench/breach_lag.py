@@ -192,17 +192,7 @@ async def measure(db: Database, sink: Sink) -> dict[str, Any]:
     statuses: dict[str, int] = {}
     for n in rows:
         statuses[n.status] = statuses.get(n.status, 0) + 1
-    # p99 breach lag per 10 s of deadlines: shows whether the worker keeps up or falls behind.
-    first = min(due.values(), default=0.0)
-    buckets: dict[int, list[float]] = {}
-    for c in clocks:
-        if c.breached_at:
-            bucket = int((due[c.id] - first) // 10) * 10
-            buckets.setdefault(bucket, []).append((c.breached_at.timestamp() - due[c.id]) * 1000)
-    timeline = {f"{b}-{b + 10}s": round(latency_summary(lags)["p99"]) for b, lags in
-                sorted(buckets.items())}
     return {
-        "breach_p99_ms_by_due_window": timeline,
         "breach_ms": latency_summary(breach),
         "email_ms": latency_summary(email),
         "breached": len(breach),
@@ -296,7 +286,6 @@ def print_report(report: dict[str, Any]) -> None:
         f"worker CPU {report['worker_cpu_s']:.1f} s"
     )
     print(f"notifications by status: {report['notification_status']}")
-    print(f"breach p99 ms by deadline window: {report['breach_p99_ms_by_due_window']}")
 
 
 def main(argv: list[str] | None = None) -> int:

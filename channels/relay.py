@@ -4,9 +4,9 @@ A command's transaction writes one outbox row per (event, channel). Two paths mo
 
 - the *fast path*: right after commit, ``after_commit`` publishes the event's rows at once, so a
   task appears on screens before the HTTP answer leaves;
-- the *sweep*: every ``interval`` seconds (web processes: 5 s; the worker: a quarter second)
-  each process running a relay retries rows still unpublished after ``min_age``, so a crash, a
-  Redis outage or a failed hook between commit and publish only delays an event.
+- the *sweep*: every second each process running a relay (web processes, the worker) retries rows
+  still unpublished after ``min_age``, so a crash, a Redis outage or a failed hook between commit
+  and publish only delays an event.
 
 Appending is idempotent (``History.append`` skips an (event, channel) it has seen), so the two
 paths, and several processes sweeping at once, never append an event twice. A row is marked

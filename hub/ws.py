@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 
 WS_PATH = "/ws"
 RECHECK_INTERVAL_S = 30.0
-WEB_SWEEP_S = 5.0
 
 
 class WebSocketHub:
@@ -176,10 +175,7 @@ async def start_realtime(ctx: AppContext, stack: AsyncExitStack) -> None:
     settings = ctx.settings
     history = History(ctx.redis, settings.history_max_len,
                       int(settings.history_max_age.total_seconds()))
-    # The web process's sweep is the safety net for a crash between commit and publish; the
-    # worker sweeps four times a second anyway, so every 5 s is plenty here (each sweep is a
-    # database round trip in the process that also fans out).
-    relay = Relay(ctx.db, history, fast_path=settings.relay == "on", interval=WEB_SWEEP_S)
+    relay = Relay(ctx.db, history, fast_path=settings.relay == "on")
     hub = WebSocketHub(ctx, history)
     ctx.extras["ws"] = hub
     ctx.extras["realtime"] = hub.realtime

@@ -5,7 +5,7 @@ second. One transaction each would spend most of its time on BEGIN/COMMIT and, o
 single write lock (concurrent writers there poll with growing sleeps, so throughput collapses
 under contention). ``GroupCommit`` keeps one writer per kind of work: the first caller starts a
 transaction at once (no added latency when idle); callers arriving meanwhile wait and go together
-in the next, after lingering ``linger`` seconds for company. Each caller gets its own result back.
+in the next. Each caller gets its own result back.
 
 If a batch fails, its items are retried one by one, so one bad item cannot sink the others.
 On SQLite the worker's batchers also share one in-process lock (``write_lock``), so they queue
@@ -48,12 +48,11 @@ async def write_lock(db: Database) -> AsyncIterator[None]:
 
 class GroupCommit(Generic[Item, Result]):
     def __init__(self, db: Database, handler: Handler[Item, Result], *, name: str,
-                 max_batch: int = 250, linger: float = 0.0) -> None:
+                 max_batch: int = 250) -> None:
         self.db = db
         self.handler = handler
         self.name = name
         self.max_batch = max_batch
-        self.linger = linger
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
         self._runner: asyncio.Task[None] | None = None
 
@@ -75,10 +74,6 @@ class GroupCommit(Generic[Item, Result]):
 
     async def _run(self) -> None:
         while self._waiting:
-            if self.linger and len(self._waiting) < self.max_batch:
-                # A transaction's fixed cost dwarfs its per-item cost; a few milliseconds of
-                # waiting lets more items share it (PostgreSQL's commit_delay, in miniature).
-                await asyncio.sleep(self.linger)
             batch = self._waiting[:self.max_batch]
             del self._waiting[:self.max_batch]
             try:

@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 # arq polls its queue this often; it bounds how late a job can start (arq's default is 0.5 s).
 POLL_DELAY_S = 0.1
-MAX_JOBS = 1000
 # How often the worker's relay publishes the events it committed (at most this late, plus the
 # sweep's own age threshold: about half a second from breach to screen).
 RELAY_INTERVAL_S = 0.25
@@ -108,9 +107,5 @@ def register(options: dict[str, Any], settings: Settings) -> None:
         func(notify_send, name=NOTIFY_JOB, keep_result=0, max_tries=3),
     ]
     options["poll_delay"] = POLL_DELAY_S
-    # An SLA job spends its life waiting for its group commit (workers/batching.py), so arq's
-    # default of 50 jobs at a time, not CPU, would cap a burst at 50 / (job time) breaches a
-    # second. The jobs are small coroutines; thousands can wait at once.
-    options["max_jobs"] = MAX_JOBS
     options["ctx"]["starters"].append(start_sla)
     options["ctx"]["stoppers"].append(stop_sla)

@@ -35,9 +35,6 @@ Publish = Callable[[str], Awaitable[object]]
 # A job that runs early (the worker's clock ahead of the web's) waits this long at most; beyond
 # that the sweep takes over once the deadline has passed.
 MAX_EARLY_WAIT = timedelta(seconds=5)
-# Deadlines falling within this much of each other are recorded in one transaction: a little
-# lateness (the target is a breach recorded within a second) for far less work in a burst.
-RECORD_LINGER_S = 0.05
 
 
 class SlaEngine:
@@ -53,8 +50,8 @@ class SlaEngine:
             return await record(session, requests, transports=transports,
                                 settings=app.settings, directories=directories)
 
-        self._recorder: GroupCommit[FireRequest, Fired] = GroupCommit(
-            app.db, handler, name="sla", linger=RECORD_LINGER_S)
+        self._recorder: GroupCommit[FireRequest, Fired] = GroupCommit(app.db, handler,
+                                                                      name="sla")
 
     async def fire(self, clock_id: int, kind: JobKind, at_ms: int | None = None) -> str:
         """Record the clock's warning or breach if it is due and not yet recorded; returns

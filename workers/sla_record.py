@@ -93,11 +93,9 @@ async def record(session: AsyncSession, requests: Sequence[FireRequest], *,
     await escalation.add_supervisors(session, directory, {
         unit for clock_id, kind in fired if kind == "due"
         for unit in _responsible(clocks[clock_id], tasks[clocks[clock_id].task_id], directory)})
-    # Into this session, so the task cards read no service row; held in a list because the
-    # session's identity map only keeps weak references.
-    services_here = [await session.merge(directory.services[code], load=False)
-                     for code in {t.service_code for t in tasks.values()}
-                     if code in directory.services]
+    for code in {t.service_code for t in tasks.values()}:
+        if code in directory.services:  # into this session, so the task card reads no row
+            await session.merge(directory.services[code], load=False)
     await _load_assignees(session, tasks.values())
     pickups = await _running_pickups(session, tasks, clocks.values())
     outcomes: dict[tuple[int, JobKind], Fired] = {}
@@ -119,7 +117,6 @@ async def record(session: AsyncSession, requests: Sequence[FireRequest], *,
     for clock_id, held_by_us in claimed.items():
         outcomes[(clock_id, "due")] = Fired("breached", outcomes[(clock_id, "due")].event_id,
                                             tuple(held_by_us))
-    del services_here
     # The first request for a recorded clock carries the outcome; duplicates learn it was done.
     results: list[Fired | None] = [outcomes.pop((r.clock_id, r.kind), None) for r in requests]
     others = [r for r, result in zip(requests, results, strict=True) if result is None]
