@@ -161,6 +161,18 @@ async def stop_workers(processes: list[subprocess.Popen[bytes]], grace: float = 
             process.wait()
 
 
+def run_queue_wait(processes: list[subprocess.Popen[bytes]]) -> float:
+    """Seconds the workers' threads have spent runnable but not running (Linux schedstat)."""
+    total = 0
+    for process in processes:
+        for stat in Path(f"/proc/{process.pid}/task").glob("*/schedstat"):
+            try:
+                total += int(stat.read_text().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return total / 1e9
+
+
 async def progress(db: Database) -> tuple[int, int]:
     async with db.read() as session:
         breached = (
@@ -192,7 +204,17 @@ async def measure(db: Database, sink: Sink) -> dict[str, Any]:
     statuses: dict[str, int] = {}
     for n in rows:
         statuses[n.status] = statuses.get(n.status, 0) + 1
+    # p99 breach lag per 10 s of deadlines: shows whether the worker keeps up or falls behind.
+    first = min(due.values(), default=0.0)
+    buckets: dict[int, list[float]] = {}
+    for c in clocks:
+        if c.breached_at:
+            bucket = int((due[c.id] - first) // 10) * 10
+            buckets.setdefault(bucket, []).append((c.breached_at.timestamp() - due[c.id]) * 1000)
+    timeline = {f"{b}-{b + 10}s": round(latency_summary(lags)["p99"])
+                for b, lags in sorted(buckets.items())}
     return {
+        "breach_p99_ms_by_due_window": timeline,
         "breach_ms": latency_summary(breach),
         "email_ms": latency_summary(email),
         "breached": len(breach),
@@ -234,6 +256,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         processes = start_workers(args.workers, env, tmp, args.profile)
         cpu_before = procstat.total_cpu(p.pid for p in processes)
         deadline = time.monotonic() + args.lead + args.spread + args.patience
+        # Per 5 s: worker CPU % and % of time it was ready to run but waiting for a CPU (other
+        # processes on the machine), to tell "too slow" from "starved" from "waiting on I/O".
+        cpu_samples: list[float] = []
+        starved_samples: list[float] = []
+        last_cpu, last_wait, last_at = cpu_before, run_queue_wait(processes), time.monotonic()
         while time.monotonic() < deadline:
             breached, sent = await progress(db)
             print(
@@ -244,6 +271,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if breached >= args.clocks and len(sink.arrivals) >= args.clocks:
                 break
             await asyncio.sleep(1.0)
+            if time.monotonic() - last_at >= 5:
+                cpu_now = procstat.total_cpu(p.pid for p in processes)
+                wait_now, span = run_queue_wait(processes), time.monotonic() - last_at
+                cpu_samples.append(round((cpu_now - last_cpu) / span * 100))
+                starved_samples.append(round((wait_now - last_wait) / span * 100))
+                last_cpu, last_wait, last_at = cpu_now, wait_now, time.monotonic()
         print()
         worker_cpu = procstat.total_cpu(p.pid for p in processes) - cpu_before
         result = await measure(db, sink)
@@ -262,6 +295,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "workers": args.workers,
         "scheduling_s": scheduling_s,
         "worker_cpu_s": worker_cpu,
+        "worker_cpu_percent_per_5s": cpu_samples,
+        "worker_waiting_for_cpu_percent_per_5s": starved_samples,
         "logs": str(tmp),
         **result,
     }
@@ -286,6 +321,9 @@ def print_report(report: dict[str, Any]) -> None:
         f"worker CPU {report['worker_cpu_s']:.1f} s"
     )
     print(f"notifications by status: {report['notification_status']}")
+    print(f"breach p99 ms by deadline window: {report['breach_p99_ms_by_due_window']}")
+    print(f"worker CPU % per 5 s: {report['worker_cpu_percent_per_5s']}")
+    print(f"worker waiting for a CPU % per 5 s: {report['worker_waiting_for_cpu_percent_per_5s']}")
 
 
 def main(argv: list[str] | None = None) -> int:

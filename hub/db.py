@@ -84,6 +84,13 @@ class Database:
     def engine(self) -> AsyncEngine:
         return self._write_engine
 
+    @property
+    def engines(self) -> tuple[AsyncEngine, ...]:
+        """Every engine in use (SQLite has a writer and a reader; PostgreSQL one of each kind)."""
+        if self._read_engine is self._write_engine:
+            return (self._write_engine,)
+        return (self._write_engine, self._read_engine)
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session in one write transaction: committed on success, rolled back on error."""

@@ -5,7 +5,7 @@ second. One transaction each would spend most of its time on BEGIN/COMMIT and, o
 single write lock (concurrent writers there poll with growing sleeps, so throughput collapses
 under contention). ``GroupCommit`` keeps one writer per kind of work: the first caller starts a
 transaction at once (no added latency when idle); callers arriving meanwhile wait and go together
-in the next. Each caller gets its own result back.
+in the next, after lingering ``linger`` seconds for company. Each caller gets its own result back.
 
 If a batch fails, its items are retried one by one, so one bad item cannot sink the others.
 On SQLite the worker's batchers also share one in-process lock (``write_lock``), so they queue
@@ -18,7 +18,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -32,6 +32,12 @@ Result = TypeVar("Result")
 Handler = Callable[[AsyncSession, Sequence[Item]], Awaitable[Sequence[Result]]]
 
 _SQLITE_LOCKS: WeakKeyDictionary[Database, asyncio.Lock] = WeakKeyDictionary()
+_AFTER_COMMIT = "ptsa.after_commit"
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the handler's transaction has committed (never if it fails)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
 @asynccontextmanager
@@ -46,13 +52,31 @@ async def write_lock(db: Database) -> AsyncIterator[None]:
         yield
 
 
+class SerialWrites:
+    """A view of a ``Database`` whose ``write()`` first takes ``write_lock``: for parts of the
+    worker written against ``Database`` (the outbox relay), so every writer in the process
+    queues on the same lock instead of some of them polling SQLite's."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        async with write_lock(self._db), self._db.write() as session:
+            yield session
+
+
 class GroupCommit(Generic[Item, Result]):
     def __init__(self, db: Database, handler: Handler[Item, Result], *, name: str,
-                 max_batch: int = 250) -> None:
+                 max_batch: int = 250, linger: float = 0.0) -> None:
         self.db = db
         self.handler = handler
         self.name = name
         self.max_batch = max_batch
+        self.linger = linger
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
         self._runner: asyncio.Task[None] | None = None
 
@@ -74,6 +98,10 @@ class GroupCommit(Generic[Item, Result]):
 
     async def _run(self) -> None:
         while self._waiting:
+            if self.linger and len(self._waiting) < self.max_batch:
+                # A transaction's fixed cost dwarfs its per-item cost; a few milliseconds of
+                # waiting lets more items share it (PostgreSQL's commit_delay, in miniature).
+                await asyncio.sleep(self.linger)
             batch = self._waiting[:self.max_batch]
             del self._waiting[:self.max_batch]
             try:
@@ -95,7 +123,11 @@ class GroupCommit(Generic[Item, Result]):
 
     async def _transaction(self, items: list[Item]) -> Sequence[Result]:
         async with write_lock(self.db), self.db.write() as session:
-            return await self.handler(session, items)
+            results = await self.handler(session, items)
+            callbacks = list(session.info.pop(_AFTER_COMMIT, []))
+        for callback in callbacks:  # committed: now the handler's follow-ups may run
+            callback()
+        return results
 
 
 def _settle(future: asyncio.Future[Result], result: Result | None = None,

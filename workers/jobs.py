@@ -12,11 +12,12 @@ import asyncio
 import contextlib
 import gc
 import logging
-from typing import Any
+from typing import Any, cast
 
 from arq.worker import func
 
 from config.settings import Settings
+from hub.db import Database
 from workers.notifier import Notifier
 from workers.notify import NOTIFY_JOB
 from workers.schedule import SLA_JOB
@@ -48,6 +49,7 @@ def tune_gc() -> None:
 async def start_sla(ctx: dict[str, Any]) -> None:
     from channels.history import History
     from channels.relay import Relay
+    from workers.batching import SerialWrites
     from workers.delivery import Transports
     from workers.sla import SlaEngine
     from workers.sweep import SlaSweep
@@ -58,8 +60,8 @@ async def start_sla(ctx: dict[str, Any]) -> None:
     # event, the relay sweeps often and publishes each sweep's rows together.
     history = History(app.redis, settings.history_max_len,
                       int(settings.history_max_age.total_seconds()))
-    relay = Relay(app.db, history, fast_path=False, interval=RELAY_INTERVAL_S,
-                  min_age=RELAY_INTERVAL_S)
+    relay = Relay(cast(Database, SerialWrites(app.db)), history, fast_path=False,
+                  interval=RELAY_INTERVAL_S, min_age=RELAY_INTERVAL_S)
     relay.start(sweep=True)
     ctx["relay"] = relay
     transports = Transports(settings)

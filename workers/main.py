@@ -49,6 +49,9 @@ def build_worker_options(settings: Settings) -> dict[str, Any]:
         "queue_name": names.ARQ_QUEUE,
         "ctx": {"settings": settings, "starters": [], "stoppers": []},
         "max_jobs": 50,
+        # On SIGTERM take no new jobs and give running ones a moment (they are short) before
+        # cancelling: a job cancelled mid-transaction is safe (the sweep redoes it) but noisy.
+        "job_completion_wait": 5,
         "handle_signals": True,
     }
     from workers import jobs

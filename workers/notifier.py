@@ -40,6 +40,9 @@ from workers.notify import (
 
 log = logging.getLogger(__name__)
 
+# State changes of messages sent at about the same time share a transaction (workers/batching.py).
+MOVE_LINGER_S = 0.02
+
 
 class LeaseLost(Exception):
     """Another worker took the row over; stop before handing anything to the server."""
@@ -71,7 +74,7 @@ class Notifier:
         self._tasks: set[asyncio.Task[str]] = set()
         self._queued: set[int] = set()
         self._moves: GroupCommit[Move, Notification | bool] = GroupCommit(
-            db, self._apply, name="notify")
+            db, self._apply, name="notify", linger=MOVE_LINGER_S)
 
     def dispatch(self, rows: Iterable[int | Claimed]) -> None:
         """Send these rows in the background: pending ones by id (claimed first), or rows this

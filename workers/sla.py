@@ -1,14 +1,17 @@
 """The SLA jobs: a clock's warning and its breach, each recorded once, at its instant.
 
 ``sla_fire(ctx, clock_id, kind, at_ms)`` is the arq job ``workers/schedule.py`` enqueues at a
-clock's ``warn_at`` and ``due_at``; the sweep (``workers/sweep.py``) calls ``SlaEngine.fire`` for
-clocks whose job was lost. Either way the clock goes through a ``GroupCommit``: clocks firing
-together are recorded in one transaction by ``workers/sla_record.py``, whose conditional UPDATE
-guarantees one record per clock however many jobs race. A job for a clock that has since been
-met, cancelled or paused, or that moved to a later deadline, records nothing.
+clock's ``warn_at`` and ``due_at``; it hands the clock to the engine and returns (a job that
+waited for the database would hold one of arq's job slots). The sweep (``workers/sweep.py``)
+calls ``SlaEngine.fire`` for clocks whose job was lost, or whose job ran but whose record died
+with the process before the commit.
 
-After commit the events are published (the relay's fast path; its sweep retries) and the
-notification rows are sent in the background (``workers/notify.py``).
+Either way the clock goes through a ``GroupCommit``: clocks firing together are recorded in one
+transaction by ``workers/sla_record.py``, whose conditional UPDATE guarantees one record per clock
+however many jobs race. A job for a clock that has since been met, cancelled or paused, or that
+moved to a later deadline, records nothing. After commit the notification rows are sent in the
+background (``workers/notifier.py``); the worker's relay publishes the events within half a
+second (``workers/jobs.py``), or ``publish`` does at once when given.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.context import AppContext
-from workers.batching import GroupCommit
+from workers.batching import GroupCommit, after_commit
 from workers.delivery import Transports
 from workers.escalation import DirectoryCache
 from workers.notifier import Notifier
@@ -35,6 +38,9 @@ Publish = Callable[[str], Awaitable[object]]
 # A job that runs early (the worker's clock ahead of the web's) waits this long at most; beyond
 # that the sweep takes over once the deadline has passed.
 MAX_EARLY_WAIT = timedelta(seconds=5)
+# Deadlines falling within this much of each other are recorded in one transaction: a little
+# lateness (the target is a breach recorded within a second) for far less work in a burst.
+RECORD_LINGER_S = 0.05
 
 
 class SlaEngine:
@@ -47,11 +53,30 @@ class SlaEngine:
         directories = DirectoryCache()
 
         async def handler(session: AsyncSession, requests: Sequence[FireRequest]) -> list[Fired]:
-            return await record(session, requests, transports=transports,
-                                settings=app.settings, directories=directories)
+            results, caught_up = await record(session, requests, transports=transports,
+                                              settings=app.settings, directories=directories)
+            if caught_up:
+                after_commit(session, lambda: self._background_after_commit(caught_up))
+            return results
 
-        self._recorder: GroupCommit[FireRequest, Fired] = GroupCommit(app.db, handler,
-                                                                      name="sla")
+        self._recorder: GroupCommit[FireRequest, Fired] = GroupCommit(
+            app.db, handler, name="sla", linger=RECORD_LINGER_S)
+        self._background: set[asyncio.Task[None]] = set()
+
+    def submit(self, clock_id: int, kind: JobKind, at_ms: int | None = None) -> None:
+        """Fire in the background and return at once (the arq job's way: a job that waited for
+        its group commit would sit in arq's in-progress set, which arq re-reads on every poll)."""
+        task = asyncio.create_task(self._fire_logged(clock_id, kind, at_ms))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _fire_logged(self, clock_id: int, kind: JobKind, at_ms: int | None) -> None:
+        try:
+            outcome = await self.fire(clock_id, kind, at_ms)
+        except Exception:  # nothing is lost: the sweep fires clocks that stay unrecorded
+            log.exception("firing the %s of clock %s failed; the sweep will retry", kind, clock_id)
+        else:
+            log.debug("clock %s %s: %s", clock_id, kind, outcome)
 
     async def fire(self, clock_id: int, kind: JobKind, at_ms: int | None = None) -> str:
         """Record the clock's warning or breach if it is due and not yet recorded; returns
@@ -65,6 +90,16 @@ class SlaEngine:
             await self._after_commit(fired)
         return fired.outcome
 
+    def _background_after_commit(self, fired: list[Fired]) -> None:
+        """Follow-ups of clocks recorded by catching up: nobody is waiting on them."""
+        async def follow_up() -> None:
+            for one in fired:
+                await self._after_commit(one)
+
+        task = asyncio.create_task(follow_up())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def _after_commit(self, fired: Fired) -> None:
         if fired.event_id and self.publish is not None:
             try:
@@ -74,10 +109,13 @@ class SlaEngine:
         self.notifier.dispatch(fired.notifications)
 
     async def close(self) -> None:
+        if self._background:  # let submitted clocks be recorded; they take milliseconds
+            await asyncio.wait(list(self._background), timeout=10)
         await self._recorder.close()
 
 
 async def sla_fire(ctx: dict[str, Any], clock_id: int, kind: JobKind, at_ms: int) -> str:
-    """The arq job; see the module docstring."""
+    """The arq job: hands the clock to the engine (see ``SlaEngine.submit``)."""
     engine: SlaEngine = ctx["sla"]
-    return await engine.fire(clock_id, kind, at_ms)
+    engine.submit(clock_id, kind, at_ms)
+    return "submitted"

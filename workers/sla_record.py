@@ -42,6 +42,9 @@ from workers.texts import breach_texts
 
 log = logging.getLogger(__name__)
 
+CATCH_UP_AFTER = timedelta(milliseconds=500)  # later than a punctual job could have been
+CATCH_UP_LIMIT = 200
+
 
 @dataclass(frozen=True)
 class FireRequest:
@@ -75,17 +78,26 @@ class Fired:
 
 async def record(session: AsyncSession, requests: Sequence[FireRequest], *,
                  transports: Transports, settings: Settings,
-                 directories: escalation.DirectoryCache) -> list[Fired]:
+                 directories: escalation.DirectoryCache) -> tuple[list[Fired], list[Fired]]:
+    """The outcome for each request, and the clocks recorded by catching up (see below)."""
     lease = settings.notify_lease
     now = utcnow()
     kinds: tuple[JobKind, ...] = ("due", "warn")
     recorded = {kind: await _conditional_update(session, kind, ids, now)
                 for kind in kinds
                 if (ids := sorted({r.clock_id for r in requests if r.kind == kind}))}
+    # Catching up: under a burst arq starts jobs more slowly than deadlines pass (one job at a
+    # time, a few Redis round trips each), so each batch also records the clocks already
+    # overdue by CATCH_UP_AFTER whose jobs have not run yet; those jobs then find nothing to do.
+    requested = {r.clock_id for r in requests}
+    for kind in kinds:
+        caught = await _catch_up(session, kind, now, requested)
+        if caught:
+            recorded.setdefault(kind, []).extend(caught)
     fired: set[tuple[int, JobKind]] = {(clock.id or 0, kind) for kind, clocks in
                                        recorded.items() for clock in clocks}
     if not fired:
-        return await _not_recorded(session, requests, now)
+        return await _not_recorded(session, requests, now), []
     clocks = {c.id: c for updated in recorded.values() for c in updated}
     tasks = {t.id: t for t in (await session.exec(select(Task).where(
         col(Task.id).in_({c.task_id for c in clocks.values()})))).all()}
@@ -93,9 +105,11 @@ async def record(session: AsyncSession, requests: Sequence[FireRequest], *,
     await escalation.add_supervisors(session, directory, {
         unit for clock_id, kind in fired if kind == "due"
         for unit in _responsible(clocks[clock_id], tasks[clocks[clock_id].task_id], directory)})
-    for code in {t.service_code for t in tasks.values()}:
-        if code in directory.services:  # into this session, so the task card reads no row
-            await session.merge(directory.services[code], load=False)
+    # Into this session, so the task cards read no service row; held in a list because the
+    # session's identity map only keeps weak references.
+    services_here = [await session.merge(directory.services[code], load=False)
+                     for code in {t.service_code for t in tasks.values()}
+                     if code in directory.services]
     await _load_assignees(session, tasks.values())
     pickups = await _running_pickups(session, tasks, clocks.values())
     outcomes: dict[tuple[int, JobKind], Fired] = {}
@@ -117,11 +131,35 @@ async def record(session: AsyncSession, requests: Sequence[FireRequest], *,
     for clock_id, held_by_us in claimed.items():
         outcomes[(clock_id, "due")] = Fired("breached", outcomes[(clock_id, "due")].event_id,
                                             tuple(held_by_us))
+    del services_here
     # The first request for a recorded clock carries the outcome; duplicates learn it was done.
     results: list[Fired | None] = [outcomes.pop((r.clock_id, r.kind), None) for r in requests]
     others = [r for r, result in zip(requests, results, strict=True) if result is None]
     explained = iter(await _not_recorded(session, others, now))
-    return [result or next(explained) for result in results]
+    return [result or next(explained) for result in results], list(outcomes.values())
+
+
+async def _catch_up(session: AsyncSession, kind: JobKind, now: datetime,
+                    requested: set[int]) -> list[SlaClock]:
+    """Record up to CATCH_UP_LIMIT clocks of ``kind`` overdue by more than CATCH_UP_AFTER."""
+    cutoff = now - CATCH_UP_AFTER
+    if kind == "due":
+        pending = [col(SlaClock.breached_at).is_(None), col(SlaClock.due_at) <= cutoff]
+        values: dict[str, Any] = {"breached_at": now}
+        oldest_first = col(SlaClock.due_at)
+    else:
+        pending = [col(SlaClock.warned_at).is_(None), col(SlaClock.breached_at).is_(None),
+                   col(SlaClock.warn_at) <= cutoff, col(SlaClock.due_at) > now]
+        values = {"warned_at": now}
+        oldest_first = col(SlaClock.warn_at)  # type: ignore[arg-type]  # nullable column
+    overdue = select(SlaClock.id).where(col(SlaClock.state) == "running", *pending)
+    if requested:
+        overdue = overdue.where(col(SlaClock.id).not_in(requested))
+    rows = await session.exec(update(SlaClock).where(  # type: ignore[call-overload]
+        col(SlaClock.id).in_(overdue.order_by(oldest_first).limit(CATCH_UP_LIMIT)),
+        col(SlaClock.state) == "running", *pending).values(**values).returning(SlaClock)
+        .execution_options(synchronize_session=False))
+    return list(rows.scalars().all())
 
 
 async def _not_recorded(session: AsyncSession, requests: Sequence[FireRequest],

@@ -38,7 +38,8 @@ class BreachText:
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     # Plain text, not HTML: no autoescape. StrictUndefined: a typo in a template fails loudly.
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False,
+    # auto_reload=False: templates are read once; checking their mtime per message costs a stat.
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False, auto_reload=False,
                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                        keep_trailing_newline=False)
 

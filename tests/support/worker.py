@@ -37,7 +37,15 @@ async def eventually(check: Callable[[], Any], timeout: float = 10.0,
         await asyncio.sleep(interval)
 
 
-async def stop_worker(worker: Worker, task: Awaitable[None]) -> None:
+async def stop_worker(worker: Worker, task: Awaitable[None], drain: float = 10.0) -> None:
+    """Stop like a SIGTERM with ``job_completion_wait`` (what production does): take no new
+    jobs, let running ones finish, then close. Closing at once would cancel a job in the middle
+    of a database call, which the SIGKILL tests cover on purpose and this helper should not do
+    by accident (a cancelled driver call leaves its connection for the garbage collector)."""
+    worker.allow_pick_jobs = False
+    with suppress(AssertionError):
+        await eventually(lambda: all(t.done() for t in list(worker.tasks.values())),
+                         timeout=drain, what="running jobs to finish")
     # arq 0.28 closes its pool with redis-py's deprecated close(); not our warning to fix.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning)
