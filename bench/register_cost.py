@@ -54,12 +54,12 @@ async def measure(database_url: str, redis_url: str, var_dir: Path, n: int, warm
                   profile: int) -> dict[str, Any]:
     from hub.app import create_app
 
-    db = Database(database_url)
+    settings = load_settings({"DATABASE_URL": database_url, "REDIS_URL": redis_url,
+                              "PTSA_VAR_DIR": str(var_dir)})
+    db = Database(settings.database_url)
     await db.create_schema()
     await seed(db, load_catalog(), demo=True)
     await db.dispose()
-    settings = load_settings({"DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                              "PTSA_VAR_DIR": str(var_dir)})
     app = create_app(settings)
     counter = StatementCounter()
     async with app.router.lifespan_context(app):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import datetime
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,6 +18,7 @@ from hub.api import api_routes
 from hub.api.common import handle_ptsa_error
 from hub.auth.sessions import PrincipalMiddleware
 from hub.context import AppContext
+from hub.domain.calendar import indonesian_holidays
 from hub.errors import PtsaError
 from hub.ws import WebSocketMiddleware, start_realtime
 from web.pages import page_routes
@@ -60,6 +62,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             stack.push_async_callback(ctx.close)
+            # The holiday tables (lunar calendars) take most of a second to compute: now, not in
+            # the first registration of the day.
+            this_year = datetime.now(settings.tz).year
+            for year in (this_year, this_year + 1):
+                indonesian_holidays(year)
             for starter in app.state.starters:
                 await starter(ctx, stack)
             yield

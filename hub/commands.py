@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,6 +40,8 @@ class CommandResult:
     event_id: str
     event_type: str
     clocks: list[SlaClock] = field(default_factory=list)
+    event: TaskEvent | None = None
+    payload: dict[str, Any] = field(default_factory=dict)  # the event's JSON, with the card
 
 
 AfterCommit = Callable[[CommandResult], Awaitable[None]]
@@ -200,7 +203,9 @@ async def _update_task(session: AsyncSession, task: Task, before: sm.TaskState,
         raise Conflict("the task changed while you were acting on it; reload and try again",
                        code="stale_version")
     for key, value in values.items():
-        setattr(task, key, value)
+        # Already written by the UPDATE above: change the object without making it dirty, or
+        # the flush would write the same values again (without the version check).
+        set_committed_value(task, key, value)
 
 
 async def _claimed_conflict(session: AsyncSession, task: Task) -> Conflict:
@@ -222,11 +227,12 @@ async def _record(session: AsyncSession, task: Task, event_type: str, actor: Sta
     if before is not None:
         data["from"] = {"status": before.status.value, "level": before.level.value,
                         "unit": before.unit}
-    session.add(TaskEvent(event_id=event_id, task_id=task.id or 0, type=event_type,
-                          actor_id=actor.id, at=now, data=json.dumps(data)))
-    payload = await event_payload(session, task, actor, data)
-    add_outbox_rows(session, event_id, event_type, now, payload, event_channels(task, before))
-    return CommandResult(task, event_id, event_type, clocks)
+    event = TaskEvent(event_id=event_id, task_id=task.id or 0, type=event_type,
+                      actor_id=actor.id, at=now, data=json.dumps(data))
+    session.add(event)
+    payload = await event_payload(session, task, actor, data, clocks)
+    await add_outbox_rows(session, event_id, event_type, now, payload, event_channels(task, before))
+    return CommandResult(task, event_id, event_type, clocks, event, payload)
 
 
 async def _next_registration_code(session: AsyncSession, now: datetime,

@@ -4,7 +4,7 @@ the events, so a card built from an event matches a card built from ``GET /tasks
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import select
@@ -14,7 +14,13 @@ from hub.models import Service, SlaClock, Staff, Task, TaskEvent, TaskMessage, U
 
 
 def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+    """UTC with a ``Z``, whatever zone the value is in (calendar arithmetic works in
+    Asia/Jakarta; the database gives UTC back): one instant, one spelling."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def unit_dict(unit: Unit) -> dict[str, Any]:
@@ -72,19 +78,42 @@ async def running_pickup_due(session: AsyncSession, task_id: int) -> datetime | 
 
 
 async def event_payload(session: AsyncSession, task: Task, actor: Staff,
-                        data: dict[str, Any]) -> dict[str, Any]:
-    pickup_due = await running_pickup_due(session, task.id or 0)
+                        data: dict[str, Any], touched: list[SlaClock]) -> dict[str, Any]:
+    """The event's JSON: the task's card, who acted, and the command's data. ``touched`` are
+    the clocks the command started or changed: one of them is the running pickup clock when the
+    command started it, which saves the query for it."""
+    started = [c.due_at for c in touched if c.state == "running" and c.kind != "resolution"]
+    pickup_due = started[0] if started else await running_pickup_due(session, task.id or 0)
     payload = {"task": await task_summary(session, task, pickup_due), "actor": staff_ref(actor)}
     payload.update(data)
     return payload
 
 
-async def task_detail(session: AsyncSession, task: Task) -> dict[str, Any]:
-    """Everything about one task: applicant contact, history, clocks, thread."""
-    detail = await task_summary(session, task, await running_pickup_due(session, task.id or 0))
-    detail["applicant"].update(phone=task.applicant_phone, email=task.applicant_email)
+def _with_private_fields(summary: dict[str, Any], task: Task) -> dict[str, Any]:
+    detail = {**summary, "applicant": {**summary["applicant"], "phone": task.applicant_phone,
+                                       "email": task.applicant_email}}
     detail["description"] = task.description
     detail["result"] = task.result
+    return detail
+
+
+def new_task_detail(task: Task, summary: dict[str, Any], event: TaskEvent, actor: Staff,
+                    clocks: list[SlaClock]) -> dict[str, Any]:
+    """``task_detail`` of a task its registration has just written, from what the command
+    already holds (its card, its one event, its clocks; no messages yet) instead of reading it
+    all back. A test checks it equals ``GET /api/v1/tasks/{id}``."""
+    detail = _with_private_fields(summary, task)
+    detail["history"] = [{"id": event.event_id, "type": event.type, "at": iso(event.at),
+                          "actor": staff_ref(actor), "data": json.loads(event.data)}]
+    detail["clocks"] = [clock_dict(c) for c in sorted(clocks, key=lambda c: c.id or 0)]
+    detail["messages"] = []
+    return detail
+
+
+async def task_detail(session: AsyncSession, task: Task) -> dict[str, Any]:
+    """Everything about one task: applicant contact, history, clocks, thread."""
+    summary = await task_summary(session, task, await running_pickup_due(session, task.id or 0))
+    detail = _with_private_fields(summary, task)
     events = await session.exec(select(TaskEvent).where(TaskEvent.task_id == task.id)
                                 .order_by(TaskEvent.id))  # type: ignore[arg-type]
     staff_cache: dict[int, Staff | None] = {}

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -103,10 +102,8 @@ async def apply_clock_changes(session: AsyncSession, task: Task, changes: Iterab
         clock.version += 1
         session.add(clock)
         if clock.kind == ClockKind.RESOLUTION:
-            await session.exec(update(Task).where(col(Task.id) == task.id)
-                                  .values(due_at=clock.due_at))
-            task.due_at = clock.due_at
-    await session.flush()
+            task.due_at = clock.due_at  # the task's own copy, written by the flush below
+    await session.flush()  # one flush for all: new clocks are inserted together
     return touched
 
 
@@ -126,8 +123,6 @@ async def _start(session: AsyncSession, task: Task, change: ClockChange, now: da
             sop_days = service.sop_days if service else 1
         plan = clockmath.start_resolution(now, sop_days, policy.calendar, policy.warn_ratio)
         task.due_at = plan.due_at
-        await session.exec(update(Task).where(col(Task.id) == task.id)
-                              .values(due_at=plan.due_at))
     else:
         plan = clockmath.start_pickup(change.kind.value, now, policy.pickup_duration(change.kind),
                                       policy.calendar, policy.warn_ratio)
@@ -135,7 +130,6 @@ async def _start(session: AsyncSession, task: Task, change: ClockChange, now: da
                      unit_code=change.unit or task.unit_code, state="running",
                      started_at=plan.started_at, warn_at=plan.warn_at, due_at=plan.due_at)
     session.add(clock)
-    await session.flush()
     return clock
 
 

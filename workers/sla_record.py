@@ -29,6 +29,7 @@ from sqlalchemy import insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from channels.outbox import outbox_rows
 from config.settings import Settings
 from hub.commands import new_event_id
 from hub.domain.tasks import ClockKind
@@ -265,9 +266,5 @@ async def _event(session: AsyncSession, rows: _Rows, task: Task, clock: SlaClock
     rows.events.append({"event_id": event_id, "task_id": task.id, "type": event_type,
                         "actor_id": None, "at": at, "data": json.dumps(data)})
     payload = {"task": await task_summary(session, task, pickup_due), "actor": None, **data}
-    # The same row shape as channels.outbox.add_outbox_rows, written in bulk.
-    encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    rows.outbox.extend({"event_id": event_id, "channel": channel, "type": event_type, "at": at,
-                        "payload": encoded, "published_at": None, "attempts": 0}
-                       for channel in channels)
+    rows.outbox.extend(outbox_rows(event_id, event_type, at, payload, channels))
     return event_id

@@ -18,7 +18,7 @@ from hub.commands import ensure_can_view, load_task, task_by_code
 from hub.domain.tasks import Action, Level, Role, Status, check_may_register
 from hub.errors import InvalidInput, NotFound
 from hub.models import Service, SlaClock, Staff, Task, utcnow
-from hub.serializers import iso, task_detail, task_summary
+from hub.serializers import iso, new_task_detail, task_detail, task_summary
 from hub.validation import Applicant, require_int, require_text
 
 MAX_PAGE = 500
@@ -39,9 +39,9 @@ async def create_task(request: Request) -> JSONResponse:
     applicant = Applicant.parse(body.get("applicant"))
     result = await ctx(request).commands.register(principal.staff, service, applicant,
                                                   body.get("description", ""))
-    async with ctx(request).db.read() as session:
-        task = await load_task(session, result.task.id or 0)
-        data = await task_detail(session, task)
+    assert result.event is not None
+    data = new_task_detail(result.task, result.payload["task"], result.event, principal.staff,
+                           result.clocks)
     return json_response(data, status=201)
 
 

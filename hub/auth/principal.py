@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.domain.tasks import FRONT_OFFICE
@@ -44,11 +44,16 @@ async def supervisor_scope(session: AsyncSession, staff: Staff) -> frozenset[str
 async def load_principal(session: AsyncSession, staff_id: int, epoch: int) -> Principal | None:
     """The principal for a verified credential, or None if the account is gone, inactive, or
     its sessions were revoked since the credential was issued."""
-    staff = await session.get(Staff, staff_id)
-    if staff is None or not staff.active or staff.session_epoch != epoch:
+    # One query for the account and its unit's level: this runs on every request.
+    row = (await session.exec(
+        select(Staff, Unit.level).outerjoin(Unit, col(Unit.code) == col(Staff.unit_code))
+        .where(col(Staff.id) == staff_id))).first()
+    if row is None:
         return None
-    unit = await session.get(Unit, staff.unit_code)
-    return Principal(staff, await supervisor_scope(session, staff), unit.level if unit else "")
+    staff, level = row
+    if not staff.active or staff.session_epoch != epoch:
+        return None
+    return Principal(staff, await supervisor_scope(session, staff), level or "")
 
 
 def is_front_office(principal: Principal) -> bool:

@@ -153,3 +153,16 @@ async def test_return_resubmit_and_return_from_p2(api: ApiClient) -> None:
     assert r.status_code == 200
     r = await api.as_(P2, "POST", f"{base}/claim", json={})
     assert r.status_code == 403
+
+
+async def test_the_registration_answer_is_the_task_as_get_returns_it(api: ApiClient) -> None:
+    """POST /tasks builds its answer from what the command holds (no read-back); it must be
+    exactly what GET /tasks/{id} then reads from the database, on both engines."""
+    created = await api.register(P0, service="data-informasi",
+                                 name="Siti <b>Aminah</b>", organisation="Universitas X")
+    fetched = await api.as_(P0, "GET", f"/api/v1/tasks/{created['id']}")
+    assert fetched.status_code == 200, fetched.text
+    assert created == fetched.json()
+    assert [e["type"] for e in created["history"]] == ["task.created"]
+    assert {c["kind"] for c in created["clocks"]} == {"p1_pickup", "resolution"}
+    assert created["pickup_due_at"] == _clock(created, "p1_pickup")["due_at"]

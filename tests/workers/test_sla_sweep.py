@@ -108,3 +108,39 @@ async def test_sweep_fires_clocks_that_fell_due_while_no_worker_ran(
         assert len(await events(db, task["id"], "sla.breached")) == 1
     assert len(box.to(SUPERVISOR_EMAIL)) == 3
     assert len(await notifications(db)) == 6
+
+
+async def test_batched_enqueue_writes_what_arq_enqueue_job_writes(redis_url: str) -> None:
+    """``enqueue_jobs`` (one Lua round trip) leaves the same job key, payload, expiry and queue
+    score as arq's own ``enqueue_job``, and refuses an id arq still holds, as arq does."""
+    from arq.constants import job_key_prefix, result_key_prefix
+    from arq.jobs import deserialize_job
+
+    from workers.schedule import SLA_JOB, enqueue_jobs, open_pool
+
+    pool = await open_pool(redis_url)
+    try:
+        at = utcnow() + timedelta(minutes=10)
+        score = epoch_ms(at)
+        ours, theirs = sla_job_id(1, "due", at), sla_job_id(2, "due", at)
+        assert await enqueue_jobs(pool, [(1, "due", at)]) == 1
+        await pool.enqueue_job(SLA_JOB, 2, "due", score, _job_id=theirs,
+                               _queue_name=names.ARQ_QUEUE,
+                               _defer_until=at.replace(microsecond=(score % 1000) * 1000))
+        for job_id, clock_id in ((ours, 1), (theirs, 2)):
+            assert await pool.zscore(names.ARQ_QUEUE, job_id) == score
+            job = deserialize_job(await pool.get(job_key_prefix + job_id))
+            assert (job.function, job.args, job.kwargs, job.job_try) == (
+                SLA_JOB, (clock_id, "due", score), {}, None)
+        ttl_ours, ttl_theirs = (await pool.pttl(job_key_prefix + ours),
+                                await pool.pttl(job_key_prefix + theirs))
+        assert abs(ttl_ours - ttl_theirs) < 5_000 and ttl_ours > 24 * 3600 * 1000
+        # Already queued, or finished with a result kept: not enqueued again (arq's rule).
+        assert await enqueue_jobs(pool, [(1, "due", at), (2, "due", at)]) == 0
+        done = sla_job_id(3, "warn", at)
+        await pool.set(result_key_prefix + done, b"x")
+        assert await enqueue_jobs(pool, [(3, "warn", at), (4, "warn", at)]) == 1
+        assert await pool.zscore(names.ARQ_QUEUE, done) is None
+        assert await pool.zscore(names.ARQ_QUEUE, sla_job_id(4, "warn", at)) == score
+    finally:
+        await pool.aclose()
