@@ -83,7 +83,9 @@ class Running:
                 pytest.fail(f"ptsa run exited with {self.proc.returncode}:\n{self.log()}")
             try:
                 r = httpx.get(f"{self.base}/healthz", timeout=2)
-                if r.status_code == 200:
+                # Healthy, and the runner has printed its welcome (it polls the port itself, so
+                # it may notice a moment after we do).
+                if r.status_code == 200 and DEMO_PASSWORD in self.log():
                     self.started = _children_of(self.proc.pid)
                     return r.json()  # type: ignore[no-any-return]
             except httpx.TransportError:
