@@ -87,11 +87,14 @@ class Relay:
         self._last_prune = 0.0
 
     @classmethod
-    def for_app(cls, ctx: AppContext, *, fast_path: bool = True) -> Relay:
+    def for_app(cls, ctx: AppContext, *, fast_path: bool = True, db: Database | None = None,
+                **options: Any) -> Relay:
+        """The relay of ``ctx``'s database (or ``db``) and Redis, history limits from settings;
+        ``options`` go to the constructor (``interval``, ``min_age``, ``batch``)."""
         settings = ctx.settings
         history = History(ctx.redis, settings.history_max_len,
                           int(settings.history_max_age.total_seconds()))
-        return cls(ctx.db, history, fast_path=fast_path)
+        return cls(db or ctx.db, history, fast_path=fast_path, **options)
 
     # --- fast path -------------------------------------------------------------------------
     async def after_commit(self, result: CommandResult) -> None:

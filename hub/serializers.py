@@ -4,6 +4,7 @@ the events, so a card built from an event matches a card built from ``GET /tasks
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,6 +70,13 @@ async def task_summary(session: AsyncSession, task: Task,
     }
 
 
+def pickup_deadlines(clocks: Iterable[SlaClock]) -> dict[int, datetime]:
+    """The running pickup deadline of each task among ``clocks`` (a task has at most one pickup
+    clock running): for the card, without a query when the clocks are at hand."""
+    return {c.task_id: c.due_at for c in clocks
+            if c.state == "running" and c.kind != "resolution"}
+
+
 async def running_pickup_due(session: AsyncSession, task_id: int) -> datetime | None:
     rows = await session.exec(select(SlaClock).where(
         SlaClock.task_id == task_id, SlaClock.state == "running",
@@ -82,8 +90,8 @@ async def event_payload(session: AsyncSession, task: Task, actor: Staff,
     """The event's JSON: the task's card, who acted, and the command's data. ``touched`` are
     the clocks the command started or changed: one of them is the running pickup clock when the
     command started it, which saves the query for it."""
-    started = [c.due_at for c in touched if c.state == "running" and c.kind != "resolution"]
-    pickup_due = started[0] if started else await running_pickup_due(session, task.id or 0)
+    pickup_due = (pickup_deadlines(touched).get(task.id or 0)
+                  or await running_pickup_due(session, task.id or 0))
     payload = {"task": await task_summary(session, task, pickup_due), "actor": staff_ref(actor)}
     payload.update(data)
     return payload

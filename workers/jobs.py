@@ -47,7 +47,6 @@ def tune_gc() -> None:
 
 
 async def start_sla(ctx: dict[str, Any]) -> None:
-    from channels.history import History
     from channels.relay import Relay
     from workers.batching import SerialWrites
     from workers.delivery import Transports
@@ -58,10 +57,8 @@ async def start_sla(ctx: dict[str, Any]) -> None:
     settings: Settings = app.settings
     # The worker's events (sla.warning, sla.breached) come in bursts; rather than one publish per
     # event, the relay sweeps often and publishes each sweep's rows together.
-    history = History(app.redis, settings.history_max_len,
-                      int(settings.history_max_age.total_seconds()))
-    relay = Relay(cast(Database, SerialWrites(app.db)), history, fast_path=False,
-                  interval=RELAY_INTERVAL_S, min_age=RELAY_INTERVAL_S)
+    relay = Relay.for_app(app, fast_path=False, db=cast(Database, SerialWrites(app.db)),
+                          interval=RELAY_INTERVAL_S, min_age=RELAY_INTERVAL_S)
     relay.start(sweep=True)
     ctx["relay"] = relay
     transports = Transports(settings)

@@ -11,14 +11,14 @@ transaction by ``workers/sla_record.py``, whose conditional UPDATE guarantees on
 however many jobs race. A job for a clock that has since been met, cancelled or paused, or that
 moved to a later deadline, records nothing. After commit the notification rows are sent in the
 background (``workers/notifier.py``); the worker's relay publishes the events within half a
-second (``workers/jobs.py``), or ``publish`` does at once when given.
+second (``workers/jobs.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -34,7 +34,6 @@ from workers.sla_record import Fired, FireRequest, record
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[str], Awaitable[object]]
 # A job that runs early (the worker's clock ahead of the web's) waits this long at most; beyond
 # that the sweep takes over once the deadline has passed.
 MAX_EARLY_WAIT = timedelta(seconds=5)
@@ -44,19 +43,18 @@ RECORD_LINGER_S = 0.05
 
 
 class SlaEngine:
-    def __init__(self, app: AppContext, notifier: Notifier, transports: Transports,
-                 publish: Publish | None = None) -> None:
+    def __init__(self, app: AppContext, notifier: Notifier, transports: Transports) -> None:
         self.app = app
         self.notifier = notifier
-        self.publish = publish
 
         directories = DirectoryCache()
 
         async def handler(session: AsyncSession, requests: Sequence[FireRequest]) -> list[Fired]:
             results, caught_up = await record(session, requests, transports=transports,
                                               settings=app.settings, directories=directories)
-            if caught_up:
-                after_commit(session, lambda: self._background_after_commit(caught_up))
+            if caught_up:  # nobody waits on these: send their notifications after commit
+                after_commit(session, lambda: notifier.dispatch(
+                    claimed for fired in caught_up for claimed in fired.notifications))
             return results
 
         self._recorder: GroupCommit[FireRequest, Fired] = GroupCommit(
@@ -87,26 +85,8 @@ class SlaEngine:
             await asyncio.sleep(fired.early_by.total_seconds())
             fired = await self._recorder.submit(request)
         if fired.recorded:
-            await self._after_commit(fired)
+            self.notifier.dispatch(fired.notifications)
         return fired.outcome
-
-    def _background_after_commit(self, fired: list[Fired]) -> None:
-        """Follow-ups of clocks recorded by catching up: nobody is waiting on them."""
-        async def follow_up() -> None:
-            for one in fired:
-                await self._after_commit(one)
-
-        task = asyncio.create_task(follow_up())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _after_commit(self, fired: Fired) -> None:
-        if fired.event_id and self.publish is not None:
-            try:
-                await self.publish(fired.event_id)
-            except Exception:  # the relay's own sweep publishes committed outbox rows
-                log.warning("could not publish %s at once; the relay will", fired.event_id)
-        self.notifier.dispatch(fired.notifications)
 
     async def close(self) -> None:
         if self._background:  # let submitted clocks be recorded; they take milliseconds

@@ -34,7 +34,7 @@ from config.settings import Settings
 from hub.commands import new_event_id
 from hub.domain.tasks import ClockKind
 from hub.models import Outbox, SlaClock, Staff, Task, TaskEvent, utcnow
-from hub.serializers import clock_dict, staff_ref, task_summary
+from hub.serializers import clock_dict, pickup_deadlines, staff_ref, task_summary
 from workers import escalation
 from workers.delivery import Transports
 from workers.notify import Claimed, Draft, insert_notifications
@@ -143,24 +143,15 @@ async def record(session: AsyncSession, requests: Sequence[FireRequest], *,
 async def _catch_up(session: AsyncSession, kind: JobKind, now: datetime,
                     requested: set[int]) -> list[SlaClock]:
     """Record up to CATCH_UP_LIMIT clocks of ``kind`` overdue by more than CATCH_UP_AFTER."""
-    cutoff = now - CATCH_UP_AFTER
-    if kind == "due":
-        pending = [col(SlaClock.breached_at).is_(None), col(SlaClock.due_at) <= cutoff]
-        values: dict[str, Any] = {"breached_at": now}
-        oldest_first = col(SlaClock.due_at)
-    else:
-        pending = [col(SlaClock.warned_at).is_(None), col(SlaClock.breached_at).is_(None),
-                   col(SlaClock.warn_at) <= cutoff, col(SlaClock.due_at) > now]
-        values = {"warned_at": now}
-        oldest_first = col(SlaClock.warn_at)  # type: ignore[arg-type]  # nullable column
+    pending, values = _unrecorded(kind, now - CATCH_UP_AFTER, now)
+    if kind == "warn":  # a warning past the deadline is pointless: the breach says it all
+        pending.append(col(SlaClock.due_at) > now)
+    instant = col(SlaClock.due_at) if kind == "due" else col(SlaClock.warn_at)  # type: ignore[arg-type]
     overdue = select(SlaClock.id).where(col(SlaClock.state) == "running", *pending)
     if requested:
         overdue = overdue.where(col(SlaClock.id).not_in(requested))
-    rows = await session.exec(update(SlaClock).where(  # type: ignore[call-overload]
-        col(SlaClock.id).in_(overdue.order_by(oldest_first).limit(CATCH_UP_LIMIT)),
-        col(SlaClock.state) == "running", *pending).values(**values).returning(SlaClock)
-        .execution_options(synchronize_session=False))
-    return list(rows.scalars().all())
+    return await _record_where(session, col(SlaClock.id).in_(
+        overdue.order_by(instant).limit(CATCH_UP_LIMIT)), pending, values)
 
 
 async def _not_recorded(session: AsyncSession, requests: Sequence[FireRequest],
@@ -190,16 +181,28 @@ async def _not_recorded(session: AsyncSession, requests: Sequence[FireRequest],
 
 async def _conditional_update(session: AsyncSession, kind: JobKind, ids: list[int],
                               now: datetime) -> list[SlaClock]:
+    pending, values = _unrecorded(kind, now, now)
+    return await _record_where(session, col(SlaClock.id).in_(ids), pending, values)
+
+
+def _unrecorded(kind: JobKind, due_by: datetime, now: datetime
+                ) -> tuple[list[Any], dict[str, Any]]:
+    """The conditions of a clock whose warning or breach fell due by ``due_by`` and is not
+    recorded yet, and the values that record it at ``now``."""
     if kind == "due":
-        condition = [col(SlaClock.breached_at).is_(None), col(SlaClock.due_at) <= now]
-        values: dict[str, Any] = {"breached_at": now}
-    else:
-        condition = [col(SlaClock.warned_at).is_(None), col(SlaClock.breached_at).is_(None),
-                     col(SlaClock.warn_at) <= now]
-        values = {"warned_at": now}
+        return ([col(SlaClock.breached_at).is_(None), col(SlaClock.due_at) <= due_by],
+                {"breached_at": now})
+    return ([col(SlaClock.warned_at).is_(None), col(SlaClock.breached_at).is_(None),
+             col(SlaClock.warn_at) <= due_by], {"warned_at": now})
+
+
+async def _record_where(session: AsyncSession, chosen: Any, pending: list[Any],
+                        values: dict[str, Any]) -> list[SlaClock]:
+    """The conditional UPDATE that records clocks: only running ones still ``pending`` match,
+    so of two racing batches exactly one gets each clock back."""
     rows = await session.exec(update(SlaClock).where(  # type: ignore[call-overload]
-        col(SlaClock.id).in_(ids), col(SlaClock.state) == "running", *condition)
-        .values(**values).returning(SlaClock))
+        chosen, col(SlaClock.state) == "running", *pending).values(**values)
+        .returning(SlaClock).execution_options(synchronize_session=False))
     return list(rows.scalars().all())
 
 
@@ -218,8 +221,7 @@ async def _running_pickups(session: AsyncSession, tasks: dict[int | None, Task],
                            clocks: Iterable[SlaClock]) -> dict[int, datetime]:
     """Each task's running pickup deadline, for its card. A running pickup clock that fires is
     that deadline itself; only tasks whose resolution clock fires need a query."""
-    pickups = {c.task_id: c.due_at for c in clocks
-               if c.kind != ClockKind.RESOLUTION and c.state == "running"}
+    pickups = pickup_deadlines(clocks)
     others = [task_id for task_id in tasks if task_id and task_id not in pickups]
     if others:
         rows = await session.exec(select(SlaClock).where(
