@@ -3,8 +3,9 @@
     python -m bench.hub_server --port 8000 [--gc-probe PATH]
 
 Same application (``hub.app.create_app``) and same uvicorn settings as ``hub.runner.web_command``
-(``websockets-sansio``, permessage-deflate off, 64 KiB messages, no access log); the only
-addition is the probe that time-stamps garbage-collection pauses, written at shutdown.
+(``websockets-sansio`` with prepared fan-out frames, permessage-deflate off, 64 KiB messages, no
+access log); the only addition is the probe that time-stamps garbage-collection pauses, written
+at shutdown.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bench import gc_probe
 from config.settings import load_settings
 from hub.app import create_app
 from hub.context import AppContext
+from hub.ws_wire import PROTOCOL_CLASS
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
             stack.callback(gc_probe.write_summary, probe, args.gc_probe)
 
         app.state.starters.insert(0, write_probe)
-    uvicorn.run(app, host=args.host, port=args.port, ws="websockets-sansio",
+    uvicorn.run(app, host=args.host, port=args.port, ws=PROTOCOL_CLASS,
                 ws_per_message_deflate=False, ws_max_size=settings.ws_max_message_bytes,
                 access_log=False, timeout_graceful_shutdown=5, log_level="warning")
 

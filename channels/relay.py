@@ -4,15 +4,21 @@ A command's transaction writes one outbox row per (event, channel). Two paths mo
 
 - the *fast path*: right after commit, ``after_commit`` publishes the event's rows at once, so a
   task appears on screens before the HTTP answer leaves;
-- the *sweep*: every second each process running a relay (web processes, the worker) retries rows
-  still unpublished after ``min_age``, so a crash, a Redis outage or a failed hook between commit
-  and publish only delays an event.
+- the *sweep*: each process running a relay (web processes, the worker) retries rows still
+  unpublished after ``min_age``, so a crash, a Redis outage or a failed hook between commit and
+  publish only delays an event. The worker sweeps four times a second (it publishes its own SLA
+  events that way), so it also picks up what a crashed web process left behind. A web process
+  sweeps every ``interval`` (1 s) while it knows of waiting rows (its own fast path failed, or its
+  last sweep found some) and every ``idle_interval`` (5 s) otherwise: a query a second in every
+  web process bought nothing the worker's sweep does not already do, and was most of an idle
+  hub's CPU.
 
 Appending is idempotent (``History.append`` skips an (event, channel) it has seen), so the two
 paths, and several processes sweeping at once, never append an event twice. A row is marked
 ``published_at`` only after Redis confirmed it. Marks are written in one UPDATE every quarter
 second, not one per command (that would be a second write transaction per request); a mark lost in
-a crash just means one harmless, de-duplicated retry.
+a crash just means one harmless, de-duplicated retry. The mark writer sleeps while there is
+nothing to mark.
 
 Start it with ``Relay.start()`` / ``await Relay.stop()``, or ``run_relay_loop(ctx, stop_event)``
 (the worker).
@@ -64,24 +70,30 @@ class Relay:
     Args:
         fast_path: publish in the after-commit hook (web processes); False leaves everything to
             the sweep (``PTSA_RELAY=sweep``).
-        interval: seconds between sweeps.
+        interval: seconds between sweeps while rows are known to be waiting.
+        idle_interval: seconds between sweeps otherwise (default: ``interval``).
         min_age: a row is retried only when it is at least this old, so the sweep neither races
             the fast path of a command that just committed nor republishes rows whose marks are
             on their way.
     """
 
     def __init__(self, db: Database, history: History, *, fast_path: bool = True,
-                 interval: float = 1.0, min_age: float = 2.0, batch: int = 500) -> None:
+                 interval: float = 1.0, idle_interval: float | None = None,
+                 min_age: float = 2.0, batch: int = 500) -> None:
         self.db = db
         self.history = history
         self.fast_path = fast_path
         self.interval = interval
+        self.idle_interval = interval if idle_interval is None else max(interval, idle_interval)
         self.min_age = min_age
         self.batch = batch
         self._marks: list[int] = []
         self._unmarked: set[int] = set()  # published here, mark not yet written
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()  # ends the sweep's pause: rows were left behind, or stop()
+        self._marked = asyncio.Event()  # marks are waiting to be written
+        self._short_until = 0.0  # monotonic time until which the sweep keeps the short interval
         self._oldest_waiting: float | None = None  # monotonic time a waiting row was first seen
         self._failing = 0
         self._last_prune = 0.0
@@ -106,6 +118,7 @@ class Relay:
         except Exception as exc:  # committed rows wait for the sweep; the request goes on
             log.warning("publishing event %s after commit failed (%s); the relay sweep will "
                         "retry it", result.event_id, exc)
+            self._left_behind()
 
     async def publish_event(self, event_id: str) -> int:
         """Publish one event's rows, preceded by any older row still waiting (after a Redis
@@ -142,9 +155,18 @@ class Relay:
                 done.append(row.id)
         if failed:
             await self._count_failures(failed, 1)
-        self._marks.extend(done)
-        self._unmarked.update(done)
+            self._left_behind()
+        if done:
+            self._marks.extend(done)
+            self._unmarked.update(done)
+            self._marked.set()
         return len(done)
+
+    def _left_behind(self) -> None:
+        """Rows this process committed are still unpublished: sweep at the short interval until
+        they are old enough to be swept (``min_age``) and a sweep has had a go at them."""
+        self._short_until = time.monotonic() + self.min_age + 2 * self.interval
+        self._wake.set()
 
     # --- sweep -----------------------------------------------------------------------------
     async def sweep(self) -> int:
@@ -162,15 +184,19 @@ class Relay:
         if self._oldest_waiting is None:
             self._oldest_waiting = time.monotonic()
         published = await self._publish(rows)
+        self._short_until = max(self._short_until, time.monotonic() + self.interval)  # more?
         if published == len(rows):
             self._oldest_waiting = None
         log.info("relay sweep published %d of %d waiting outbox rows", published, len(rows))
         return published
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Sweep every ``interval`` seconds until ``stop`` is set (or the task is cancelled)."""
+        """Sweep until ``stop`` is set (or the task is cancelled): every ``interval`` seconds
+        while rows are known to wait, every ``idle_interval`` otherwise. A ``stop`` other than
+        the relay's own is noticed at the end of the current pause."""
         stop = stop or self._stop
         while not stop.is_set():
+            self._wake.clear()
             try:
                 await self.sweep()
                 await self._maybe_prune()
@@ -180,12 +206,21 @@ class Relay:
                 if self._failing in (1, 10) or self._failing % 60 == 0:
                     log.warning("relay sweep failed (%d in a row): %s", self._failing, exc)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.interval)
+                async with asyncio.timeout(self.next_pause()):
+                    await self._wake.wait()
+
+    def next_pause(self) -> float:
+        """Seconds until the next sweep."""
+        waiting = (self._oldest_waiting is not None or self._failing > 0
+                   or time.monotonic() < self._short_until)
+        return self.interval if waiting else self.idle_interval
 
     # --- marks -----------------------------------------------------------------------------
     async def _write_marks(self) -> None:
         while True:
-            await asyncio.sleep(_MARK_EVERY_S)
+            await self._marked.wait()
+            await asyncio.sleep(_MARK_EVERY_S)  # gather a quarter second of marks in one UPDATE
+            self._marked.clear()
             await self.flush_marks()
 
     async def flush_marks(self) -> None:
@@ -228,6 +263,7 @@ class Relay:
 
     async def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from config.settings import Settings
 from hub.errors import ConfigError
+from hub.ws_wire import PROTOCOL_CLASS
 
 
 def free_port() -> int:
@@ -61,11 +62,12 @@ def start_embedded_redis(var_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def web_command(settings: Settings, workers: int = 1) -> list[str]:
-    """uvicorn with the WebSocket implementation PEERS.md measured fastest, and permessage-deflate
-    off (small JSON frames on an intranet gain nothing from it and it costs CPU and memory)."""
+    """uvicorn with the WebSocket implementation PEERS.md measured fastest (``websockets-sansio``,
+    extended with prepared fan-out frames: ``hub.ws_wire``), and permessage-deflate off (small
+    JSON frames on an intranet gain nothing from it and it costs CPU and memory)."""
     return [sys.executable, "-m", "uvicorn", "--factory", "hub.app:create_app",
             "--host", settings.host, "--port", str(settings.port),
-            "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
+            "--ws", PROTOCOL_CLASS, "--ws-per-message-deflate", "false",
             "--ws-max-size", str(settings.ws_max_message_bytes),
             "--workers", str(workers), "--no-access-log", "--timeout-graceful-shutdown", "5"]
 

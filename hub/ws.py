@@ -32,13 +32,15 @@ from hub.domain.tasks import can_view
 from hub.models import Task
 from hub.registry import ConnectionRegistry
 from hub.ws_auth import HandshakeRefused, PrincipalCache, allowed_origins, identify
-from hub.ws_connection import Connection, text_message
+from hub.ws_connection import Connection
 from hub.ws_gc import CollectorGovernor
+from hub.ws_wire import prepared_message, wire_writer
 
 log = logging.getLogger(__name__)
 
 WS_PATH = "/ws"
 RECHECK_INTERVAL_S = 30.0
+WEB_IDLE_SWEEP_S = 5.0  # the relay sweep's pause when nothing is known to wait
 
 
 class WebSocketHub:
@@ -50,7 +52,8 @@ class WebSocketHub:
         self.allowed = allowed_origins(ctx.settings)
         self.principals = PrincipalCache(ctx.db, ctx.tokens)
         self.registry = ConnectionRegistry()
-        self.realtime = Realtime(ctx.settings.redis_url or "", history, text_message,
+        # Fan-out frames are prepared for the wire once per event, not framed once per socket.
+        self.realtime = Realtime(ctx.settings.redis_url or "", history, prepared_message,
                                  self.on_kick, pending_limit=ctx.settings.ws_queue_size)
         self.collector = CollectorGovernor(lambda: len(self.registry))
         self._recheck: asyncio.Task[None] | None = None
@@ -109,7 +112,8 @@ class WebSocketHub:
         await send({"type": "websocket.accept"})
         conn = Connection(identity, send, self.realtime, self.task_visible,
                           queue_size=self.settings.ws_queue_size,
-                          max_subscriptions=self.settings.ws_max_subscriptions)
+                          max_subscriptions=self.settings.ws_max_subscriptions,
+                          write=wire_writer(scope))
         self.registry.add(conn)
         self.collector.opened()
         limit = self.settings.ws_max_message_bytes
@@ -175,7 +179,12 @@ async def start_realtime(ctx: AppContext, stack: AsyncExitStack) -> None:
     settings = ctx.settings
     history = History(ctx.redis, settings.history_max_len,
                       int(settings.history_max_age.total_seconds()))
-    relay = Relay(ctx.db, history, fast_path=settings.relay == "on")
+    fast_path = settings.relay == "on"
+    # With the fast path publishing this process's events, its sweep is a safety net (the
+    # worker's sweep, four times a second, is the first one): every 5 s unless rows are known
+    # to wait. Without a fast path ("sweep") the sweep is how events leave: every second.
+    relay = Relay(ctx.db, history, fast_path=fast_path,
+                  idle_interval=WEB_IDLE_SWEEP_S if fast_path else None)
     hub = WebSocketHub(ctx, history)
     ctx.extras["ws"] = hub
     ctx.extras["realtime"] = hub.realtime

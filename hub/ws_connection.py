@@ -22,6 +22,7 @@ from hub import ws_protocol as proto
 from hub.auth.principal import Principal
 from hub.ws_auth import Identity
 from hub.ws_outbound import Outbound, Send
+from hub.ws_wire import WireWrite
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,8 @@ class Connection:
                  "_tokens", "_stamp", "_refused")
 
     def __init__(self, identity: Identity, send: Send, realtime: Realtime,
-                 task_visible: TaskVisible, *, queue_size: int, max_subscriptions: int) -> None:
+                 task_visible: TaskVisible, *, queue_size: int, max_subscriptions: int,
+                 write: WireWrite | None = None) -> None:
         principal = identity.principal
         self.principal = principal
         self.username = principal.username
@@ -51,7 +53,7 @@ class Connection:
         self.role = principal.role
         self.unit = principal.unit
         self.session_id = identity.session_id
-        self.outbound = Outbound(send, queue_size, self._slow)
+        self.outbound = Outbound(send, queue_size, self._slow, write)
         self.subs: dict[str, Subscription] = {}
         self.realtime = realtime
         self.task_visible = task_visible

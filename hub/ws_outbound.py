@@ -8,6 +8,11 @@ high-water mark, so ``push`` runs the send coroutine's first step synchronously 
 wake-up, like the bare floor's ``await send_text``. Only when the send does suspend (the socket is
 backed up) does a writer task take over the suspended send and drain the backlog after it. That
 keeps one slow socket from holding up the others, and the backlog bound keeps memory bounded.
+
+Under ``hub.ws_wire.HubWebSocketProtocol`` a fan-out message also carries its prepared frame, and
+``push`` hands those bytes straight to the socket (``write``) when nothing is queued before them:
+not even a coroutine per socket. ``write`` refusing (the socket is backed up or closing) sends the
+ordinary ASGI message instead, so the paths above still decide what waits and what is dropped.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from hub.ws_wire import WIRE_KEY, WireWrite
+
 Send = Callable[[Any], Awaitable[None]]
 
 
@@ -25,13 +32,16 @@ class Outbound:
         send: the connection's ASGI ``send``.
         limit: frames the backlog may hold (``PTSA_WS_QUEUE_SIZE``); beyond it ``on_slow`` runs.
         on_slow: called once when the client stops keeping up (it closes the connection).
+        write: the server's prepared-frame writer (``hub.ws_wire``), when it offers one.
     """
 
-    __slots__ = ("_send", "_backlog", "_writer", "_room", "limit", "closed", "_close_sent",
-                 "_on_slow")
+    __slots__ = ("_send", "_write", "_backlog", "_writer", "_room", "limit", "closed",
+                 "_close_sent", "_on_slow")
 
-    def __init__(self, send: Send, limit: int, on_slow: Callable[[], None]) -> None:
+    def __init__(self, send: Send, limit: int, on_slow: Callable[[], None],
+                 write: WireWrite | None = None) -> None:
         self._send = send
+        self._write = write
         self._backlog: deque[Any] | None = None  # made on the first congestion: most sockets
         # never need one, and an empty deque costs ~600 bytes a connection
         self._writer: asyncio.Task[None] | None = None
@@ -56,6 +66,11 @@ class Outbound:
             else:
                 backlog.append(message)
             return
+        write = self._write
+        if write is not None:
+            wire = message.get(WIRE_KEY)
+            if wire is not None and write(wire):
+                return
         self._start(message)
 
     async def push_paced(self, message: Any) -> None:

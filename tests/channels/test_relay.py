@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -116,3 +117,64 @@ class TestWithoutFastPath:
         up.min_age = 0.0
         assert await up.sweep() == 3
         assert await stream_event_ids(ctx.redis, f"task.{task['id']}") == [event_id]
+
+
+class CountingRelay(Relay):
+    """A relay that counts its sweeps."""
+
+    sweeps = 0
+
+    async def sweep(self) -> int:
+        self.sweeps += 1
+        return await super().sweep()
+
+
+class TestSweepPace:
+    """A web process's sweep is a safety net: slow while nothing is known to wait, fast as soon
+    as its own fast path leaves rows behind."""
+
+    @pytest.fixture
+    def settings(self, database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+        return make_settings(database_url, redis_url, tmp_path, PTSA_RELAY="off")
+
+    async def test_an_idle_relay_sweeps_at_the_idle_interval(self, app: Any) -> None:
+        ctx: AppContext = app.state.ctx
+        relay = CountingRelay(ctx.db, History(ctx.redis, 1000, 3600), interval=0.05,
+                              idle_interval=30.0, min_age=0.0)
+        assert relay.next_pause() == 30.0
+        relay.start()
+        try:
+            await asyncio.sleep(1.0)
+            assert relay.sweeps == 1  # the one at start; the next is 30 s away
+        finally:
+            await relay.stop()
+
+    async def test_rows_the_fast_path_left_behind_are_swept_at_the_short_interval(
+            self, app: Any, api: ApiClient) -> None:
+        """The fast path fails (Redis unreachable for it): the relay wakes, keeps sweeping every
+        `interval` while the rows wait, and publishes them once Redis answers."""
+        ctx: AppContext = app.state.ctx
+        dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", decode_responses=True)
+        relay = CountingRelay(ctx.db, History(dead, 1000, 3600), interval=0.05,
+                              idle_interval=30.0, min_age=0.0)
+        relay.start()
+        try:
+            await asyncio.sleep(0.2)
+            assert relay.sweeps == 1
+            task = await api.register()
+            event_id = await event_id_of(ctx, task["id"])
+            await relay.after_commit(SimpleNamespace(event_id=event_id))  # type: ignore[arg-type]
+            assert relay.next_pause() == 0.05
+            await asyncio.sleep(0.5)
+            assert relay.sweeps >= 4  # failing sweeps, every 50 ms
+            assert await stream_event_ids(ctx.redis, "p0") == []
+            relay.history = History(ctx.redis, 1000, 3600)  # Redis is back
+            for _ in range(40):
+                if await stream_event_ids(ctx.redis, "p0"):
+                    break
+                await asyncio.sleep(0.05)
+            assert await stream_event_ids(ctx.redis, "p0") == [event_id]
+        finally:
+            await relay.stop()
+            await dead.aclose()
+        assert all(r.published_at for r in await outbox_rows(ctx, event_id))
