@@ -20,8 +20,8 @@ second, not one per command (that would be a second write transaction per reques
 a crash just means one harmless, de-duplicated retry. The mark writer sleeps while there is
 nothing to mark.
 
-Start it with ``Relay.start()`` / ``await Relay.stop()``, or ``run_relay_loop(ctx, stop_event)``
-(the worker).
+Start it with ``Relay.start()`` / ``await Relay.stop()`` (web processes: ``hub.ws.start_realtime``;
+the worker: ``workers.jobs``).
 """
 
 from __future__ import annotations
@@ -279,17 +279,3 @@ class Relay:
                 return f"outbox rows unpublished for {waited:.0f} s"
         return "ok"
 
-
-async def run_relay_loop(ctx_app: AppContext, stop_event: asyncio.Event) -> None:
-    """Run the relay's sweep until ``stop_event`` is set: for the worker process.
-
-    The worker's own commands (SLA warnings and breaches) are published by this sweep within
-    about two seconds of commit, or at once if the worker calls ``Relay.publish_event`` after
-    commit (``Relay.for_app(ctx, fast_path=True)``; ``after_commit`` is the hook to register).
-    """
-    relay = Relay.for_app(ctx_app, fast_path=False)
-    relay.start(sweep=False)
-    try:
-        await relay.run(stop_event)
-    finally:
-        await relay.stop()

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from channels import names
 from channels.history import History
-from channels.relay import Relay, run_relay_loop
+from channels.relay import Relay
 from config.settings import Settings
 from hub.context import AppContext
 from hub.models import Outbox
@@ -79,25 +79,6 @@ class TestWithoutFastPath:
         await asyncio.gather(relay.flush_marks(), other.flush_marks())
         assert await relay.sweep() == 0
         assert await stream_event_ids(ctx.redis, "p0") == [event_id]  # …appended once
-        assert all(r.published_at for r in await outbox_rows(ctx, event_id))
-
-    async def test_relay_loop_for_the_worker_delivers_and_stops(self, app: Any,
-                                                                api: ApiClient) -> None:
-        """run_relay_loop publishes waiting rows within seconds and ends when told to stop."""
-        ctx: AppContext = app.state.ctx
-        task = await api.register()
-        event_id = await event_id_of(ctx, task["id"])
-        stop = asyncio.Event()
-        loop = asyncio.create_task(run_relay_loop(ctx, stop))
-        try:
-            for _ in range(60):
-                if await stream_event_ids(ctx.redis, "p1.barenbang"):
-                    break
-                await asyncio.sleep(0.1)
-            assert await stream_event_ids(ctx.redis, "p1.barenbang") == [event_id]
-        finally:
-            stop.set()
-            await asyncio.wait_for(loop, 5)
         assert all(r.published_at for r in await outbox_rows(ctx, event_id))
 
     async def test_a_long_redis_outage_delays_events_but_never_drops_them(

@@ -106,10 +106,10 @@ async def test_outbound_falls_back_to_send_and_keeps_order_behind_a_backlog() ->
 # --- a real uvicorn server --------------------------------------------------------------------
 @contextlib.asynccontextmanager
 async def serving(app: Any, protocol: type[HubWebSocketProtocol] = HubWebSocketProtocol,
-                  lifespan: str = "off") -> AsyncIterator[int]:
+                  deflate: bool = False) -> AsyncIterator[int]:
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, ws=protocol, lifespan=lifespan,
-                            ws_per_message_deflate=False, log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, ws=protocol, lifespan="off",
+                            ws_per_message_deflate=deflate, log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
@@ -156,6 +156,25 @@ async def test_uvicorn_writes_prepared_frames_until_the_socket_backs_up() -> Non
     assert [int(m.split(":")[0]) for m in got] == list(range(report["written"] + 1))
     assert all(m.endswith(payload) for m in got)
     assert report["after_close"] is False
+
+
+async def test_a_compressed_connection_is_offered_no_writer() -> None:
+    """With permessage-deflate negotiated, prepared (uncompressed) bytes would be garbage to
+    the client: no writer, and prepared messages go through the ordinary, compressing send."""
+    offered: list[bool] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        offered.append(wire_writer(scope) is not None)
+        await send({"type": "websocket.accept"})
+        await send(prepared_message("compressed hello"))
+        await receive()
+
+    async with serving(app, deflate=True) as port:
+        async with connect(f"ws://127.0.0.1:{port}/", compression="deflate") as ws:
+            assert await asyncio.wait_for(ws.recv(), 5) == "compressed hello"
+            assert ws.protocol.extensions  # deflate really was negotiated
+    assert offered == [False]
 
 
 class CountingProtocol(HubWebSocketProtocol):
