@@ -38,6 +38,10 @@ def parse_duration(name: str, text: str) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
+def _optional_duration(name: str, text: str | None) -> timedelta | None:
+    return parse_duration(name, text) if text and text.strip() else None
+
+
 def _parse_float(name: str, text: str, low: float, high: float) -> float:
     try:
         value = float(text)
@@ -97,8 +101,9 @@ class Settings:
     # How the SMS request is shaped: JSON-ish "field=template" pairs, see workers/sms.py.
     sms_method: str = "POST"
     sms_fields: str = "number={phone}&message={text}"
-    sla_p1_pickup: timedelta = timedelta(minutes=15)
-    sla_p2_pickup: timedelta = timedelta(minutes=30)
+    # None: the [sla] section of config/organisation.toml decides (see hub.sla_clocks).
+    sla_p1_pickup: timedelta | None = None
+    sla_p2_pickup: timedelta | None = None
     sla_warn_at: float = 0.8
     sla_sweep_interval: timedelta = timedelta(seconds=10)
     # How long a worker may hold a notification it is sending before another worker may retry it
@@ -188,8 +193,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sms_url=get("PTSA_SMS_URL") or None,
         sms_method=sms_method,
         sms_fields=get("PTSA_SMS_FIELDS", Settings.sms_fields),
-        sla_p1_pickup=parse_duration("PTSA_SLA_P1_PICKUP", get("PTSA_SLA_P1_PICKUP", "15m")),
-        sla_p2_pickup=parse_duration("PTSA_SLA_P2_PICKUP", get("PTSA_SLA_P2_PICKUP", "30m")),
+        sla_p1_pickup=_optional_duration("PTSA_SLA_P1_PICKUP", get("PTSA_SLA_P1_PICKUP")),
+        sla_p2_pickup=_optional_duration("PTSA_SLA_P2_PICKUP", get("PTSA_SLA_P2_PICKUP")),
         sla_warn_at=_parse_float("PTSA_SLA_WARN_AT", get("PTSA_SLA_WARN_AT", "0.8"), 0.0, 1.0),
         sla_sweep_interval=parse_duration("PTSA_SLA_SWEEP", get("PTSA_SLA_SWEEP", "10s")),
         notify_lease=parse_duration("PTSA_NOTIFY_LEASE", get("PTSA_NOTIFY_LEASE", "60s")),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
+from config.catalog import DEFAULT_PATH, load_catalog
 from config.settings import Settings
+from hub.errors import ConfigError
 
 
 def redact(url: str) -> str:
@@ -15,6 +18,10 @@ def redact(url: str) -> str:
     user = parts.username or ""
     host = parts.netloc.rsplit("@", 1)[1]
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def _minutes(duration: timedelta) -> str:
+    return f"{duration.total_seconds() / 60:g} min"
 
 
 async def run_checks(settings: Settings) -> int:
@@ -32,8 +39,21 @@ async def run_checks(settings: Settings) -> int:
     print(f"PTSA Hub configuration ({settings.env})")
     say(True, f"time zone {settings.timezone}, calendar '{settings.calendar}', office hours "
               f"'{settings.office_hours}'")
-    say(True, f"SLA: P1 pickup {settings.sla_p1_pickup}, P2 pickup {settings.sla_p2_pickup}, "
-              f"warning at {settings.sla_warn_at:.0%}")
+    try:
+        sla = load_catalog().sla
+        say(True, f"catalogue {DEFAULT_PATH.name} reads and checks")
+    except ConfigError as exc:
+        say(False, str(exc))
+        sla = None
+    if sla is not None:
+        p1 = (settings.sla_p1_pickup, "PTSA_SLA_P1_PICKUP") if settings.sla_p1_pickup else \
+            (sla.p1_pickup, DEFAULT_PATH.name)
+        p2 = (settings.sla_p2_pickup, "PTSA_SLA_P2_PICKUP") if settings.sla_p2_pickup else \
+            (sla.p2_pickup, DEFAULT_PATH.name)
+        say(True, f"SLA: P1 pickup {_minutes(p1[0])} (from {p1[1]}), P2 pickup "
+                  f"{_minutes(p2[0])} (from {p2[1]}), "
+                  f"warning at {settings.sla_warn_at:.0%}; an admin's change in /admin/sla "
+                  f"overrides both")
     db = Database(settings.database_url)
     try:
         await db.ping()

@@ -11,6 +11,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from config.catalog import load_catalog
 from config.settings import Settings
 from hub.auth.principal import Principal, load_principal
 from hub.auth.sessions import SessionStore
@@ -33,7 +34,7 @@ class AppContext:
         self.db = Database(settings.database_url)
         self.redis: Redis = Redis.from_url(settings.redis_url, decode_responses=True,
                                            health_check_interval=30)
-        self.policies = PolicyProvider(settings)
+        self.policies = PolicyProvider(settings, load_catalog().sla)
         self.tokens = TokenSigner(settings.secret_key,
                                   int(settings.session_max_age.total_seconds()))
         self.sessions = SessionStore(self.redis, settings.secret_key,

@@ -15,13 +15,16 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from config.catalog import SlaPolicy
 from config.settings import Settings
 from hub.domain import clocks as clockmath
 from hub.domain.calendar import BusinessCalendar, DayOverride
 from hub.domain.tasks import ClockChange, ClockKind, ClockOp
 from hub.models import AppSetting, CalendarDay, Service, SlaClock, Task
 
-# app_settings keys an admin may change at run time; environment variables give the defaults.
+# app_settings keys an admin may change at run time. Without them: PTSA_SLA_P1_PICKUP /
+# PTSA_SLA_P2_PICKUP when set (tests and drills use seconds), else the [sla] section of
+# config/organisation.toml, where the policy is kept as data.
 P1_PICKUP_KEY = "sla_p1_pickup_seconds"
 P2_PICKUP_KEY = "sla_p2_pickup_seconds"
 CALENDAR_VERSION_KEY = "calendar_version"
@@ -42,10 +45,15 @@ class ClockPolicy:
 class PolicyProvider:
     """Builds the ``ClockPolicy`` from settings plus the admin's database overrides, and rebuilds
     it only when an admin changed something (``calendar_version`` is bumped on every change), so
-    each command costs one small read instead of rebuilding the holiday calendar."""
+    each command costs one small read instead of rebuilding the holiday calendar.
 
-    def __init__(self, settings: Settings) -> None:
+    ``catalog_sla`` is the ``[sla]`` section of ``config/organisation.toml``.
+    """
+
+    def __init__(self, settings: Settings, catalog_sla: SlaPolicy) -> None:
         self.settings = settings
+        self.defaults = SlaPolicy(settings.sla_p1_pickup or catalog_sla.p1_pickup,
+                                  settings.sla_p2_pickup or catalog_sla.p2_pickup)
         self._cached: tuple[str, ClockPolicy] | None = None
 
     async def get(self, session: AsyncSession) -> ClockPolicy:
@@ -67,8 +75,8 @@ class PolicyProvider:
         def seconds(key: str, default: timedelta) -> timedelta:
             return timedelta(seconds=float(stored[key])) if key in stored else default
 
-        return ClockPolicy(s.tz, calendar, seconds(P1_PICKUP_KEY, s.sla_p1_pickup),
-                           seconds(P2_PICKUP_KEY, s.sla_p2_pickup), s.sla_warn_at)
+        return ClockPolicy(s.tz, calendar, seconds(P1_PICKUP_KEY, self.defaults.p1_pickup),
+                           seconds(P2_PICKUP_KEY, self.defaults.p2_pickup), s.sla_warn_at)
 
 
 async def apply_clock_changes(session: AsyncSession, task: Task, changes: Iterable[ClockChange],

@@ -39,13 +39,13 @@ def test_bad_durations_name_the_variable(text: str) -> None:
 
 
 def test_defaults_follow_design_md(tmp_path: Path) -> None:
-    """With nothing set: development, SQLite under var/, no Redis URL, 15m/30m pickups,
-    warnings at 80 %, Asia/Jakarta, office calendar, port 8000."""
+    """With nothing set: development, SQLite under var/, no Redis URL, pickups from the
+    catalogue (no override), warnings at 80 %, Asia/Jakarta, office calendar, port 8000."""
     s = load_settings({"PTSA_VAR_DIR": str(tmp_path)})
     assert (s.env, s.is_production, s.secret_key) == ("development", False, DEV_SECRET_KEY)
     assert s.database_url == f"sqlite+aiosqlite:///{tmp_path / 'ptsa.db'}"
     assert s.redis_url is None
-    assert (s.sla_p1_pickup, s.sla_p2_pickup) == (timedelta(minutes=15), timedelta(minutes=30))
+    assert (s.sla_p1_pickup, s.sla_p2_pickup) == (None, None)
     assert s.sla_warn_at == 0.8
     assert (s.timezone, s.calendar, s.port, s.host) == ("Asia/Jakarta", "office", 8000,
                                                           "127.0.0.1")

@@ -121,6 +121,7 @@ async def test_check_reports_what_answers(redis_url: str, tmp_path: Path) -> Non
         ptsa_async(_env(tmp_path, DATABASE_URL=url, REDIS_URL=dead), "check"))
     assert good == 0, out + err
     assert "database sqlite answers" in out and "all good" in out
+    assert "P1 pickup 15 min (from organisation.toml)" in out
     assert bad == 1, bad_out + bad_err
     assert f"Redis at redis://:***@127.0.0.1:{port}/0 does not answer" in bad_out
     assert "1 problem(s)" in bad_out and "hunter2" not in bad_out + bad_err

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from config.catalog import load_catalog
 from config.settings import load_settings, normalise_database_url
 from hub.commands import _next_registration_code
 from hub.db import Database
@@ -28,7 +29,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def policy(db: Database, tmp_path: Path) -> ClockPolicy:
-    provider = PolicyProvider(load_settings({"PTSA_VAR_DIR": str(tmp_path)}))
+    provider = PolicyProvider(load_settings({"PTSA_VAR_DIR": str(tmp_path)}), load_catalog().sla)
     async with db.read() as session:
         return await provider.get(session)
 

@@ -1,5 +1,6 @@
 """`make run`'s entry point (`ptsa run`) on an empty directory: it answers with the demo data
-loaded, Ctrl-C stops every process it started, and a second start reuses the data."""
+loaded, Ctrl-C stops every process it started, and a second start reuses the data. With
+DATABASE_URL and REDIS_URL set it uses that PostgreSQL and that Redis instead."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import httpx
 import pytest
 
 from config.seed import DEMO_PASSWORD
-from tests.support.servers import free_port
+from tests.support.servers import create_postgres_database, drop_postgres_database, free_port
 
 PTSA = str(Path(sys.executable).parent / "ptsa")
 START_TIMEOUT = 90.0
@@ -60,11 +61,12 @@ def _command(pid: int) -> str:
 class Running:
     """One `ptsa run` in its own process group, as a terminal would start it."""
 
-    def __init__(self, workdir: Path, var_dir: Path) -> None:
+    def __init__(self, workdir: Path, var_dir: Path, **extra_env: str) -> None:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("PTSA_") and k not in ("DATABASE_URL", "REDIS_URL")}
         env["PTSA_VAR_DIR"] = str(var_dir)
+        env.update(extra_env)
         self.log_path = workdir / f"run-{self.port}.log"
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen([PTSA, "run", "--port", str(self.port)], cwd=workdir,
@@ -130,13 +132,30 @@ def _sign_in(base: str, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-def _db_counts(db_path: Path) -> dict[str, int]:
+# The demo organisation of the source text: 9 at the counter, two desks per Eselon I unit,
+# 33 Eselon II desks, a supervisor for each of the 21 units that have desks, one admin.
+DEMO_ROLES = {"p0": 9, "p1": 14, "p2": 33, "supervisor": 21, "admin": 1}
+COUNT_SQL = {table: f"SELECT COUNT(*) FROM {table}"
+             for table in ("units", "services", "staff", "tasks")}
+COUNT_SQL["distinct_usernames"] = "SELECT COUNT(DISTINCT username) FROM staff"
+ROLES_SQL = "SELECT role, COUNT(*) FROM staff GROUP BY role"
+
+
+def _db_counts(db_path: Path) -> dict[str, Any]:
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
-        counts = {table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                  for table in ("units", "services", "staff", "tasks")}
-        counts["distinct_usernames"] = conn.execute(
-            "SELECT COUNT(DISTINCT username) FROM staff").fetchone()[0]
+        counts: dict[str, Any] = {k: conn.execute(q).fetchone()[0] for k, q in COUNT_SQL.items()}
+        counts["roles"] = dict(conn.execute(ROLES_SQL).fetchall())
     conn.close()
+    return counts
+
+
+def _pg_counts(url: str) -> dict[str, Any]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        counts: dict[str, Any] = {k: conn.execute(q).fetchone()[0]  # type: ignore[index]
+                                  for k, q in COUNT_SQL.items()}
+        counts["roles"] = dict(conn.execute(ROLES_SQL).fetchall())  # type: ignore[arg-type]
     return counts
 
 
@@ -167,7 +186,8 @@ def test_ptsa_run_from_empty_directory_then_again(tmp_path: Path,
     code = r.json()["code"]
     assert (var_dir / "ptsa.db").exists() and (var_dir / "redis").is_dir()
     counts = _db_counts(var_dir / "ptsa.db")
-    assert counts["staff"] == counts["distinct_usernames"] >= 9 + 14 + 33 + 1
+    assert counts["roles"] == DEMO_ROLES
+    assert counts["staff"] == counts["distinct_usernames"] == sum(DEMO_ROLES.values())
     assert (counts["units"], counts["services"]) == (len(units), len(services))
     assert len(services) == 10
 
@@ -188,3 +208,41 @@ def test_ptsa_run_from_empty_directory_then_again(tmp_path: Path,
     assert second.ctrl_c() == 0, second.log()
     left = {p: _command(p) for p in second.started if _alive(p)}
     assert not left, f"processes left running after Ctrl-C: {left}"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_ptsa_run_uses_the_postgresql_and_redis_it_is_given(tmp_path: Path, runs: list[Running],
+                                                            redis_url: str) -> None:
+    """With DATABASE_URL and REDIS_URL set: no embedded Redis, no SQLite file; the demo data
+    lands in PostgreSQL once, and a second start adds nothing."""
+    name, pg_url = create_postgres_database()
+    try:
+        var_dir = tmp_path / "var"
+        given = {"DATABASE_URL": pg_url, "REDIS_URL": redis_url}
+        first = Running(tmp_path, var_dir, **given)
+        runs.append(first)
+        health = first.wait_healthy()
+        assert health["checks"]["database"] == "ok" and health["checks"]["redis"] == "ok"
+        assert "embedded Redis" not in first.log()
+        assert "redis-server" not in " ".join(_command(p) for p in first.started)
+        assert not (var_dir / "ptsa.db").exists() and not (var_dir / "redis").exists()
+        counts = _pg_counts(pg_url)
+        assert counts["roles"] == DEMO_ROLES and counts["services"] == 10
+        headers = _sign_in(first.base, "p0-1")
+        r = httpx.post(f"{first.base}/api/v1/tasks", headers=headers, timeout=10, json={
+            "service": "data-informasi", "applicant": {"name": "Dewi", "phone": "0812 3456 7890"}})
+        assert r.status_code == 201, r.text
+        assert first.ctrl_c() == 0, first.log()
+
+        second = Running(tmp_path, var_dir, **given)
+        runs.append(second)
+        second.wait_healthy()
+        assert "0 units, 0 services, 0 staff added" in second.log()
+        assert _pg_counts(pg_url) == {**counts, "tasks": counts["tasks"] + 1}
+        assert second.ctrl_c() == 0, second.log()
+    finally:
+        for run in runs:
+            run.kill_everything()  # the database cannot be dropped while they hold connections
+        runs.clear()
+        drop_postgres_database(name)

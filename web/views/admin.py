@@ -180,8 +180,8 @@ async def _sla_values(request: Request) -> dict[str, str]:
         seconds = float(stored[key]) if key in stored else default.total_seconds()
         return f"{seconds / 60:g}"
 
-    return {"p1_minutes": minutes(P1_PICKUP_KEY, ctx.settings.sla_p1_pickup),
-            "p2_minutes": minutes(P2_PICKUP_KEY, ctx.settings.sla_p2_pickup)}
+    return {"p1_minutes": minutes(P1_PICKUP_KEY, ctx.policies.defaults.p1_pickup),
+            "p2_minutes": minutes(P2_PICKUP_KEY, ctx.policies.defaults.p2_pickup)}
 
 
 @page(roles=ADMIN)
