@@ -101,7 +101,9 @@ CREATE TABLE IF NOT EXISTS sla_clocks (
     warned_at       TIMESTAMP,
     breached_at     TIMESTAMP,
     stopped_at      TIMESTAMP,
-    version         INTEGER          NOT NULL DEFAULT 1
+    version         INTEGER          NOT NULL DEFAULT 1,
+    acknowledged_at TIMESTAMP,                   -- a supervisor saw the breach (first one wins)
+    acknowledged_by INTEGER          REFERENCES staff (id)
 );
 CREATE INDEX IF NOT EXISTS ix_sla_clocks_task_id ON sla_clocks (task_id);
 

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -24,12 +24,16 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels import names
+from hub import sla_ack
 from hub.db import Database
 from hub.domain import tasks as sm
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.models import Service, SlaClock, Staff, Task, TaskEvent, TaskMessage, Unit, utcnow
 from hub.sla_clocks import ClockPolicy, PolicyProvider, apply_clock_changes
 from hub.validation import Applicant, require_text
+
+if TYPE_CHECKING:
+    from hub.auth.principal import Principal
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +175,21 @@ class TaskCommands:
             result = await _record(session, task, transition.event, actor, now, extra, before,
                                    clocks)
         return await self._finish(result)
+
+    async def acknowledge_breach(self, principal: Principal,
+                                 clock_id: int) -> sla_ack.Acknowledgement:
+        """Record a supervisor's acknowledgement of an SLA breach (``hub.sla_ack``): the first
+        one is published after commit like any task event; a repeat changes nothing.
+
+        Raises:
+            Forbidden, NotFound, Conflict (409 ``not_breached``).
+        """
+        async with self.db.write() as session:
+            ack = await sla_ack.acknowledge(session, principal, clock_id, utcnow(),
+                                            new_event_id())
+        if ack.event_id is not None:
+            await self._finish(CommandResult(ack.task, ack.event_id, sla_ack.EVENT_TYPE))
+        return ack
 
 
 async def _update_task(session: AsyncSession, task: Task, before: sm.TaskState,

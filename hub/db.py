@@ -10,6 +10,7 @@ PostgreSQL needs none of this: one engine, READ COMMITTED, and conditional UPDAT
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,9 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import text as sql_text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 _SQLITE_AUTO_ID = "INTEGER PRIMARY KEY"
@@ -33,6 +39,49 @@ def schema_statements(dialect: str) -> list[str]:
     if dialect == "postgresql":
         text = re.sub(r"\bid(\s+)" + _SQLITE_AUTO_ID, r"id\1" + _PG_AUTO_ID, text)
     return [s.strip() for s in text.split(";") if s.strip()]
+
+
+def schema_columns(create_tables: list[str]) -> list[tuple[str, str, str]]:
+    """(table, column, definition) for every column of these ``CREATE TABLE`` statements."""
+    columns = []
+    for statement in create_tables:
+        match = re.match(r"CREATE TABLE IF NOT EXISTS (\w+)\s*\((.*)\)$", statement, re.S)
+        if match is None:
+            raise ConfigError(f"schema.sql: expected CREATE TABLE IF NOT EXISTS <name> (...), "
+                              f"got {statement[:60]!r}")
+        for part in _top_level_parts(match.group(2)):
+            name = part.split(None, 1)[0]
+            if name.upper() not in _TABLE_CONSTRAINTS:
+                columns.append((match.group(1), name, part))
+    return columns
+
+
+_TABLE_CONSTRAINTS = {"PRIMARY", "UNIQUE", "FOREIGN", "CHECK", "CONSTRAINT"}
+
+
+def _top_level_parts(body: str) -> list[str]:
+    """A table body split at the commas outside parentheses (``VARCHAR(40)`` stays whole)."""
+    parts, depth, start = [], 0, 0
+    for position, char in enumerate(body):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(body[start:position])
+            start = position + 1
+    parts.append(body[start:])
+    return [" ".join(p.split()) for p in parts if p.strip()]
+
+
+def _add_column(table: str, name: str, definition: str, dialect: str) -> str:
+    upper = f" {definition.upper()} "
+    if (" NOT NULL " in upper and " DEFAULT " not in upper) or " PRIMARY KEY " in upper \
+            or " UNIQUE " in upper:
+        raise ConfigError(f"the database's table {table} has no column {name}, and "
+                          f"{definition!r} cannot be added to a table that has rows; "
+                          "upgrade it by hand (docs/OPERATIONS.md)")
+    log.info("adding column %s.%s to a database made by an older release", table, name)
+    # IF NOT EXISTS: two processes starting at once on PostgreSQL both get here.
+    guard = "IF NOT EXISTS " if dialect == "postgresql" else ""
+    return f"ALTER TABLE {table} ADD COLUMN {guard}{definition}"
 
 
 def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
@@ -104,10 +153,42 @@ class Database:
             yield session
 
     async def create_schema(self) -> None:
-        """Create every table and index that does not exist yet (idempotent)."""
+        """Create every table, column and index that does not exist yet (idempotent).
+
+        A database made by an older release gets the columns added to ``schema.sql`` since
+        (``ALTER TABLE … ADD COLUMN``) before the indexes, which may use them. Only columns that
+        may be NULL or have a DEFAULT can be added so; anything else needs a hand-written step
+        and is refused with a ConfigError naming the column.
+        """
+        statements = schema_statements(self.dialect)
+        tables = [s for s in statements if s.upper().startswith("CREATE TABLE")]
         async with self._write_engine.begin() as conn:
-            for statement in schema_statements(self.dialect):
+            for statement in tables:
                 await conn.exec_driver_sql(statement)
+            present = await self._columns(conn)
+            for table, name, definition in schema_columns(tables):
+                if name not in present.get(table, set()):
+                    await conn.exec_driver_sql(_add_column(table, name, definition, self.dialect))
+            for statement in statements:
+                if statement not in tables:
+                    await conn.exec_driver_sql(statement)
+
+    async def _columns(self, conn: AsyncConnection) -> dict[str, set[str]]:
+        """The columns each table has now."""
+        found: dict[str, set[str]] = {}
+        if self.dialect == "postgresql":
+            rows = await conn.execute(sql_text(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema()"))
+            for row in rows.all():
+                found.setdefault(row[0], set()).add(row[1])
+            return found
+        tables = await conn.execute(sql_text("SELECT name FROM sqlite_master WHERE type = 'table'"))
+        for row in tables.all():
+            table = row[0]
+            info = await conn.execute(sql_text(f"PRAGMA table_info('{table}')"))
+            found[table] = {column[1] for column in info.all()}
+        return found
 
     async def ping(self) -> None:
         async with self._read_engine.connect() as conn:

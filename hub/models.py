@@ -154,6 +154,9 @@ class SlaClock(SQLModel, table=True):
     breached_at: datetime | None = ts()
     stopped_at: datetime | None = ts()
     version: int = 1
+    # A supervisor's "seen, on it" for a breach: the first one is kept (hub/sla_ack.py).
+    acknowledged_at: datetime | None = ts()
+    acknowledged_by: int | None = Field(default=None, foreign_key="staff.id")
 
 
 class Outbox(SQLModel, table=True):

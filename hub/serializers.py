@@ -49,7 +49,8 @@ def clock_dict(clock: SlaClock) -> dict[str, Any]:
             "paused_seconds": clock.paused_seconds, "warned_at": iso(clock.warned_at),
             "breached_at": iso(clock.breached_at), "stopped_at": iso(clock.stopped_at),
             "met": clock.state == "met",
-            "breached": clock.breached_at is not None}
+            "breached": clock.breached_at is not None,
+            "acknowledged_at": iso(clock.acknowledged_at)}
 
 
 async def task_summary(session: AsyncSession, task: Task,

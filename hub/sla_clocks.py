@@ -146,3 +146,13 @@ async def _open_clock(session: AsyncSession, task_id: int, kind: ClockKind) -> S
         SlaClock.task_id == task_id, SlaClock.kind == kind.value,
         col(SlaClock.state).in_(("running", "paused"))).order_by(col(SlaClock.id).desc()))
     return rows.first()
+
+
+def responsible_units(clock: SlaClock, task: Task, service: Service | None) -> list[str]:
+    """The units whose supervisors are told of this clock's breach (and may acknowledge it), the
+    one that must act first: the clock's own unit for a pickup; for the resolution clock, the
+    Eselon II unit working on it, then its Eselon I."""
+    if clock.kind != ClockKind.RESOLUTION:
+        return [clock.unit_code]
+    eselon2 = task.eselon2 or (service.eselon2 if service else None)
+    return list(dict.fromkeys(u for u in (eselon2, task.eselon1) if u))

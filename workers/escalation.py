@@ -25,8 +25,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels import names
-from hub.domain.tasks import ClockKind
-from hub.models import Service, SlaClock, Staff, Task, Unit
+from hub.models import Service, Staff, Task, Unit
 
 
 @dataclass(frozen=True)
@@ -95,14 +94,6 @@ def level_channel(task: Task) -> str:
     if task.level == "p2":
         return names.p2(task.unit_code)
     return names.p0()
-
-
-def responsible_units(clock: SlaClock, task: Task, service: Service | None) -> list[str]:
-    """The units whose supervisors are told of this clock's breach, the one that must act first."""
-    if clock.kind != ClockKind.RESOLUTION:
-        return [clock.unit_code]
-    eselon2 = task.eselon2 or (service.eselon2 if service else None)
-    return _unique([eselon2, task.eselon1])
 
 
 def warning_channels(task: Task) -> list[str]:

@@ -35,6 +35,7 @@ from hub.commands import new_event_id
 from hub.domain.tasks import ClockKind
 from hub.models import Outbox, SlaClock, Staff, Task, TaskEvent, utcnow
 from hub.serializers import clock_dict, pickup_deadlines, staff_ref, task_summary
+from hub.sla_clocks import responsible_units
 from workers import escalation
 from workers.delivery import Transports
 from workers.notify import Claimed, Draft, insert_notifications
@@ -207,7 +208,7 @@ async def _record_where(session: AsyncSession, chosen: Any, pending: list[Any],
 
 
 def _responsible(clock: SlaClock, task: Task, directory: escalation.Directory) -> list[str]:
-    return escalation.responsible_units(clock, task, directory.services.get(task.service_code))
+    return responsible_units(clock, task, directory.services.get(task.service_code))
 
 
 async def _load_assignees(session: AsyncSession, tasks: Any) -> None:

@@ -165,6 +165,25 @@ DOCUMENT: dict[str, Any] = {
                     "totals": {"type": "object"}}}},
                 "text/csv": {"schema": {"type": "string"}}}},
                 "401": _ERRORS["401"], "422": _ERRORS["422"]}}},
+        "/sla/{clock_id}/ack": {"post": {
+            "summary": "Acknowledge an SLA breach (a supervisor of the unit, or an admin): the "
+                       "banner goes from every screen of the scope (event sla.acknowledged). "
+                       "Repeating it is harmless and keeps the first who and when",
+            "security": [{"bearer": []}],
+            "parameters": [{"name": "clock_id", "in": "path", "required": True,
+                            "schema": {"type": "integer"}}],
+            "responses": {"200": _json({"type": "object", "properties": {
+                "clock": {"type": "object"},
+                "task": {"type": "object", "properties": {"id": {"type": "integer"},
+                                                          "code": {"type": "string"}}},
+                "acknowledged_at": {"type": "string"},
+                "acknowledged_by": {"type": ["object", "null"]},
+                "recorded": {"type": "boolean", "description":
+                             "false: acknowledged before; nothing changed"}}}),
+                "401": _ERRORS["401"],
+                "403": _json(_ref("Error"), "Not a supervisor of the breach's unit or an admin"),
+                "404": _json(_ref("Error"), "No such SLA clock"),
+                "409": _json(_ref("Error"), "The clock is not breached (not_breached)")}}},
         "/openapi.json": {"get": {"summary": "This document",
                                   "responses": {"200": _json({"type": "object"})}}},
     },

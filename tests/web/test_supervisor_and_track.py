@@ -39,17 +39,34 @@ async def test_a_breach_already_recorded_is_on_the_supervisor_screen(browser: Br
                                                                     app: Any) -> None:
     """A running clock already breached is handed to the banner when the screen opens."""
     task = await api.register()
-    async with app.state.ctx.db.write() as session:
-        from sqlmodel import select
-
-        clock = (await session.exec(select(SlaClock).where(
-            SlaClock.task_id == task["id"], SlaClock.kind == "p1_pickup"))).one()
-        clock.breached_at = utcnow()
-        session.add(clock)
+    clock = await _mark_p1_pickup_breached(app, task["id"])
     supervisor = await browser("spv-barenbang")
     config = page_data((await supervisor.http.get("/penyelia")).text)
     assert config["breaches"][0]["code"] == task["code"]
     assert config["breaches"][0]["kind"] == "p1_pickup"
+    assert config["breaches"][0]["clock_id"] == clock.id
+
+
+async def test_an_acknowledged_breach_is_gone_from_every_supervisor_screen(
+        browser: Browser, api: ApiClient, app: Any) -> None:
+    """The page's acknowledge (the JSON route, with the page's CSRF token as a header) takes the
+    breach off this supervisor's screen and off the admin's, also after a reload."""
+    task = await api.register()
+    clock = await _mark_p1_pickup_breached(app, task["id"])
+    supervisor, admin = await browser("spv-barenbang"), await browser("admin")
+    config = page_data((await supervisor.http.get("/penyelia")).text)
+    assert [b["clock_id"] for b in config["breaches"]] == [clock.id]
+    assert [b["clock_id"] for b in page_data((await admin.http.get("/penyelia")).text)[
+        "breaches"]] == [clock.id]
+    refused = await supervisor.http.post(f"/api/v1/sla/{clock.id}/ack")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "csrf"
+    answer = await supervisor.http.post(f"/api/v1/sla/{clock.id}/ack",
+                                        headers={"X-CSRF-Token": config["csrf"]})
+    assert answer.status_code == 200, answer.text
+    for screen in (supervisor, admin):
+        assert page_data((await screen.http.get("/penyelia")).text)["breaches"] == []
+    timeline = (await supervisor.http.get(f"/permohonan/{task['id']}")).text
+    assert "Keterlambatan sudah dilihat penyelia: pengambilan P1" in timeline
 
 
 async def test_the_notification_log_shows_what_was_sent(browser: Browser, api: ApiClient,
@@ -89,3 +106,15 @@ async def test_lacak_with_an_unknown_number_says_so(browser: Browser) -> None:
     page = await visitor.http.get("/lacak?kode=PTSA-20260101-9999")
     assert page.status_code == 404
     assert "Periksa nomor pada tanda terima Anda" in page.text
+
+
+async def _mark_p1_pickup_breached(app: Any, task_id: int) -> SlaClock:
+    """Record a breach of the task's P1 pickup clock as the worker would (its time only)."""
+    from sqlmodel import select
+
+    async with app.state.ctx.db.write() as session:
+        clock = (await session.exec(select(SlaClock).where(
+            SlaClock.task_id == task_id, SlaClock.kind == "p1_pickup"))).one()
+        clock.breached_at = utcnow()
+        session.add(clock)
+    return clock

@@ -31,14 +31,16 @@ def scope_units(principal: Principal) -> list[str] | None:
 
 
 async def open_breaches(request: Request, principal: Principal) -> list[dict[str, Any]]:
-    """Breached clocks of tasks still open in scope: the banners a supervisor must see on load."""
+    """Breached clocks of tasks still open in scope that nobody has acknowledged yet: the
+    banners a supervisor must see on load."""
     async with app_ctx(request).db.read() as session:
         rows = await session.exec(
             select(SlaClock, Task).join(Task, col(Task.id) == col(SlaClock.task_id))
             .where(visible_filter(principal), col(SlaClock.breached_at).is_not(None),
+                   col(SlaClock.acknowledged_at).is_(None),
                    col(SlaClock.state).in_(("running", "paused")))
             .order_by(col(SlaClock.breached_at).desc()).limit(50))
-        return [{"task_id": task.id, "code": task.code, "kind": clock.kind,
+        return [{"clock_id": clock.id, "task_id": task.id, "code": task.code, "kind": clock.kind,
                  "unit": clock.unit_code, "breached_at": iso(clock.breached_at),
                  "key": f"{clock.id}:{clock.kind}"}
                 for clock, task in rows.all()]
@@ -52,6 +54,9 @@ async def supervisor(request: Request) -> Response:
         units = await queries.units_by_code(session)
     config = board_config(request, principal, "supervisor", cards, units)
     config["breaches"] = await open_breaches(request, principal)
+    # The acknowledge button posts to /api/v1/sla/{id}/ack, which wants the token as a header.
+    browser = request.scope.get("session")
+    config["csrf"] = browser.csrf if browser else ""
     return render(request, "supervisor.html", config=config, cards=cards, units=units,
                   breaches=config["breaches"])
 

@@ -1,21 +1,18 @@
 // PTSA Hub — supervisor extras: the live breach banner (with optional sound and acknowledge),
 // and the per-unit summary of open and overdue requests.
+//
+// Acknowledging is recorded on the server (POST /api/v1/sla/{clock}/ack), which publishes
+// sla.acknowledged to every supervisor screen of the scope: each one drops that banner, and a
+// reload does not bring it back (the page only lists unacknowledged breaches).
 (function () {
   "use strict";
   const PTSA = (window.PTSA = window.PTSA || {});
-  const ACK_KEY = "ptsa.ack";
   const SOUND_KEY = "ptsa.sound";
+  const acked = new Set(); // banner keys acknowledged while this page is open
   let audio = null;
 
-  function acked() {
-    try { return new Set(JSON.parse(localStorage.getItem(ACK_KEY) || "[]")); } catch (e) { return new Set(); }
-  }
-
-  function acknowledge(key) {
-    const keys = Array.from(acked());
-    keys.push(key);
-    localStorage.setItem(ACK_KEY, JSON.stringify(keys.slice(-500)));
-  }
+  // Acknowledgements used to be kept per browser only; that key means nothing any more.
+  try { localStorage.removeItem("ptsa.ack"); } catch (e) { /* storage disabled */ }
 
   function beep() {
     if (localStorage.getItem(SOUND_KEY) !== "1") return;
@@ -29,7 +26,7 @@
     } catch (e) { /* no audio device: the banner is enough */ }
   }
 
-  // What a breach is about, from a server-rendered breach or an sla.breached event.
+  // What a breach is about, from a server-rendered breach or an sla.* event.
   function breachOf(frame) {
     const d = frame.data || {};
     const clock = d.clock || {};
@@ -38,16 +35,71 @@
     const clockId = clock.id || d.clock_id;
     return {
       key: clockId ? clockId + ":" + kind : frame.id,
+      clockId,
       taskId: task.id || d.task_id || clock.task_id,
       code: task.code || d.code || d.task_code || "",
       kind, unit: clock.unit || d.unit || "",
     };
   }
 
+  function bannerOf(key) {
+    const area = document.getElementById("breach-area");
+    return area ? area.querySelector('[data-key="' + CSS.escape(key) + '"]') : null;
+  }
+
+  function timeOf(iso) {
+    const cfg = PTSA.config || {};
+    try {
+      return new Intl.DateTimeFormat(cfg.lang === "en" ? "en-GB" : "id-ID", {
+        timeZone: cfg.timezone || "Asia/Jakarta", hour: "2-digit", minute: "2-digit", hour12: false,
+      }).format(new Date(iso));
+    } catch (e) {
+      return iso || "";
+    }
+  }
+
+  async function acknowledge(breach, el, button) {
+    button.disabled = true;
+    el.setAttribute("data-acking", "1"); // our own event may come back before the answer
+    try {
+      const response = await fetch("/api/v1/sla/" + encodeURIComponent(breach.clockId) + "/ack", {
+        method: "POST", credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRF-Token": (PTSA.config || {}).csrf || "" },
+      });
+      if (response.ok) {
+        acked.add(breach.key);
+        el.remove();
+        return;
+      }
+      if (response.status === 401) { PTSA.signedOut(); return; }
+      let body = {};
+      try { body = await response.json(); } catch (e) { body = {}; }
+      const error = body.error || {};
+      PTSA.toast(PTSA.t("action_failed", { message: error.message || response.status }), "error");
+    } catch (e) {
+      PTSA.toast(PTSA.t("action_failed", { message: String(e) }), "error");
+    }
+    el.removeAttribute("data-acking");
+    button.disabled = false;
+  }
+
+  // Someone (here, on another screen, or another supervisor of the scope) acknowledged it.
+  function acknowledged(frame) {
+    const breach = breachOf(frame);
+    acked.add(breach.key);
+    const el = bannerOf(breach.key);
+    if (!el) return;
+    el.remove();
+    if (el.hasAttribute("data-acking")) return;
+    const d = frame.data || {};
+    const who = d.acknowledged_by || d.actor || {};
+    PTSA.toast(PTSA.t("acked_text", { code: breach.code, name: who.name || who.username || "",
+                                      time: timeOf(d.acknowledged_at || frame.at) }));
+  }
+
   function showBanner(breach, loud) {
     const area = document.getElementById("breach-area");
-    if (!area || acked().has(breach.key)) return;
-    if (area.querySelector('[data-key="' + CSS.escape(breach.key) + '"]')) return;
+    if (!area || acked.has(breach.key) || bannerOf(breach.key)) return;
     const el = document.getElementById("banner-template").content.firstElementChild.cloneNode(true);
     el.setAttribute("data-key", breach.key);
     const units = (PTSA.config && PTSA.config.units) || {};
@@ -56,10 +108,9 @@
     });
     const link = el.querySelector('[data-f="link"]');
     if (breach.taskId) link.setAttribute("href", "/permohonan/" + breach.taskId); else link.hidden = true;
-    el.querySelector('[data-f="ack"]').addEventListener("click", () => {
-      acknowledge(breach.key);
-      el.remove();
-    });
+    const button = el.querySelector('[data-f="ack"]');
+    if (breach.clockId) button.addEventListener("click", () => acknowledge(breach, el, button));
+    else button.hidden = true; // nothing the server could record
     area.prepend(el);
     if (loud) {
       beep();
@@ -94,7 +145,8 @@
     const cfg = PTSA.config || {};
     if (cfg.kind !== "supervisor") return;
     for (const b of cfg.breaches || []) {
-      showBanner({ key: b.key, taskId: b.task_id, code: b.code, kind: b.kind, unit: b.unit }, false);
+      showBanner({ key: b.key, clockId: b.clock_id, taskId: b.task_id, code: b.code, kind: b.kind,
+                   unit: b.unit }, false);
     }
     const toggle = document.getElementById("sound-toggle");
     if (toggle) {
@@ -107,6 +159,7 @@
     document.addEventListener("ptsa:event", (e) => {
       const frame = e.detail;
       if (frame.type === "sla.breached") showBanner(breachOf(frame), true);
+      else if (frame.type === "sla.acknowledged") acknowledged(frame);
     });
     document.addEventListener("ptsa:board-changed", summarise);
     setInterval(summarise, 5000);
