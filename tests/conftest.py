@@ -35,10 +35,10 @@ async def redis_url(redis_server: RedisServer) -> AsyncIterator[str]:
     yield redis_server.url
 
 
-@pytest.fixture(params=ENGINES)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database on each engine."""
-    if request.param == "sqlite":
+def fresh_database(engine: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on ``engine`` ("sqlite" or "postgresql"), dropped afterwards;
+    PostgreSQL missing is an error, not a skip. For fixtures to ``yield from``."""
+    if engine == "sqlite":
         yield f"sqlite:///{tmp_path / 'ptsa.db'}"
         return
     name, url = create_postgres_database()
@@ -46,6 +46,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
     finally:
         drop_postgres_database(name)
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on each engine."""
+    yield from fresh_database(request.param, tmp_path)
 
 
 @pytest.fixture

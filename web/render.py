@@ -4,6 +4,7 @@ helpers every page uses to answer HTML with the security headers an intranet app
 from __future__ import annotations
 
 import json
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,8 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         "when": lambda value, style="short": i18n.format_when(value, tz, style),
         "day": lambda value: i18n.format_day(value, tz),
         "timezone": ctx.settings.timezone,
+        # For the page's countdowns: they count against this clock, not the PC's (util.js).
+        "server_now": int(time.time() * 1000),
     }
     base.update(context)
     html = environment().get_template(template).render(base)

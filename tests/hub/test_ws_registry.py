@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from sqlmodel import select
 
 from channels import names
+from hub.auth.sessions import SessionStore
 from hub.db import Database
 from hub.models import Staff
 from hub.registry import ConnectionRegistry
@@ -82,3 +84,24 @@ async def test_recheck_closes_what_no_longer_holds(seeded_db: Database, redis_ur
         await redis.aclose()
     assert fine.closed == [] and browser.closed == []
     assert [p.closed for p in (signed_out, deactivated, revoked, moved)] == [[4001]] * 4
+
+
+async def test_recheck_closes_the_socket_of_a_session_that_expired(seeded_db: Database,
+                                                                   redis_url: str) -> None:
+    """A browser session past its max age (its Redis key expired) loses its open socket at the
+    next recheck, while a session still within its age keeps its."""
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        person = await staff(seeded_db, "p1-barenbang-1")
+        short, _ = await SessionStore(redis, "k" * 32, 1).create(person.id or 0, 0)
+        long, _ = await SessionStore(redis, "k" * 32, 60).create(person.id or 0, 0)
+        expiring, staying = peer_of(person, short.sid), peer_of(person, long.sid)
+        registry = ConnectionRegistry()
+        registry.add(expiring)
+        registry.add(staying)
+        assert await registry.recheck(seeded_db, redis, 4001, "sign in again") == 0
+        await asyncio.sleep(1.2)
+        assert await registry.recheck(seeded_db, redis, 4001, "sign in again") == 1
+    finally:
+        await redis.aclose()
+    assert (expiring.closed, staying.closed) == ([4001], [])

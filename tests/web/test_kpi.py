@@ -243,3 +243,86 @@ async def test_kpi_page_explains_a_bad_filter_and_still_shows_the_default(app: o
     assert page.status_code == 200
     assert "Isi tanggal seperti 2026-11-27." in page.text
     assert page.text.count("<svg") == 4
+
+
+class StoppedClock:
+    """The commands' clock (``hub.commands.utcnow``), set by the test before each command."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_kpi_api_figures_from_requests_driven_through_the_commands_at_set_times(
+        api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Five requests go through the real commands (so tasks, history and sla_clocks rows are
+    written as in production) at hand-picked moments; GET /api/v1/kpi gives the hand-computed
+    counts, shares, medians and P90s. The calendar is ``always`` (a minute is a minute, a working
+    day 24 h); pickup SLAs 15 and 30 min; data-informasi's SOP is 3 days."""
+    # Six days ago, on the hour: every moment below is in the past, so open clocks are judged
+    # against the real "now" of GET /kpi exactly as the comments say.
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=6)
+    clock = StoppedClock(start)
+    monkeypatch.setattr("hub.commands.utcnow", clock)
+    m, h, d = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
+
+    async def at(offset: timedelta, user: str, action: str, tid: int,
+                 **body: str) -> None:
+        clock.now = start + offset
+        r = await api.as_(user, "POST", f"/api/v1/tasks/{tid}/{action}", json=body)
+        assert r.status_code == 200, (action, r.text)
+
+    async def register(offset: timedelta) -> int:
+        clock.now = start + offset
+        return int((await api.register())["id"])
+
+    p1, p2 = "p1-barenbang-1", "p2-pusdatin-1"
+    a = await register(0 * h)                                  # A: all in time
+    await at(6 * m, p1, "claim", a)                            # P1 pickup 6 min (≤ 15)
+    await at(10 * m, p1, "dispose", a, unit="pusdatin")
+    await at(22 * m, p2, "claim", a)                           # P2 pickup 12 min (≤ 30)
+    await at(1 * d, p2, "complete", a, result="ok")            # SOP 1.0 day (≤ 3)
+    b = await register(1 * h)                                  # B: all late, with a hold
+    await at(1 * h + 20 * m, p1, "claim", b)                   # 20 min: late
+    await at(1 * h + 25 * m, p1, "dispose", b, unit="pusdatin")
+    await at(1 * h + 70 * m, p2, "claim", b)                   # 45 min: late
+    await at(3 * h, p2, "hold", b, reason="berkas kurang")     # the SOP clock stops...
+    await at(3 * h + 1 * d, p2, "resume", b)                   # ...for 1 day: due moves to 1h+4d
+    await at(1 * h + 4 * d + 12 * h, p2, "complete", b, result="ok")  # 4.5 d - 1 d = 3.5 d: late
+    c = await register(2 * h)                                  # C: on the deadlines exactly
+    await at(2 * h + 10 * m, p1, "claim", c)                   # 10 min
+    await at(2 * h + 15 * m, p1, "dispose", c, unit="pusdatin")
+    await at(2 * h + 45 * m, p2, "claim", c)                   # 30 min: at the due time = in time
+    await at(2 * h + 2 * d, p2, "complete", c, result="ok")    # 2.0 days
+    dd = await register(3 * h)                                 # D: waits at the P2 queue
+    await at(3 * h + 14 * m, p1, "claim", dd)                  # 14 min
+    await at(3 * h + 16 * m, p1, "dispose", dd, unit="pusdatin")
+    # D's P2 pickup (due 3h+46m) and SOP (due 3h+3d) are still running and long past due.
+    await register(4 * h)  # E: never claimed; P1 pickup and SOP overdue; no Eselon II unit yet
+
+    since = (start - d).astimezone(JAKARTA).date().isoformat()
+    answer = await api.as_("admin", "GET", f"/api/v1/kpi?by=unit&from={since}")
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    pusdatin = next(g for g in report["groups"] if g["key"] == "pusdatin")
+    assert (pusdatin["registered"], pusdatin["completed"], pusdatin["open"]) == (4, 3, 1)
+    # P1 pickups 6, 20, 10, 14: 3 of 4 in time = 0.75; sorted 6 10 14 20, median (10+14)/2 = 12;
+    # P90 nearest rank ⌈0.9·4⌉ = 4th = 20.
+    assert pusdatin["pickup_p1"] == stats(4, 3, 0, 0.75, 12.0, 20.0, "minutes")
+    # P2 pickups 12, 45, 30 finished (2 in time) + D overdue: 2 / (3 + 1) = 0.5; median of
+    # 12 30 45 = 30; P90 ⌈0.9·3⌉ = 3rd = 45.
+    assert pusdatin["pickup_p2"] == stats(3, 2, 1, 0.5, 30.0, 45.0, "minutes")
+    # SOP 1.0, 3.5, 2.0 days finished (A and C in time) + D overdue: 2 / 4 = 0.5; median 2.0;
+    # P90 3rd of 1.0 2.0 3.5 = 3.5.
+    assert pusdatin["completion"] == stats(3, 2, 1, 0.5, 2.0, 3.5, "days")
+    totals = report["totals"]
+    assert (totals["registered"], totals["completed"], totals["open"]) == (5, 3, 2)
+    # E's overdue P1 pickup joins: 3 / (4 + 1) = 0.6, figures of the finished ones unchanged.
+    assert totals["pickup_p1"] == stats(4, 3, 1, 0.6, 12.0, 20.0, "minutes")
+    assert totals["pickup_p2"] == stats(3, 2, 1, 0.5, 30.0, 45.0, "minutes")
+    # E's overdue SOP joins D's: 2 / (3 + 2) = 0.4.
+    assert totals["completion"] == stats(3, 2, 2, 0.4, 2.0, 3.5, "days")
+    assert sum(w["completions"] for w in totals["trend"]) == 3

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import func, select
 
+from hub.app import create_app
+from hub.db import Database
+from hub.domain.calendar import BusinessCalendar
 from hub.models import Task
+from tests.conftest import make_settings
+from tests.support.pages import PageClient, page_client
 from tests.web.conftest import Browser
+from web import i18n
 
 APPLICANT = {"service": "data-informasi", "applicant.name": "Siti Rahma",
              "applicant.organisation": "PT Sejahtera", "applicant.phone": "0812-3333-4444",
@@ -46,6 +53,31 @@ async def test_registering_leads_to_a_printable_receipt(browser: Browser, app: A
     assert re.search(r'id="receipt-due"><strong>\w+, \d{1,2} \w+ \d{4}, \d{2}\.\d{2} WIB', text)
     assert "paling lama 3 hari kerja" in text
     assert await task_count(app) == 1
+
+
+async def test_the_receipt_promises_the_date_the_business_calendar_gives(
+        seeded_db: Database, database_url: str, redis_url: str, tmp_path: Path) -> None:
+    """On the office calendar, the committed completion printed is the closing time of the
+    service's 3rd working day after registration (holidays and weekends skipped), as computed by
+    the business calendar, in the receipt's long Indonesian format."""
+    settings = make_settings(database_url, redis_url, tmp_path, PTSA_CALENDAR="office")
+    application = create_app(settings)
+    async with application.router.lifespan_context(application), \
+            page_client(application) as http:
+        pages = PageClient(http)
+        assert (await pages.login("p0-1")).status_code == 303
+        answer = await pages.post_form("/loket", APPLICANT, token_from="/loket")
+        assert answer.status_code == 303
+        receipt = (await http.get(answer.headers["location"])).text
+        async with application.state.ctx.db.read() as session:
+            task = (await session.exec(select(Task))).one()
+    calendar = BusinessCalendar.indonesian(settings.tz, settings.office_hours, [])
+    due = calendar.add_working_days(task.created_at, 3)  # data-informasi: SOP 3 working days
+    assert (due.hour, due.minute) == (16, 0) and calendar.is_working_day(due.date())
+    assert task.due_at == due
+    i18n.set_language("id")
+    printed = re.search(r'id="receipt-due"><strong>([^<]*)</strong>', receipt)
+    assert printed and printed.group(1) == i18n.format_when(due, settings.tz, "long")
 
 
 async def test_invalid_input_is_shown_beside_the_field_and_typing_is_kept(

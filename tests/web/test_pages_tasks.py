@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.conftest import ApiClient
 from tests.web.conftest import Browser
 
@@ -115,3 +117,53 @@ async def test_the_board_shows_the_queue_and_my_tasks(browser: Browser, api: Api
     assert "Antrean unit" in board and "Tugas saya" in board
     assert "Pemohon Dua" in board and "Pemohon Satu" in board
     assert 'data-due="20' in board  # the queued card counts down to its pickup deadline
+
+
+async def test_a_p2_returns_a_claimed_task_to_the_p1_queue_with_a_reason(
+        browser: Browser, api: ApiClient) -> None:
+    """From the task page's return form (its CSRF token included), an empty reason is refused
+    beside the field with nothing changed; with a reason the task goes back to the Eselon I
+    queue, unclaimed, and the reason is on the timeline."""
+    task = await api.register(name="Salah Alamat")
+    tid = task["id"]
+    await api.as_("p1-barenbang-1", "POST", f"/api/v1/tasks/{tid}/claim")
+    await api.as_("p1-barenbang-1", "POST", f"/api/v1/tasks/{tid}/dispose",
+                  json={"unit": "pusdatin"})
+    p2 = await browser("p2-pusdatin-1")
+    assert (await p2.post_form(f"/permohonan/{tid}/claim", {})).status_code == 303
+    page = (await p2.http.get(f"/permohonan/{tid}")).text
+    form = re.search(rf'<form method="post" action="/permohonan/{tid}/return".*?</form>', page,
+                     re.S)
+    assert form, "the holder of a claimed task has a return form"
+    fields = dict(re.findall(r'name="(csrf_token|version)" value="([^"]*)"', form.group(0)))
+    before = (await api.as_("p0-1", "GET", f"/api/v1/tasks/{tid}")).json()
+
+    refused = await p2.http.post(f"/permohonan/{tid}/return", data={**fields, "reason": "  "})
+    assert refused.status_code == 422
+    assert re.search(r'id="act-return-reason"[^>]*><p class="field-error">Wajib diisi\.</p>',
+                     refused.text)
+    unchanged = (await api.as_("p0-1", "GET", f"/api/v1/tasks/{tid}")).json()
+    assert (unchanged["status"], unchanged["level"], unchanged["unit"], unchanged["version"],
+            unchanged["assignee"]["username"]) == (
+        "claimed", "p2", "pusdatin", before["version"], "p2-pusdatin-1")
+    assert len(unchanged["history"]) == len(before["history"])
+
+    reason = "Bukan wewenang Pusdatinaker; mohon disposisi ulang"
+    returned = await p2.http.post(f"/permohonan/{tid}/return", data={**fields, "reason": reason})
+    assert returned.status_code == 303
+    assert returned.headers["location"] == f"/permohonan/{tid}?ok=return"
+    assert "Permohonan telah dikembalikan." in (await p2.http.get(
+        returned.headers["location"])).text
+    after = (await api.as_("p0-1", "GET", f"/api/v1/tasks/{tid}")).json()
+    assert (after["status"], after["level"], after["unit"], after["assignee"]) == (
+        "queued", "p1", "barenbang", None)
+    assert after["history"][-1]["type"] == "task.returned"
+    assert after["history"][-1]["data"]["reason"] == reason
+    p1 = await browser("p1-barenbang-2")
+    board = (await p1.http.get("/papan")).text
+    queue = board[board.index('data-list="queue"'):board.index('data-list="mine"')]
+    assert f'data-id="{tid}"' in queue
+    timeline = (await p1.http.get(f"/permohonan/{tid}")).text
+    entry = re.search(r'<li class="ev ev-task-returned">.*?</li>', timeline, re.S)
+    assert entry and "Dikembalikan" in entry.group(0) and reason in entry.group(0)
+    assert "(P2)" in entry.group(0)

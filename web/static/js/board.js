@@ -131,8 +131,10 @@
         n.setAttribute("data-due", card.status === "queued" && card.pickup_due_at ? card.pickup_due_at : "");
       });
       el.querySelectorAll('[data-f="due_countdown"]').forEach((n) => {
-        // The SOP clock stands still while the request is back at the counter.
-        n.setAttribute("data-due", card.status !== "returned" && card.due_at ? card.due_at : "");
+        // The SOP clock stands still while the request is back at the counter or on hold.
+        const stopped = card.status === "returned" || card.status === "on_hold";
+        n.setAttribute("data-due", !stopped && card.due_at ? card.due_at : "");
+        n.setAttribute("data-empty", card.status === "on_hold" ? PTSA.t("paused") : "");
       });
       el.querySelectorAll('input[name="version"]').forEach((n) => { n.value = card.version; });
       const acts = availableActions(card, this.me);
@@ -152,7 +154,7 @@
     sortKey(card, listName) {
       if (listName === "queue") return [card.pickup_due_at || card.created_at, card.id];
       if (listName === "open") {
-        const overdue = card.pickup_due_at && Date.parse(card.pickup_due_at) < Date.now() ? 0 : 1;
+        const overdue = card.pickup_due_at && Date.parse(card.pickup_due_at) < PTSA.now() ? 0 : 1;
         return [overdue, card.pickup_due_at || card.due_at || "", card.id];
       }
       return [-card.id];

@@ -43,11 +43,21 @@
     return d ? d + "d " + clock : clock;
   };
 
+  // Staff PCs' clocks may be off by minutes or hours, so deadlines are counted against the
+  // server's clock: the page carries the server's time when it was rendered (page-data
+  // server_now, epoch ms) and the offset to this PC's clock is taken once, at load. It is late by
+  // the page's delivery time (milliseconds on the intranet), which a countdown in seconds hides.
+  let clockOffset = 0;
+  PTSA.syncClock = function (serverNow) {
+    if (typeof serverNow === "number" && isFinite(serverNow)) clockOffset = serverNow - Date.now();
+  };
+  PTSA.now = function () { return Date.now() + clockOffset; };
+
   // Every element with a non-empty data-due counts down once a second; the card or row holding
   // it is marked overdue when the deadline passes.
   const WARN_MS = 3 * 60 * 1000;
   PTSA.tick = function () {
-    const now = Date.now();
+    const now = PTSA.now();
     const holders = new Map(); // card or row -> is any of its deadlines past?
     document.querySelectorAll("[data-due]").forEach((el) => {
       const holder = el.closest(".card, tr");
@@ -142,6 +152,7 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     PTSA.config = PTSA.pageData();
+    PTSA.syncClock(PTSA.config.server_now);
     setupNotifyButton();
     PTSA.tick();
     setInterval(PTSA.tick, 1000);
