@@ -47,35 +47,19 @@
     return area ? area.querySelector('[data-key="' + CSS.escape(key) + '"]') : null;
   }
 
-  function timeOf(iso) {
-    const cfg = PTSA.config || {};
-    try {
-      return new Intl.DateTimeFormat(cfg.lang === "en" ? "en-GB" : "id-ID", {
-        timeZone: cfg.timezone || "Asia/Jakarta", hour: "2-digit", minute: "2-digit", hour12: false,
-      }).format(new Date(iso));
-    } catch (e) {
-      return iso || "";
-    }
-  }
-
   async function acknowledge(breach, el, button) {
     button.disabled = true;
     el.setAttribute("data-acking", "1"); // our own event may come back before the answer
     try {
-      const response = await fetch("/api/v1/sla/" + encodeURIComponent(breach.clockId) + "/ack", {
-        method: "POST", credentials: "same-origin",
-        headers: { Accept: "application/json", "X-CSRF-Token": (PTSA.config || {}).csrf || "" },
-      });
-      if (response.ok) {
+      const answer = await PTSA.postJSON("/api/v1/sla/" + encodeURIComponent(breach.clockId) + "/ack");
+      if (answer.ok) {
         acked.add(breach.key);
         el.remove();
         return;
       }
-      if (response.status === 401) { PTSA.signedOut(); return; }
-      let body = {};
-      try { body = await response.json(); } catch (e) { body = {}; }
-      const error = body.error || {};
-      PTSA.toast(PTSA.t("action_failed", { message: error.message || response.status }), "error");
+      if (answer.status === 401) { PTSA.signedOut(); return; }
+      const error = answer.body.error || {};
+      PTSA.toast(PTSA.t("action_failed", { message: error.message || answer.status }), "error");
     } catch (e) {
       PTSA.toast(PTSA.t("action_failed", { message: String(e) }), "error");
     }
@@ -94,7 +78,7 @@
     const d = frame.data || {};
     const who = d.acknowledged_by || d.actor || {};
     PTSA.toast(PTSA.t("acked_text", { code: breach.code, name: who.name || who.username || "",
-                                      time: timeOf(d.acknowledged_at || frame.at) }));
+                                      time: PTSA.formatWhen(d.acknowledged_at || frame.at, true) }));
   }
 
   function showBanner(breach, loud) {

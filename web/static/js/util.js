@@ -19,13 +19,15 @@
     return text;
   };
 
-  PTSA.formatWhen = function (iso) {
+  // Date and time in the hall's zone and the page's language; timeOnly: just HH.MM.
+  PTSA.formatWhen = function (iso, timeOnly) {
     if (!iso) return "–";
     const cfg = PTSA.config || {};
     const lang = cfg.lang === "en" ? "en-GB" : "id-ID";
+    const date = timeOnly ? {} : { day: "numeric", month: "short", year: "numeric" };
     try {
       return new Intl.DateTimeFormat(lang, {
-        timeZone: cfg.timezone || "Asia/Jakarta", day: "numeric", month: "short", year: "numeric",
+        timeZone: cfg.timezone || "Asia/Jakarta", ...date,
         hour: "2-digit", minute: "2-digit", hour12: false,
       }).format(new Date(iso));
     } catch (e) {
@@ -90,15 +92,24 @@
   };
 
   // Post a page form with fetch and read the JSON answer (the same route a plain submit uses).
-  PTSA.postForm = async function (form) {
-    const response = await fetch(form.action, {
-      method: "POST", body: new FormData(form), credentials: "same-origin",
-      headers: { Accept: "application/json" },
+  PTSA.postForm = function (form) {
+    return post(form.action, { body: new FormData(form) });
+  };
+
+  // POST to a JSON API route with the page's CSRF token as a header (no form to carry it).
+  PTSA.postJSON = function (url) {
+    return post(url, { headers: { "X-CSRF-Token": (PTSA.config || {}).csrf || "" } });
+  };
+
+  async function post(url, init) {
+    const response = await fetch(url, {
+      ...init, method: "POST", credentials: "same-origin",
+      headers: { Accept: "application/json", ...(init.headers || {}) },
     });
     let body = {};
     try { body = await response.json(); } catch (e) { body = {}; }
     return { ok: response.ok, status: response.status, body };
-  };
+  }
 
   PTSA.getJSON = async function (url) {
     const response = await fetch(url, { credentials: "same-origin",
