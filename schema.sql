@@ -66,6 +66,17 @@ CREATE TABLE IF NOT EXISTS tasks (
     result           TEXT
 );
 CREATE INDEX IF NOT EXISTS ix_tasks_queue ON tasks (level, unit_code, status);
+CREATE INDEX IF NOT EXISTS ix_tasks_created_at ON tasks (created_at);  -- browsing by date
+
+-- What a staff search finds a request by (hub/domain/search.py): words of the applicant's name
+-- and organisation (kind 'w'), the phone in national form (kind 'p'). Prefix ranges over the
+-- primary key answer "budi", "maju jaya" and "0812…" on both engines.
+CREATE TABLE IF NOT EXISTS task_terms (
+    kind     VARCHAR(1)  NOT NULL,
+    term     VARCHAR(40) NOT NULL,
+    task_id  INTEGER     NOT NULL REFERENCES tasks (id),
+    PRIMARY KEY (kind, term, task_id)
+);
 
 CREATE TABLE IF NOT EXISTS task_events (
     id        INTEGER PRIMARY KEY,
@@ -86,6 +97,16 @@ CREATE TABLE IF NOT EXISTS task_messages (
     created_at  TIMESTAMP NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ix_task_messages_task_id ON task_messages (task_id);
+
+-- Messages a staff member has not read yet, per task (hub/unread.py); the row goes when the
+-- task page is opened, on whichever PC.
+CREATE TABLE IF NOT EXISTS unread_messages (
+    staff_id         INTEGER   NOT NULL REFERENCES staff (id),
+    task_id          INTEGER   NOT NULL REFERENCES tasks (id),
+    count            INTEGER   NOT NULL DEFAULT 0,
+    last_message_at  TIMESTAMP NOT NULL,
+    PRIMARY KEY (staff_id, task_id)
+);
 
 CREATE TABLE IF NOT EXISTS sla_clocks (
     id              INTEGER PRIMARY KEY,

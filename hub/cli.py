@@ -47,15 +47,19 @@ def cmd_init_db(args: argparse.Namespace) -> int:
     from config.catalog import load_catalog
     from config.seed import seed_catalog
     from hub.db import Database
+    from hub.search import reindex
 
     async def go() -> str:
         db = Database(_settings().database_url)
         try:
             await db.create_schema()
             units, services = await seed_catalog(db, load_catalog())
+            async with db.write() as session:  # requests registered before search existed
+                indexed = await reindex(session)
         finally:
             await db.dispose()
-        return f"schema ready; {units} units and {services} services added"
+        return (f"schema ready; {units} units and {services} services added; "
+                f"{indexed} requests added to the search index")
 
     print(asyncio.run(go()))
     return 0

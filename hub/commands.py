@@ -29,6 +29,7 @@ from hub.db import Database
 from hub.domain import tasks as sm
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.models import Service, SlaClock, Staff, Task, TaskEvent, TaskMessage, Unit, utcnow
+from hub.search import index_task
 from hub.sla_clocks import ClockPolicy, PolicyProvider, apply_clock_changes
 from hub.validation import Applicant, require_text
 
@@ -117,6 +118,7 @@ class TaskCommands:
             )
             session.add(task)
             await session.flush()
+            index_task(session, task)
             clocks = await apply_clock_changes(session, task, transition.clocks, now, policy,
                                                sop_days=service.sop_days)
             result = await _record(session, task, transition.event, actor, now,

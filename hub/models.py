@@ -91,7 +91,8 @@ class Service(SQLModel, table=True):
 class Task(SQLModel, table=True):
     __tablename__ = "tasks"
     # The desk queues: "what is waiting at P1 barenbang" (schema.sql declares the same index).
-    __table_args__ = (Index("ix_tasks_queue", "level", "unit_code", "status"),)
+    __table_args__ = (Index("ix_tasks_queue", "level", "unit_code", "status"),
+                      Index("ix_tasks_created_at", "created_at"))
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True, max_length=30)
     service_code: str = Field(foreign_key="services.code", max_length=40)
@@ -136,6 +137,25 @@ class TaskMessage(SQLModel, table=True):
     author_id: int = Field(foreign_key="staff.id")
     body: str = text(nullable=False)
     created_at: datetime = ts(nullable=False)
+
+
+class TaskTerm(SQLModel, table=True):
+    """A word or phone a staff search finds the task by (hub/domain/search.py)."""
+
+    __tablename__ = "task_terms"
+    kind: str = Field(primary_key=True, max_length=1)  # w (word) | p (phone)
+    term: str = Field(primary_key=True, max_length=40)
+    task_id: int = Field(primary_key=True, foreign_key="tasks.id")
+
+
+class UnreadMessages(SQLModel, table=True):
+    """How many messages on a task a staff member has not read (hub/unread.py)."""
+
+    __tablename__ = "unread_messages"
+    staff_id: int = Field(primary_key=True, foreign_key="staff.id")
+    task_id: int = Field(primary_key=True, foreign_key="tasks.id")
+    count: int = 0
+    last_message_at: datetime = ts(nullable=False)
 
 
 class SlaClock(SQLModel, table=True):

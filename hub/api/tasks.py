@@ -18,6 +18,7 @@ from hub.commands import ensure_can_view, load_task, task_by_code
 from hub.domain.tasks import Action, Level, Role, Status, check_may_register
 from hub.errors import InvalidInput, NotFound
 from hub.models import Service, SlaClock, Staff, Task, utcnow
+from hub.search import Filters
 from hub.serializers import iso, new_task_detail, task_detail, task_summary
 from hub.validation import Applicant, require_int, require_text
 
@@ -71,8 +72,9 @@ def visible_filter(principal: Principal) -> Any:
 
 
 async def list_tasks(request: Request) -> JSONResponse:
-    """Filters: level, unit, status, assignee (username), overdue (true), since (ISO date-time),
-    limit (≤ 500), offset. Newest first."""
+    """Filters: q (search, ``hub.search``), service, unit, status, from, to (days), level,
+    assignee (username), overdue (true), since (ISO date-time), limit (≤ 500), offset.
+    Newest first."""
     principal = await authenticate(request)
     q = request.query_params
     query = select(Task).where(visible_filter(principal))
@@ -80,15 +82,7 @@ async def list_tasks(request: Request) -> JSONResponse:
         if level not in {lv.value for lv in Level}:
             raise InvalidInput(f"level must be p0, p1 or p2; got {level!r}", field="level")
         query = query.where(Task.level == level)
-    if unit := q.get("unit"):
-        query = query.where(or_(col(Task.unit_code) == unit, col(Task.eselon2) == unit))
-    if status := q.get("status"):
-        wanted = status.split(",")
-        unknown = set(wanted) - {s.value for s in Status}
-        if unknown:
-            raise InvalidInput(f"unknown status {sorted(unknown)}; use "
-                               f"{', '.join(s.value for s in Status)}", field="status")
-        query = query.where(col(Task.status).in_(wanted))
+    query = Filters.parse(q).apply(query, ctx(request).settings.tz)
     if assignee := q.get("assignee"):
         query = query.join(Staff, col(Staff.id) == col(Task.assignee_id)).where(
             Staff.username == assignee)
