@@ -40,6 +40,11 @@ _RULES: list[_Rule] = [
      lambda m: _("This role works at a unit of another level.")),
     (re.compile(r"must be a whole number"), lambda m: _("Enter a whole number in range.")),
     (re.compile(r"must be a date like"), lambda m: _("Enter a date like 2026-11-27.")),
+    (re.compile(r"must have at least two letters or digits"),
+     lambda m: _("Type at least two letters or digits of a number, name, organisation or "
+                 "phone.")),
+    (re.compile(r"is before from"), lambda m: _("The start date must not be after the end.")),
+    (re.compile(r"unknown status"), lambda m: _("Choose a status from the list.")),
     (re.compile(r"must not be after"), lambda m: _("The start date must not be after the end.")),
     (re.compile(r"already claimed by (.+)$"),
      lambda m: _("Already claimed by %(who)s.") % {"who": m[1]}),

@@ -5,6 +5,7 @@
     /loket                P0 intake (the counter) with today's requests; POST registers
     /tanda-terima/{id}    printable receipt
     /papan                P0: today's requests · P1/P2: the unit's queue and my tasks
+    /cari                 search and filtered lists (the top bar's search box)
     /permohonan/{id}      task page; POST /permohonan/{id}/{action} (claim, dispose, ...)
     /penyelia             supervisor: queues in scope, overdue, breach banner
     /penyelia/notifikasi  notification log
@@ -20,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from web import i18n
 from web.render import STATIC_DIR
-from web.views import admin, auth, boards, kpi_page, public, supervisor, tasks
+from web.views import admin, auth, boards, kpi_page, public, search_page, supervisor, tasks
 
 
 def page_routes() -> list[BaseRoute]:
@@ -35,6 +36,7 @@ def page_routes() -> list[BaseRoute]:
         Route("/loket", boards.intake_submit, methods=post),
         Route("/tanda-terima/{task_id}", boards.receipt, methods=get),
         Route("/papan", boards.board, methods=get),
+        Route("/cari", search_page.search, methods=get),
         Route("/permohonan/{task_id}", tasks.task_page, methods=get),
         Route("/permohonan/{task_id}/{action}", tasks.task_action, methods=post),
         Route("/penyelia", supervisor.supervisor, methods=get),

@@ -1,0 +1,102 @@
+"""A desk's day in a real browser (Chromium): search from the top bar, unread messages,
+countdowns in words."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser
+
+from tests.conftest import fresh_database
+from tests.support.browser import (
+    LiveSite,
+    chromium,
+    live_site,
+    screenshot,
+    sign_in,
+    site_env,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def site_database_url(tmp_path: Path) -> Iterator[str]:
+    yield from fresh_database("sqlite", tmp_path)
+
+
+@pytest.fixture
+async def site(site_database_url: str, redis_url: str,
+               tmp_path: Path) -> AsyncIterator[LiveSite]:
+    async with live_site(site_env(site_database_url, redis_url, tmp_path), tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as launched:
+        yield launched
+
+
+async def test_the_top_bar_search_finds_a_request_by_each_field(
+        site: LiveSite, browser: Browser) -> None:
+    """Typed into the top bar and submitted with Enter, a registration number, a name, an
+    organisation and a phone in the other national form each list the request, linked to its
+    page; a search that matches nothing says so."""
+    other = await site.register(name="Budi Santoso")
+    wanted = await site.api("p0-1", "POST", "/api/v1/tasks", json={
+        "service": "data-informasi", "description": "Data",
+        "applicant": {"name": "Siti Rahayu", "organisation": "CV Sinar Abadi",
+                      "phone": "+62 813-5555-0001"}})
+    assert wanted.status_code == 201, wanted.text
+    task = wanted.json()
+    page = await sign_in(browser, site, "p0-1", "/papan")
+    for query in (task["code"], "siti rah", "Sinar Abadi", "0813 5555 0001"):
+        await page.fill("#top-q", query)
+        await page.press("#top-q", "Enter")
+        await page.wait_for_url("**/cari?q=*")
+        rows = page.locator("#results tbody tr")
+        assert await rows.count() == 1, query
+        assert await rows.first.get_attribute("data-id") == str(task["id"])
+        assert other["code"] not in await page.locator("#results").inner_text()
+    await screenshot(page, "search-results")
+    await page.click(f"#results a:text('{task['code']}')")
+    await page.wait_for_url(f"**/permohonan/{task['id']}")
+    await page.fill("#top-q", "Tidak Ada Orang")
+    await page.press("#top-q", "Enter")
+    await page.wait_for_selector("#result-count")
+    assert await page.locator("#results").count() == 0
+    assert "0" in await page.locator("#result-count").inner_text()
+
+
+async def test_search_filters_and_another_day_on_the_front_office_board(
+        site: LiveSite, browser: Browser) -> None:
+    """The results page narrows by service and status; P0's board opens any earlier day's
+    requests; a reversed date range is refused beside the field."""
+    rtk = await site.register(name="Andi Rtk", service="rtk")
+    data = await site.register(name="Andi Data", service="data-informasi")
+    page = await sign_in(browser, site, "p0-1", "/cari?q=andi")
+    assert await page.locator("#results tbody tr").count() == 2
+    await page.select_option("#f-service", "rtk")
+    await page.click("#search-filters button[type=submit]")
+    await page.wait_for_url("**service=rtk*")
+    assert [await r.get_attribute("data-id") for r in
+            await page.locator("#results tbody tr").all()] == [str(rtk["id"])]
+    await page.select_option("#f-service", "")
+    await page.select_option("#f-status", "claimed")
+    await page.click("#search-filters button[type=submit]")
+    await page.wait_for_url("**status=claimed*")
+    assert await page.locator("#results").count() == 0
+    # Another day from the board: today's date shows today's two requests.
+    await page.goto("/papan")
+    today = await page.evaluate(
+        "new Date().toLocaleDateString('sv-SE', {timeZone: 'Asia/Jakarta'})")
+    await page.fill("#other-day-date", today)
+    await page.click("#other-day button")
+    await page.wait_for_url("**/cari?hari=*")
+    ids = {await r.get_attribute("data-id") for r in await page.locator("#results tbody tr").all()}
+    assert ids == {str(rtk["id"]), str(data["id"])}
+    await page.goto("/cari?from=2026-11-27&to=2026-11-26")
+    assert await page.locator("#err-to").is_visible()
