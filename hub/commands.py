@@ -24,7 +24,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels import names
-from hub import sla_ack
+from hub import sla_ack, unread
 from hub.db import Database
 from hub.domain import tasks as sm
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -172,11 +172,23 @@ class TaskCommands:
             else:
                 session.add(TaskMessage(task_id=task_id, author_id=actor.id or 0,
                                         body=extra["body"], created_at=now))
+                # Before _record: these outbox rows then go out with the message's event.
+                await unread.note_message(session, task, actor, extra["body"], now)
             policy = await self.policies.get(session)
             clocks = await apply_clock_changes(session, task, transition.clocks, now, policy)
             result = await _record(session, task, transition.event, actor, now, extra, before,
                                    clocks)
         return await self._finish(result)
+
+    async def mark_read(self, staff: Staff, task: Task) -> None:
+        """``staff`` opened the task page: its messages are read (``hub.unread``)."""
+        async with self.db.read() as session:
+            if task.id not in await unread.unread_of(session, staff.id or 0):
+                return  # the common case costs no write transaction
+        async with self.db.write() as session:
+            event_id = await unread.mark_read(session, staff, task, utcnow())
+        if event_id is not None:
+            await self._finish(CommandResult(task, event_id, unread.READ))
 
     async def acknowledge_breach(self, principal: Principal,
                                  clock_id: int) -> sla_ack.Acknowledgement:

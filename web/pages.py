@@ -6,6 +6,7 @@
     /tanda-terima/{id}    printable receipt
     /papan                P0: today's requests · P1/P2: the unit's queue and my tasks
     /cari                 search and filtered lists (the top bar's search box)
+    /pesan                the requests with messages I have not read (the top bar's badge)
     /permohonan/{id}      task page; POST /permohonan/{id}/{action} (claim, dispose, ...)
     /penyelia             supervisor: queues in scope, overdue, breach banner
     /penyelia/notifikasi  notification log
@@ -37,6 +38,7 @@ def page_routes() -> list[BaseRoute]:
         Route("/tanda-terima/{task_id}", boards.receipt, methods=get),
         Route("/papan", boards.board, methods=get),
         Route("/cari", search_page.search, methods=get),
+        Route("/pesan", search_page.unread_page, methods=get),
         Route("/permohonan/{task_id}", tasks.task_page, methods=get),
         Route("/permohonan/{task_id}/{action}", tasks.task_action, methods=post),
         Route("/penyelia", supervisor.supervisor, methods=get),

@@ -97,6 +97,14 @@ DOCUMENT: dict[str, Any] = {
                 "401": _ERRORS["401"], "429": _json(_ref("Error"), "Throttled")}}},
         "/me": {"get": {"summary": "The signed-in staff member and their channels",
                         "security": [{"bearer": []}], "responses": {"200": _json({})}}},
+        "/me/unread": {"get": {
+            "summary": "The caller's unread messages per task", "security": [{"bearer": []}],
+            "responses": {"200": _json({"type": "object", "properties": {
+                "total": {"type": "integer"}, "tasks": {"type": "array", "items": {
+                    "type": "object", "properties": {"id": {"type": "integer"},
+                                                     "code": {"type": "string"},
+                                                     "count": {"type": "integer"}}}}}}),
+                "401": _ERRORS["401"]}}},
         "/services": {"get": {"summary": "The service catalogue", "security": [{"bearer": []}],
                               "responses": {"200": _json({"type": "array",
                                                           "items": _ref("Service")})}}},
@@ -116,8 +124,9 @@ DOCUMENT: dict[str, Any] = {
             "get": {"summary": "Tasks the caller may see, newest first",
                     "security": [{"bearer": []}],
                     "parameters": [{"name": n, "in": "query", "schema": {"type": "string"}}
-                                   for n in ("level", "unit", "status", "assignee", "overdue",
-                                             "since", "limit", "offset")],
+                                   for n in ("q", "service", "from", "to", "level", "unit",
+                                             "status", "assignee", "overdue", "since", "limit",
+                                             "offset")],
                     "responses": {"200": _json({"type": "object", "properties": {
                         "items": {"type": "array", "items": _ref("Task")}}}), **_ERRORS}},
         },

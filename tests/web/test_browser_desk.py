@@ -11,12 +11,15 @@ from playwright.async_api import Browser
 
 from tests.conftest import fresh_database
 from tests.support.browser import (
+    LIVE_TIMEOUT_MS,
     LiveSite,
+    Stopwatch,
     chromium,
     live_site,
     screenshot,
     sign_in,
     site_env,
+    wait_online,
 )
 
 pytestmark = pytest.mark.browser
@@ -100,3 +103,35 @@ async def test_search_filters_and_another_day_on_the_front_office_board(
     assert ids == {str(rtk["id"]), str(data["id"])}
     await page.goto("/cari?from=2026-11-27&to=2026-11-26")
     assert await page.locator("#err-to").is_visible()
+
+
+async def test_a_message_badges_the_holders_card_at_once_and_reading_clears_it_everywhere(
+        site: LiveSite, browser: Browser) -> None:
+    """A supervisor's message on a task a P1 desk holds puts a badge on that card and in the top
+    bar of both the desk's PCs within 1 s, with a toast; opening the task page on one PC clears
+    the badges on the other too (the count is kept on the server)."""
+    task = await site.register()
+    await site.act("p1-barenbang-1", task["id"], "claim")
+    desk = await sign_in(browser, site, "p1-barenbang-1", "/papan")
+    other_pc = await sign_in(browser, site, "p1-barenbang-1", "/papan")
+    for page in (desk, other_pc):
+        await wait_online(page)
+    badge = f'[data-list="mine"] [data-id="{task["id"]}"] .unread-badge'
+    clock = Stopwatch()
+    await site.act("spv-barenbang", task["id"], "messages", body="Pemohon menelepon, mohon cek.")
+    await desk.wait_for_selector(badge, timeout=LIVE_TIMEOUT_MS)
+    assert clock.ms < LIVE_TIMEOUT_MS, f"badge after {clock.ms:.0f} ms"
+    await other_pc.wait_for_selector(badge, timeout=LIVE_TIMEOUT_MS)
+    assert await desk.inner_text(badge) == "1"
+    assert await desk.inner_text("#unread-total [data-f=n]") == "1"
+    assert "Pemohon menelepon" in await desk.inner_text("#toasts")
+    await screenshot(desk, "unread-badge")
+    # A reload keeps it: the server knows.
+    await desk.reload()
+    await desk.wait_for_selector(badge)
+    await desk.click(f'[data-list="mine"] [data-id="{task["id"]}"] [data-f="link"]')
+    await desk.wait_for_url(f"**/permohonan/{task['id']}")
+    await other_pc.wait_for_selector(badge, state="detached", timeout=LIVE_TIMEOUT_MS * 3)
+    assert await other_pc.is_hidden("#unread-total")
+    answer = await site.api("p1-barenbang-1", "GET", "/api/v1/me/unread")
+    assert answer.json()["total"] == 0

@@ -14,6 +14,7 @@ from hub.errors import InvalidInput
 from hub.models import Task
 from hub.search import Filters
 from hub.serializers import task_summary
+from hub.unread import unread_of
 from web import queries
 from web.forms import FormErrors
 from web.render import app_ctx, render
@@ -55,3 +56,16 @@ async def search(request: Request) -> Response:
     return render(request, "search.html", status=status, cards=cards, filters=filters,
                   values=values, errors=errors, services=services, units=units,
                   limit=RESULTS)
+
+
+@page(roles=("p0", "p1", "p2", "supervisor", "admin"))
+async def unread_page(request: Request) -> Response:
+    """``/pesan``: the requests with messages the signed-in staff member has not read."""
+    principal: Principal = request.scope["principal"]
+    async with app_ctx(request).db.read() as session:
+        counts = await unread_of(session, principal.id)
+        units = await queries.units_by_code(session)
+        rows = await session.exec(select(Task).where(col(Task.id).in_(list(counts)))
+                                  .order_by(col(Task.id).desc()))
+        cards = [await task_summary(session, t) for t in rows.all()]
+    return render(request, "unread.html", cards=cards, counts=counts, units=units)

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from channels import names
 from hub.auth.principal import Principal
 from hub.commands import ensure_can_view, load_task
 from hub.domain.tasks import Action
@@ -61,7 +62,9 @@ async def _task_context(request: Request, principal: Principal) -> dict[str, Any
         service = await session.get(Service, task.service_code)
         units = await queries.units_by_code(session)
         eselon2 = await queries.eselon2_under(session, task.eselon1)
-    config = {"kind": "task", "task_id": detail["id"], "channels": [f"task.{detail['id']}"],
+    await app_ctx(request).commands.mark_read(principal.staff, task)  # the page is being read
+    config = {"kind": "task", "task_id": detail["id"],
+              "channels": [f"task.{detail['id']}", names.user(principal.username)],
               "me": {"username": principal.username, "role": principal.role,
                      "unit": principal.unit},
               "fragment": f"/permohonan/{detail['id']}?partial=1", "strings": js_strings()}

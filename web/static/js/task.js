@@ -27,7 +27,14 @@
     let pending = null;
     const soon = () => { clearTimeout(pending); pending = setTimeout(() => refresh(cfg), 60); };
     PTSA.refreshTask = () => refresh(cfg);
-    const live = new PTSA.Live({ channels: cfg.channels, onEvent: soon, onResync: soon });
+    const live = new PTSA.Live({
+      channels: cfg.channels,
+      onEvent: (frame) => {
+        document.dispatchEvent(new CustomEvent("ptsa:event", { detail: frame }));
+        if (frame.channel !== "user." + cfg.me.username) soon(); // not another task's message
+      },
+      onResync: soon,
+    });
     PTSA.live = live;
     live.start();
     const thread = document.getElementById("thread");
