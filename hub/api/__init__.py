@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
-from hub.api import auth, catalog, kpi, sla, tasks, unread
+from hub.api import auth, calendar, catalog, kpi, sla, tasks, unread
 from hub.api.common import error_response
 from hub.api.openapi import openapi_endpoint
 from hub.errors import NotFound, PtsaError
@@ -21,6 +21,7 @@ def api_routes() -> list[Route]:
         Route("/me/unread", unread.my_unread, methods=["GET"]),
         Route("/services", catalog.list_services, methods=["GET"]),
         Route("/units", catalog.list_units, methods=["GET"]),
+        Route("/calendar/open", calendar.open_spans, methods=["GET"]),
         Route("/tasks", tasks.create_task, methods=["POST"]),
         Route("/tasks", tasks.list_tasks, methods=["GET"]),
         Route("/tasks/{task_id}", tasks.get_task, methods=["GET"]),

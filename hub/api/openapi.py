@@ -97,6 +97,15 @@ DOCUMENT: dict[str, Any] = {
                 "401": _ERRORS["401"], "429": _json(_ref("Error"), "Throttled")}}},
         "/me": {"get": {"summary": "The signed-in staff member and their channels",
                         "security": [{"bearer": []}], "responses": {"200": _json({})}}},
+        "/calendar/open": {"get": {
+            "summary": "The office's open spans (45 days back, 75 ahead) for working-time "
+                       "countdowns", "security": [{"bearer": []}],
+            "responses": {"200": _json({"type": "object", "properties": {
+                "from": {"type": "string"}, "to": {"type": "string"},
+                "working_day_seconds": {"type": "integer"},
+                "spans": {"type": "array", "items": {"type": "array",
+                                                     "items": {"type": "string"}}}}}),
+                "401": _ERRORS["401"]}}},
         "/me/unread": {"get": {
             "summary": "The caller's unread messages per task", "security": [{"bearer": []}],
             "responses": {"200": _json({"type": "object", "properties": {

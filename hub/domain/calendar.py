@@ -357,6 +357,21 @@ class BusinessCalendar:
             d += timedelta(days=1)
         return total
 
+    def open_spans(self, a: datetime, b: datetime) -> list[tuple[datetime, datetime]]:
+        """The open spans between ``a`` and ``b`` (UTC, clipped to them): what a client sums to
+        count business time itself, by the same rule as ``business_time_between``."""
+        ua, ub = _utc(a), _utc(b)
+        if ub <= ua:
+            return []
+        if self._always:
+            return [(ua, ub)]
+        spans = []
+        d, last = ua.astimezone(self._tz).date(), ub.astimezone(self._tz).date()
+        while d <= last:
+            spans += [(max(o, ua), min(c, ub)) for o, c in self._spans(d) if c > ua and o < ub]
+            d += timedelta(days=1)
+        return spans
+
     def add_working_days(self, start: datetime, days: int) -> datetime:
         """The deadline of an SOP commitment of at most ``days`` working days.
 

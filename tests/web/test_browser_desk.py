@@ -3,12 +3,16 @@ countdowns in words."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser
 
+from config.settings import load_settings
+from hub.domain.calendar import BusinessCalendar
 from tests.conftest import fresh_database
 from tests.support.browser import (
     LIVE_TIMEOUT_MS,
@@ -135,3 +139,54 @@ async def test_a_message_badges_the_holders_card_at_once_and_reading_clears_it_e
     assert await other_pc.is_hidden("#unread-total")
     answer = await site.api("p1-barenbang-1", "GET", "/api/v1/me/unread")
     assert answer.json()["total"] == 0
+
+
+def _words(minutes: int, per_day: int, working: bool) -> str:
+    """Indonesian duration words as the screens write them (no seconds: callers pass ≥ 1 h)."""
+    days, rest = divmod(minutes, per_day)
+    hours, mins = divmod(rest, 60)
+    if working:
+        return f"{days} hari kerja {hours} jam" if days else f"{hours} jam {mins} menit kerja"
+    return f"{days} hari {hours} jam" if days else f"{hours} jam {mins} menit"
+
+
+async def test_countdowns_name_their_deadline_in_indonesian_and_the_sop_one_in_working_time(
+        redis_url: str, tmp_path: Path, browser: Browser) -> None:
+    """With the office calendar, the task page's SOP countdown reads "Janji selesai: sisa N hari
+    kerja H jam" equal to the SLA engine's business_time_between(now, due), and the board's
+    pickup countdown reads "Batas ambil P1: sisa …" in calendar time without seconds beyond an
+    hour."""
+    env = site_env(f"sqlite:///{tmp_path / 'office.db'}", redis_url, tmp_path,
+                   PTSA_CALENDAR="office")
+    async with live_site(env, tmp_path) as site:
+        task = await site.register()
+        detail = (await site.api("p1-barenbang-1", "GET", f"/api/v1/tasks/{task['id']}")).json()
+        settings = load_settings(env)
+        calendar = BusinessCalendar.indonesian(settings.tz, settings.office_hours, [])
+        per_day = int(calendar.working_day_length.total_seconds() // 60)
+        due = datetime.fromisoformat(detail["due_at"].replace("Z", "+00:00"))
+        pickup = datetime.fromisoformat(detail["pickup_due_at"].replace("Z", "+00:00"))
+
+        def expected_sop() -> set[str]:  # the minute may turn while we read the page
+            now = datetime.now(UTC)
+            return {"Janji selesai: sisa " + _words(
+                int((calendar.business_time_between(now + timedelta(seconds=s), due)
+                     .total_seconds()) // 60), per_day, working=True) for s in (-2, 0, 2)}
+
+        page = await sign_in(browser, site, "p1-barenbang-1", f"/permohonan/{task['id']}")
+        sop = page.locator('tr[data-kind="resolution"] .countdown')
+        await page.wait_for_function(
+            "() => document.querySelector('tr[data-kind=\"resolution\"] .countdown')"
+            ".textContent.startsWith('Janji selesai')")
+        assert await sop.inner_text() in expected_sop()
+        await screenshot(page, "task-countdowns")
+        board = await sign_in(browser, site, "p1-barenbang-1", "/papan")
+        text = await board.inner_text(f'[data-id="{task["id"]}"] [data-f="countdown"]')
+        left = pickup - datetime.now(UTC)
+        assert text.startswith("Batas ambil P1: sisa "), text
+        if left >= timedelta(hours=1):
+            minutes = int(left.total_seconds() // 60)
+            assert text.removeprefix("Batas ambil P1: sisa ") in {
+                _words(minutes + d, 24 * 60, working=False) for d in (-1, 0, 1)}, text
+        else:
+            assert re.fullmatch(r"Batas ambil P1: sisa \d+ menit \d+ detik", text), text

@@ -332,7 +332,7 @@ async def test_a_pickup_countdown_follows_the_server_clock_when_the_pc_clock_is_
     await page.wait_for_selector(countdown, timeout=LIVE_TIMEOUT_MS)
     await page.wait_for_timeout(1100)  # at least one tick of the once-a-second redraw
     text = await page.text_content(countdown) or ""
-    assert re.fullmatch(r"(14:5\d|15:00) lagi", text), text
+    assert re.fullmatch(r"Batas ambil P1: sisa (14 menit \d+|15 menit 0) detik", text), text
     assert "late" not in (await page.get_attribute(countdown, "class") or "")
 
 
@@ -357,7 +357,7 @@ async def test_the_supervisor_sees_the_completion_countdown_paused_while_a_reque
     assert await page.text_content(countdown(held["id"])) == "Dihentikan sementara"
     assert await page.get_attribute(countdown(held["id"]), "data-due") == ""
     running = await page.text_content(countdown(live["id"])) or ""
-    assert running.endswith(" lagi"), running
+    assert running.startswith("Janji selesai: sisa "), running
 
     await site.act("p1-barenbang-1", live["id"], "hold", reason="Berkas kurang")
     await page.wait_for_function(
@@ -368,7 +368,7 @@ async def test_the_supervisor_sees_the_completion_countdown_paused_while_a_reque
     assert await page.text_content(countdown(live["id"])) == first  # it does not tick
     await site.act("p1-barenbang-1", live["id"], "resume")
     await page.wait_for_function(
-        "sel => document.querySelector(sel).textContent.endsWith(' lagi')",
+        "sel => document.querySelector(sel).textContent.startsWith('Janji selesai: sisa ')",
         arg=countdown(live["id"]), timeout=LIVE_TIMEOUT_MS)
 
 

@@ -129,6 +129,7 @@
       });
       el.querySelectorAll('[data-f="countdown"]').forEach((n) => {
         n.setAttribute("data-due", card.status === "queued" && card.pickup_due_at ? card.pickup_due_at : "");
+        n.setAttribute("data-kind", card.level + "_pickup");
       });
       el.querySelectorAll('[data-f="due_countdown"]').forEach((n) => {
         // The SOP clock stands still while the request is back at the counter or on hold.

@@ -37,13 +37,59 @@
 
   function pad(n) { return String(n).padStart(2, "0"); }
 
+  // A duration in words, largest units first and no seconds beyond one hour:
+  // "2 hari 3 jam", "3 jam 20 menit", "12 menit 5 detik".
   PTSA.formatDuration = function (ms) {
     const total = Math.floor(Math.abs(ms) / 1000);
     const d = Math.floor(total / 86400), h = Math.floor((total % 86400) / 3600);
     const m = Math.floor((total % 3600) / 60), s = total % 60;
-    const clock = (h || d ? pad(h) + ":" : "") + pad(m) + ":" + pad(s);
-    return d ? d + "d " + clock : clock;
+    if (d) return PTSA.t("dur.dh", { d, h });
+    if (h) return PTSA.t("dur.hm", { h, m });
+    return PTSA.t("dur.ms", { m, s });
   };
+
+  // Working time in words, a working day being the office's standard day: "2 hari kerja 3 jam".
+  PTSA.formatWorking = function (ms, dayMs) {
+    const minutes = Math.floor(Math.abs(ms) / 60000);
+    const perDay = Math.max(1, Math.round(dayMs / 60000));
+    const d = Math.floor(minutes / perDay), rest = minutes % perDay;
+    const h = Math.floor(rest / 60), m = rest % 60;
+    if (d) return PTSA.t("wdur.dh", { d, h });
+    if (h) return PTSA.t("wdur.hm", { h, m });
+    return PTSA.t("wdur.m", { m });
+  };
+
+  // The office's open spans (GET /api/v1/calendar/open, the SLA engine's calendar): working
+  // time between two instants is the spans' overlap with them — the server's one rule, summed.
+  let office = null;
+  PTSA.loadCalendar = async function () {
+    try {
+      const answer = await PTSA.getJSON("/api/v1/calendar/open");
+      office = { dayMs: answer.working_day_seconds * 1000,
+                 spans: answer.spans.map(([o, c]) => [Date.parse(o), Date.parse(c)]) };
+      PTSA.tick();
+    } catch (e) { console.warn("office calendar not loaded", e); }
+  };
+  PTSA.workingBetween = function (a, b) {
+    let sum = 0;
+    for (const [o, c] of office.spans) sum += Math.max(0, Math.min(c, b) - Math.max(o, a));
+    return sum;
+  };
+
+  function countdownText(el, dueMs, now) {
+    const kind = el.getAttribute("data-kind");
+    const left = dueMs - now;
+    let time;
+    if (el.getAttribute("data-mode") === "working") {
+      if (!office) return "";
+      const worked = left >= 0 ? PTSA.workingBetween(now, dueMs) : PTSA.workingBetween(dueMs, now);
+      time = PTSA.formatWorking(worked, office.dayMs);
+    } else {
+      time = PTSA.formatDuration(left);
+    }
+    const text = PTSA.t(left >= 0 ? "cd.left" : "cd.late", { time });
+    return kind ? PTSA.t("cd.label", { label: PTSA.t("deadline." + kind), text }) : text;
+  }
 
   // Staff PCs' clocks may be off by minutes or hours, so deadlines are counted against the
   // server's clock: the page carries the server's time when it was rendered (page-data
@@ -71,9 +117,7 @@
         return;
       }
       const left = Date.parse(due) - now;
-      el.textContent = left >= 0
-        ? PTSA.formatDuration(left) + " " + PTSA.t("left")
-        : PTSA.t("overdue") + " " + PTSA.formatDuration(left);
+      el.textContent = countdownText(el, Date.parse(due), now);
       el.classList.toggle("late", left < 0);
       el.classList.toggle("warn", left >= 0 && left < WARN_MS);
       if (holder && left < 0) holders.set(holder, true);
@@ -167,5 +211,6 @@
     setupNotifyButton();
     PTSA.tick();
     setInterval(PTSA.tick, 1000);
+    if (PTSA.config.kind) PTSA.loadCalendar(); // live pages: SOP countdowns in working time
   });
 })();
