@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS services (
     eselon2     VARCHAR(40)  NOT NULL REFERENCES units (code),
     sop_days    INTEGER      NOT NULL,          -- SOP commitment in working days
     sop_source  VARCHAR(200) NOT NULL DEFAULT '',
-    active      BOOLEAN      NOT NULL DEFAULT TRUE
+    active      BOOLEAN      NOT NULL DEFAULT TRUE,
+    documents   VARCHAR(2000) NOT NULL DEFAULT ''   -- required documents, one a line (admin)
 );
 
 CREATE TABLE IF NOT EXISTS tasks (

@@ -27,6 +27,7 @@ from channels import names
 from hub import sla_ack, unread
 from hub.db import Database
 from hub.domain import tasks as sm
+from hub.domain.documents import received
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.models import Service, SlaClock, Staff, Task, TaskEvent, TaskMessage, Unit, utcnow
 from hub.search import index_task
@@ -96,13 +97,16 @@ class TaskCommands:
         return result
 
     async def register(self, actor: Staff, service_code: str, applicant: Applicant,
-                       description: str) -> CommandResult:
+                       description: str, documents: list[Any] | None = None) -> CommandResult:
         description = require_text("description", description, max_length=4000, required=False)
         async with self.db.write() as session:
             service = await session.get(Service, service_code)
             if service is None or not service.active:
                 raise InvalidInput(f"unknown service '{service_code}'; see GET /api/v1/services",
                                    field="service")
+            extra: dict[str, Any] = {"service": service.code}
+            if documents:  # ticked at intake from the service's checklist (hub.domain.documents)
+                extra["documents"] = received(documents, service.documents)
             transition = sm.register(service.eselon1, actor_of(actor))
             policy = await self.policies.get(session)
             now = utcnow()
@@ -122,7 +126,7 @@ class TaskCommands:
             clocks = await apply_clock_changes(session, task, transition.clocks, now, policy,
                                                sop_days=service.sop_days)
             result = await _record(session, task, transition.event, actor, now,
-                                   {"service": service.code}, None, clocks)
+                                   extra, None, clocks)
         return await self._finish(result)
 
     async def act(self, actor: Staff, task_id: int, action: sm.Action, *,

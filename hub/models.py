@@ -86,6 +86,9 @@ class Service(SQLModel, table=True):
     sop_days: int
     sop_source: str = Field(default="", max_length=200)
     active: bool = True
+    # The documents an applicant brings, one a line: ticked at intake, printed on the receipt,
+    # published on /layanan (hub/domain/documents.py).
+    documents: str = Field(default="", max_length=2000)
 
 
 class Task(SQLModel, table=True):

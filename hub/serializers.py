@@ -64,6 +64,7 @@ async def task_summary(session: AsyncSession, task: Task,
         "assignee": staff_ref(assignee), "version": task.version,
         "service": task.service_code, "service_name": service.name if service else "",
         "sop_days": service.sop_days if service else None,
+        "service_unit": service.eselon2 if service else None,  # the usual disposition
         "applicant": {"name": task.applicant_name, "organisation": task.applicant_org},
         "created_at": iso(task.created_at), "updated_at": iso(task.updated_at),
         "due_at": iso(task.due_at), "completed_at": iso(task.completed_at),

@@ -20,6 +20,7 @@ from hub.admin_users import create_staff
 from hub.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from hub.auth.sessions import kick
 from hub.context import AppContext
+from hub.domain.documents import parse_checklist
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.models import AppSetting, CalendarDay, Service, Staff, Unit
 from hub.sla_clocks import CALENDAR_VERSION_KEY, P1_PICKUP_KEY, P2_PICKUP_KEY
@@ -117,14 +118,17 @@ def _sop_days(raw: str) -> int:
 
 
 async def update_service(ctx: AppContext, code: str, *, name: str, sop_days: str,
-                         active: bool) -> Service:
+                         active: bool, documents: str | None = None) -> Service:
     name = require_text("name", name, max_length=200)
     days = _sop_days(sop_days)
+    checklist = parse_checklist(documents) if documents is not None else None
     async with ctx.db.write() as session:
         service = await session.get(Service, code)
         if service is None:
             raise NotFound(f"service {code!r} does not exist")
         service.name, service.sop_days, service.active = name, days, active
+        if checklist is not None:
+            service.documents = checklist
         session.add(service)
     return service
 

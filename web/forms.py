@@ -71,6 +71,11 @@ def localise(exc: PtsaError) -> str:
 class FormErrors(dict[str, str]):
     """Field name → message; ``general`` for a message that belongs to no field."""
 
+    def first(self) -> InvalidInput:
+        """One of the errors as an exception (the form shows them all)."""
+        field, message = next(iter(self.items()))
+        return InvalidInput(message, field=field)
+
     def add(self, exc: PtsaError, fallback_field: str = "general") -> None:
         field = exc.details.get("field") if isinstance(exc, InvalidInput) else None
         self[str(field or fallback_field)] = localise(exc)

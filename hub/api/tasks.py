@@ -38,8 +38,12 @@ async def create_task(request: Request) -> JSONResponse:
     body = await read_json(request)
     service = require_text("service", body.get("service"), max_length=40)
     applicant = Applicant.parse(body.get("applicant"))
+    documents = body.get("documents") or []
+    if not isinstance(documents, list):
+        raise InvalidInput("documents must be a list of the service's document names",
+                           field="documents")
     result = await ctx(request).commands.register(principal.staff, service, applicant,
-                                                  body.get("description", ""))
+                                                  body.get("description", ""), documents)
     assert result.event is not None
     data = new_task_detail(result.task, result.payload["task"], result.event, principal.staff,
                            result.clocks)

@@ -190,3 +190,97 @@ async def test_countdowns_name_their_deadline_in_indonesian_and_the_sop_one_in_w
                 _words(minutes + d, 24 * 60, working=False) for d in (-1, 0, 1)}, text
         else:
             assert re.fullmatch(r"Batas ambil P1: sisa \d+ menit \d+ detik", text), text
+
+
+async def _set_checklist(site: LiveSite, browser: Browser, service: str, lines: str) -> None:
+    """An admin sets a service's document checklist through the admin page."""
+    admin = await sign_in(browser, site, "admin", "/admin/layanan")
+    await admin.fill(f"#vd-{service}", lines)
+    await admin.click(f'tr[data-service="{service}"] button[type=submit]')
+    await admin.wait_for_url("**/admin/layanan?ok=1")
+    await admin.context.close()
+
+
+async def test_intake_reports_every_field_error_at_once_and_keeps_the_browser_checks(
+        site: LiveSite, browser: Browser) -> None:
+    """The browser's own checks stay on (an empty name stops the submit); past them, a bad
+    phone, a bad email and a missing service come back together, each beside its field."""
+    page = await sign_in(browser, site, "p0-1", "/loket")
+    assert await page.get_attribute("#intake-form", "novalidate") is None
+    await page.click("#register")
+    assert await page.evaluate("document.querySelector('#applicant-name').validity.valueMissing")
+    assert "/loket" in page.url and await page.locator("#error-summary").count() == 0
+    # An old browser (or one with checks off) posts anyway: the server finds everything at once.
+    await page.fill("#applicant-name", "Siti")
+    await page.fill("#applicant-phone", "telepon saya")
+    await page.evaluate("document.querySelector('#applicant-email').type = 'text'")
+    await page.fill("#applicant-email", "bukan-email")
+    await page.evaluate("document.getElementById('intake-form').noValidate = true")
+    await page.click("#register")
+    await page.wait_for_selector("#error-summary")
+    for field in ("service", "applicant-phone", "applicant-email"):
+        assert await page.locator(f"#err-{field}").is_visible(), field
+    assert await page.input_value("#applicant-name") == "Siti"
+    await screenshot(page, "intake-errors")
+
+
+async def test_documents_ticked_at_intake_are_printed_on_the_receipt_with_officer_and_qr(
+        site: LiveSite, browser: Browser) -> None:
+    """A service's admin-set checklist appears when it is chosen; the ticked documents, the
+    receiving officer and a QR code of the tracking link (which opens the tracking page) are on
+    the receipt."""
+    await _set_checklist(site, browser, "data-informasi",
+                         "Surat permohonan\nKTP pemohon\nSurat kuasa")
+    page = await sign_in(browser, site, "p0-1", "/loket")
+    assert await page.locator('fieldset[data-service="data-informasi"]').is_hidden()
+    await page.select_option("#service", "data-informasi")
+    await page.check('input[name=documents][value="Surat permohonan"]')
+    await page.check('input[name=documents][value="Surat kuasa"]')
+    await page.fill("#applicant-name", "Rina Kusuma")
+    await page.fill("#applicant-phone", "0812-3333-4444")
+    await page.click("#register")
+    await page.wait_for_url("**/tanda-terima/*")
+    items = await page.locator("#receipt-documents li").all_inner_texts()
+    assert items == ["Surat permohonan", "Surat kuasa"]
+    assert await page.inner_text("#receipt-officer") == "Siti Rahmawati"  # p0-1's name
+    code = await page.inner_text("#regno")
+    link = f"{site.url}/lacak?kode={code}"
+    assert _qr_matrix(await page.inner_html("#receipt-qr")) == _expected_matrix(link)
+    await screenshot(page, "p0-receipt")
+    track = await page.context.new_page()
+    await track.goto(link)
+    assert code in await track.inner_text("main")
+
+
+def _qr_matrix(svg: str) -> set[tuple[int, int]]:
+    """The dark modules of segno's SVG path (relative h-moves on rows at y + .5)."""
+    path = re.search(r' d="([^"]+)"', svg)
+    assert path, svg
+    dark, x, y = set(), 0, 0
+    for op, a, b in re.findall(r"([Mmh])(-?[\d.]+)(?:\s(-?[\d.]+))?", path.group(1)):
+        if op == "M":
+            x, y = int(float(a)), int(float(b))
+        elif op == "m":
+            x, y = x + int(float(a)), y + int(float(b))
+        else:
+            dark |= {(x + i, y) for i in range(int(float(a)))}
+            x += int(float(a))
+    return dark
+
+
+def _expected_matrix(url: str) -> set[tuple[int, int]]:
+    import segno
+
+    code = segno.make(url, error="m", micro=False)
+    return {(x + 2, y + 2) for y, row in enumerate(code.matrix) for x, v in enumerate(row) if v}
+
+
+async def test_a_desk_finds_the_service_usual_unit_pre_selected_for_disposition(
+        site: LiveSite, browser: Browser) -> None:
+    """The card's disposition list starts at the service's usual Eselon II unit."""
+    task = await site.register(service="rtk")
+    await site.act("p1-barenbang-1", task["id"], "claim")
+    page = await sign_in(browser, site, "p1-barenbang-1", "/papan")
+    select = f'[data-list="mine"] [data-id="{task["id"]}"] select[name=unit]'
+    await page.wait_for_selector(select)
+    assert await page.input_value(select) == "pusrenaker"

@@ -163,7 +163,8 @@ async def service_update(request: Request) -> Response:
     try:
         await admin_ops.update_service(app_ctx(request), code, name=text_field(form, "name"),
                                        sop_days=text_field(form, "sop_days"),
-                                       active=form.get("active") == "1")
+                                       active=form.get("active") == "1",
+                                       documents=text_field(form, "documents"))
     except PtsaError as exc:
         errors = FormErrors()
         errors[f"service.{code}"] = localise(exc)

@@ -3,16 +3,22 @@ today's requests, and the P1/P2 desk queues. All of them go live through ``stati
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+
+from sqlmodel import select
 from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.auth.principal import Principal
 from hub.commands import ensure_can_view, load_task
+from hub.domain.documents import checklist
 from hub.errors import InvalidInput
-from hub.models import Service
-from hub.validation import Applicant
-from web import queries
+from hub.models import Service, Staff, TaskEvent
+from hub.validation import Applicant, optional_email, optional_phone, require_text
+from web import i18n, queries
 from web.forms import FormErrors, text_field
+from web.qr import qr_svg
 from web.render import app_ctx, redirect, render
 from web.views.base import page, path_int
 from web.views.live import board_config
@@ -22,8 +28,41 @@ INTAKE_FIELDS = ("service", "applicant.name", "applicant.organisation", "applica
                  "applicant.email", "description")
 
 
+def check_intake(values: dict[str, str]) -> tuple[Applicant | None, FormErrors]:
+    """Every field's check at once, so the counter sees all that is wrong in one round trip:
+    the applicant when all pass, else None and the errors by field."""
+    errors = FormErrors()
+    checks: list[tuple[str, Callable[[str], object]]] = [
+        ("applicant.name", lambda v: require_text("applicant.name", v, max_length=120)),
+        ("applicant.organisation", lambda v: require_text("applicant.organisation", v,
+                                                          max_length=200, required=False)),
+        ("applicant.phone", lambda v: optional_phone("applicant.phone", v)),
+        ("applicant.email", lambda v: optional_email("applicant.email", v)),
+        ("description", lambda v: require_text("description", v, max_length=4000,
+                                               required=False)),
+    ]
+    if not values["service"]:
+        errors.add(InvalidInput("unknown service ''", field="service"))
+    for name, check in checks:
+        try:
+            check(values[name])
+        except InvalidInput as exc:
+            errors.add(exc)
+    try:  # the rules across fields (phone or email), with a stand-in for a name already refused
+        applicant = Applicant.parse({
+            "name": "-" if "applicant.name" in errors else values["applicant.name"],
+            "organisation": values["applicant.organisation"],
+            "phone": values["applicant.phone"], "email": values["applicant.email"]})
+    except InvalidInput as exc:
+        if str(exc.details.get("field")) not in errors:
+            errors.add(exc)
+        return None, errors
+    return (None, errors) if errors else (applicant, errors)
+
+
 async def _intake_page(request: Request, principal: Principal, values: dict[str, str],
-                       errors: FormErrors, status: int = 200) -> Response:
+                       errors: FormErrors, status: int = 200,
+                       documents: list[str] | None = None) -> Response:
     ctx = app_ctx(request)
     async with ctx.db.read() as session:
         services = await queries.active_services(session)
@@ -32,6 +71,7 @@ async def _intake_page(request: Request, principal: Principal, values: dict[str,
     config = board_config(request, principal, "p0", cards, units)
     return render(request, "intake.html", status=status, services=services, units=units,
                   values=values, errors=errors, config=config, cards=cards,
+                  ticked=set(documents or ()), checklist=checklist,
                   actions_for=lambda card: available_actions(card, principal))
 
 
@@ -47,19 +87,18 @@ async def intake_submit(request: Request) -> Response:
     principal: Principal = request.scope["principal"]
     form = await request.form()
     values = {name: text_field(form, name) for name in INTAKE_FIELDS}
-    errors = FormErrors()
+    documents = [d for d in form.getlist("documents") if isinstance(d, str)]
+    applicant, errors = check_intake(values)
     try:
-        if not values["service"]:
-            raise InvalidInput("unknown service ''", field="service")
-        applicant = Applicant.parse({"name": values["applicant.name"],
-                                     "organisation": values["applicant.organisation"],
-                                     "phone": values["applicant.phone"],
-                                     "email": values["applicant.email"]})
+        if applicant is None:
+            raise errors.first()
         result = await app_ctx(request).commands.register(
-            principal.staff, values["service"], applicant, values["description"])
+            principal.staff, values["service"], applicant, values["description"], documents)
     except InvalidInput as exc:
-        errors.add(exc)
-        return await _intake_page(request, principal, values, errors, status=422)
+        if applicant is not None:
+            errors.add(exc)
+        return await _intake_page(request, principal, values, errors, status=422,
+                                  documents=documents)
     return redirect(f"/tanda-terima/{result.task.id}")
 
 
@@ -71,9 +110,15 @@ async def receipt(request: Request) -> Response:
         task = await load_task(session, path_int(request))
         ensure_can_view(task, principal.staff, principal.scope)
         service = await session.get(Service, task.service_code)
+        officer = await session.get(Staff, task.created_by)
+        created = (await session.exec(select(TaskEvent).where(
+            TaskEvent.task_id == task.id, TaskEvent.type == "task.created"))).first()
+    documents = json.loads(created.data).get("documents", []) if created else []
     base = ctx.settings.base_url or str(request.base_url).rstrip("/")
-    return render(request, "receipt.html", task=task, service=service,
-                  track_url=f"{base}/lacak", track_link=f"{base}/lacak?kode={task.code}")
+    link = f"{base}/lacak?kode={task.code}"
+    return render(request, "receipt.html", task=task, service=service, officer=officer,
+                  documents=documents, track_url=f"{base}/lacak", track_link=link,
+                  qr=qr_svg(link, i18n.gettext("QR code of the tracking link")))
 
 
 @page()

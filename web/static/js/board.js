@@ -138,6 +138,9 @@
         n.setAttribute("data-empty", card.status === "on_hold" ? PTSA.t("paused") : "");
       });
       el.querySelectorAll('input[name="version"]').forEach((n) => { n.value = card.version; });
+      el.querySelectorAll('select[name="unit"]').forEach((n) => {
+        if (!n.value && card.service_unit) n.value = card.service_unit; // the usual disposition
+      });
       const acts = availableActions(card, this.me);
       el.querySelectorAll("form[data-action]").forEach((form) => {
         const action = form.getAttribute("data-action");

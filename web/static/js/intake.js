@@ -16,7 +16,16 @@
       hint.textContent = PTSA.t("sop_days", { n: option.getAttribute("data-sop") }) + " · " +
         (option.getAttribute("data-unit") || "");
     };
+    // Only the chosen service's document checklist is shown and sent.
+    const documents = () => {
+      form.querySelectorAll("fieldset.documents").forEach((set) => {
+        const mine = set.getAttribute("data-service") === select.value;
+        set.hidden = !mine;
+        set.disabled = !mine;
+      });
+    };
     select.addEventListener("change", show);
+    select.addEventListener("change", documents);
     select.addEventListener("keydown", (e) => {
       if (e.key === "Enter") { e.preventDefault(); document.getElementById("applicant-name").focus(); }
     });
@@ -27,6 +36,7 @@
       document.getElementById("register").disabled = true; // one registration per press
     });
     show();
+    documents();
     const invalid = form.querySelector('[aria-invalid="true"]');
     if (invalid) invalid.focus();
   });
