@@ -284,3 +284,33 @@ async def test_a_desk_finds_the_service_usual_unit_pre_selected_for_disposition(
     select = f'[data-list="mine"] [data-id="{task["id"]}"] select[name=unit]'
     await page.wait_for_selector(select)
     assert await page.input_value(select) == "pusrenaker"
+
+
+async def test_a_hold_shows_its_reason_as_a_warning_and_p0_can_contact_the_applicant(
+        site: LiveSite, browser: Browser) -> None:
+    """When a desk puts a request on hold, P0's card shows the reason live, styled as a
+    warning, with "Hubungi pemohon" leading to the applicant's phone and email on the task
+    page; the supervisor's row shows the reason too."""
+    task = await site.register(name="Menunggu Berkas")
+    await site.act("p1-barenbang-1", task["id"], "claim")
+    board = await sign_in(browser, site, "p0-1", "/papan")
+    supervisor = await sign_in(browser, site, "spv-barenbang", "/penyelia")
+    for page in (board, supervisor):
+        await wait_online(page)
+    await site.act("p1-barenbang-1", task["id"], "hold", reason="Surat kuasa belum ada")
+    reason = f'[data-list="today"] [data-id="{task["id"]}"] [data-f="hold_row"]'
+    await board.wait_for_selector(reason, state="visible", timeout=LIVE_TIMEOUT_MS)
+    assert "Surat kuasa belum ada" in await board.inner_text(reason)
+    colour = await board.eval_on_selector(reason, "e => getComputedStyle(e).borderLeftColor")
+    assert colour == "rgb(178, 106, 0)"  # --warn, not the success green
+    row = f'[data-list="open"] [data-id="{task["id"]}"] [data-f="hold_row"]'
+    await supervisor.wait_for_selector(row, state="visible", timeout=LIVE_TIMEOUT_MS)
+    assert await supervisor.inner_text(row) == "Surat kuasa belum ada"
+    await screenshot(board, "p0-hold")
+    await board.click(f"{reason} a.contact")
+    await board.wait_for_url(f"**/permohonan/{task['id']}#pemohon")
+    assert await board.get_attribute("#hold-reason a[href^='tel:']", "href") == "tel:081211112222"
+    # The desk does not see the contact prompt (only P0 calls the applicant).
+    desk = await sign_in(browser, site, "p1-barenbang-1", f"/permohonan/{task['id']}")
+    assert "Surat kuasa belum ada" in await desk.inner_text("#hold-reason")
+    assert await desk.locator("#hold-reason a").count() == 0

@@ -123,9 +123,14 @@
       set("created_at", PTSA.formatWhen(card.created_at));
       set("due_at", PTSA.formatWhen(card.due_at));
       set("assignee", card.assignee ? card.assignee.name : "–");
+      set("hold_reason", card.hold_reason || "");
+      el.querySelectorAll('[data-f="hold_row"]').forEach((n) => { n.hidden = card.status !== "on_hold"; });
       el.querySelectorAll('[data-f="assignee_row"]').forEach((n) => { n.hidden = !card.assignee; });
       el.querySelectorAll('[data-f="link"], [data-f="open"]').forEach((a) => {
         a.setAttribute("href", "/permohonan/" + card.id);
+      });
+      el.querySelectorAll('[data-f="contact"]').forEach((a) => {
+        a.setAttribute("href", "/permohonan/" + card.id + "#pemohon");
       });
       el.querySelectorAll('[data-f="countdown"]').forEach((n) => {
         n.setAttribute("data-due", card.status === "queued" && card.pickup_due_at ? card.pickup_due_at : "");
