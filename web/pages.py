@@ -13,6 +13,7 @@
     /kinerja              KPIs (charts; CSV via /api/v1/kpi?format=csv)
     /admin/...            staff, units, services, SLA, calendar
     /lacak                public "Lacak Permohonan"
+    /layanan              public service standards (requirements, working days, cost, unit)
 """
 
 from __future__ import annotations
@@ -22,7 +23,17 @@ from starlette.staticfiles import StaticFiles
 
 from web import i18n
 from web.render import STATIC_DIR
-from web.views import admin, auth, boards, kpi_page, public, search_page, supervisor, tasks
+from web.views import (
+    admin,
+    auth,
+    boards,
+    kpi_page,
+    public,
+    search_page,
+    standards,
+    supervisor,
+    tasks,
+)
 
 
 def page_routes() -> list[BaseRoute]:
@@ -61,5 +72,6 @@ def page_routes() -> list[BaseRoute]:
         Route("/admin/kalender", admin.calendar_set, methods=post),
         Route("/admin/kalender/{day}/hapus", admin.calendar_remove, methods=post),
         Route("/lacak", public.track, methods=get),
+        Route("/layanan", standards.services, methods=get),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]

@@ -114,7 +114,9 @@ DOCUMENT: dict[str, Any] = {
                                                      "code": {"type": "string"},
                                                      "count": {"type": "integer"}}}}}}),
                 "401": _ERRORS["401"]}}},
-        "/services": {"get": {"summary": "The service catalogue", "security": [{"bearer": []}],
+        "/services": {"get": {"summary": "The service catalogue; public without credentials "
+                                         "(published standards only)",
+                              "security": [{}, {"bearer": []}],
                               "responses": {"200": _json({"type": "array",
                                                           "items": _ref("Service")})}}},
         "/units": {"get": {"summary": "Front office, Eselon I and Eselon II units",

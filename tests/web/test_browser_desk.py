@@ -20,6 +20,7 @@ from tests.support.browser import (
     Stopwatch,
     chromium,
     live_site,
+    new_context,
     screenshot,
     sign_in,
     site_env,
@@ -314,3 +315,20 @@ async def test_a_hold_shows_its_reason_as_a_warning_and_p0_can_contact_the_appli
     desk = await sign_in(browser, site, "p1-barenbang-1", f"/permohonan/{task['id']}")
     assert "Surat kuasa belum ada" in await desk.inner_text("#hold-reason")
     assert await desk.locator("#hold-reason a").count() == 0
+
+
+async def test_anyone_reads_the_service_standards_without_signing_in(
+        site: LiveSite, browser: Browser) -> None:
+    """/layanan opens in a browser with no session and shows every active service with its
+    working days, cost and responsible unit; the sign-in page links to it."""
+    context = await new_context(browser, site)
+    page = await context.new_page()
+    await page.goto("/masuk")
+    await page.click("a[href='/layanan']")
+    await page.wait_for_url("**/layanan")
+    services = (await site.http.get("/api/v1/services")).json()
+    assert await page.locator("section.standard").count() == len(services) > 0
+    first = page.locator(f"#layanan-{services[0]['code']}")
+    assert f"paling lama {services[0]['sop_days']} hari kerja" in await first.inner_text()
+    assert "Gratis" in await first.inner_text()
+    await screenshot(page, "layanan")
