@@ -3,7 +3,8 @@
 Query parameters: ``by`` (``unit`` | ``service``), ``from`` and ``to`` (dates of registration,
 ``YYYY-MM-DD`` in the office time zone; default: the trend window up to today), ``weeks`` (trend
 length, 1-52, default 8), ``unit`` (an Eselon I or II code), ``service``, ``format``
-(``json`` | ``csv``). The caller sees the tasks their role may see (``visible_filter``).
+(``json`` | ``csv`` | ``excel``: the CSV for Excel set to Indonesian, ``hub/kpi_excel.py``).
+The caller sees the tasks their role may see (``visible_filter``).
 Definitions: ``hub/kpi.py``.
 """
 
@@ -24,6 +25,7 @@ from hub.api.common import authenticate, ctx, json_response
 from hub.api.tasks import visible_filter
 from hub.auth.principal import Principal
 from hub.errors import InvalidInput
+from hub.kpi_excel import excel_csv
 from hub.models import Service, SlaClock, Task, Unit, utcnow
 
 CHUNK = 500
@@ -55,8 +57,8 @@ def parse_params(query: Any, today: date) -> dict[str, Any]:
     if start > end:
         raise InvalidInput(f"from ({start}) must not be after to ({end})", field="from")
     fmt = query.get("format") or "json"
-    if fmt not in ("json", "csv"):
-        raise InvalidInput(f"format must be json or csv; got {fmt!r}", field="format")
+    if fmt not in ("json", "csv", "excel"):
+        raise InvalidInput(f"format must be json, csv or excel; got {fmt!r}", field="format")
     return {"by": by, "weeks": weeks, "from": start, "to": end, "format": fmt,
             "unit": query.get("unit") or None, "service": query.get("service") or None}
 
@@ -127,4 +129,8 @@ async def get_kpi(request: Request) -> Response:
     report = await build_report(request, principal, params)
     if params["format"] == "csv":
         return csv_response(report)
+    if params["format"] == "excel":
+        name = f"ptsa-kinerja-{report['by']}-{report['from']}-{report['to']}.csv"
+        return Response(excel_csv(report).encode("utf-8"), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
     return json_response(report)

@@ -177,7 +177,7 @@ DOCUMENT: dict[str, Any] = {
                  "schema": {"type": "integer", "minimum": 1, "maximum": 52}},
                 {"name": "unit", "in": "query", "schema": {"type": "string"}},
                 {"name": "service", "in": "query", "schema": {"type": "string"}},
-                {"name": "format", "in": "query", "schema": {"enum": ["json", "csv"]}}],
+                {"name": "format", "in": "query", "schema": {"enum": ["json", "csv", "excel"]}}],
             "responses": {"200": {"description": "The report", "content": {
                 "application/json": {"schema": {"type": "object", "properties": {
                     "by": {"type": "string"}, "from": {"type": "string"},

@@ -3,6 +3,8 @@ countdowns in words."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -332,3 +334,37 @@ async def test_anyone_reads_the_service_standards_without_signing_in(
     assert f"paling lama {services[0]['sop_days']} hari kerja" in await first.inner_text()
     assert "Gratis" in await first.inner_text()
     await screenshot(page, "layanan")
+
+
+async def test_the_kpi_page_fits_1366_pixels_with_indonesian_axes_and_an_excel_csv(
+        site: LiveSite, browser: Browser) -> None:
+    """At 1366 px nothing scrolls sideways; trend axes read like "12 Okt"; "Ekspor untuk Excel"
+    downloads a UTF-8 file with a BOM that a semicolon parser reads as Indonesian headers with
+    decimal commas, and the plain CSV stays comma-separated."""
+    task = await site.register()
+    await site.act("p1-barenbang-1", task["id"], "claim")
+    page = await sign_in(browser, site, "spv-ptsa", "/kinerja")
+    widths = await page.evaluate(
+        "() => [document.documentElement.scrollWidth, "
+        "document.querySelector('#kpi-table').parentElement.scrollWidth, "
+        "document.querySelector('#kpi-table').parentElement.clientWidth]")
+    assert widths[0] <= 1366 and widths[1] <= widths[2], widths
+    months = "Jan|Feb|Mar|Apr|Mei|Jun|Jul|Agu|Sep|Okt|Nov|Des"
+    ticks = await page.evaluate(
+        "() => Array.from(document.querySelectorAll('svg text'), t => t.textContent.trim())")
+    assert any(re.fullmatch(rf"\d{{1,2}} ({months})", t) for t in ticks), ticks
+    await screenshot(page, "kpi")
+    async with page.expect_download() as waiting:
+        await page.click("#excel-export")
+    raw = Path(await (await waiting.value).path()).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:6] == ["Kode", "Nama", "SOP (hari kerja)", "Terdaftar", "Selesai", "Berjalan"]
+    header = rows[0]
+    total = dict(zip(header, rows[-1], strict=True))
+    assert total["Nama"] == "Total" and total["Terdaftar"] == "1"
+    assert total["Ambil P1 % tepat waktu"] == "100"
+    minutes = total["Ambil P1 median (menit kerja)"]
+    assert re.fullmatch(r"\d+(,\d+)?", minutes) and "." not in minutes, minutes
+    plain = await page.context.request.get(await page.get_attribute("#csv-export", "href") or "")
+    assert (await plain.text()).startswith("key,name,")

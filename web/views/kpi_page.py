@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 from starlette.requests import Request
 from starlette.responses import Response
@@ -50,14 +52,23 @@ async def kpi_page(request: Request) -> Response:
     charts: dict[str, Any] = {
         "pickup": bar_chart([(g["name"], g[share_key]["share_within"]) for g in groups]),
         "completion": bar_chart([(g["name"], g["completion"]["share_within"]) for g in groups]),
-        "trend": line_chart([(w["start"][5:], w["completion_share_within"])
+        "trend": line_chart([(axis_day(w["start"]), w["completion_share_within"])
                              for w in report["totals"]["trend"]]),
-        "trend_pickup": line_chart([(w["start"][5:], w["pickup_share_within"])
+        "trend_pickup": line_chart([(axis_day(w["start"]), w["pickup_share_within"])
                                     for w in report["totals"]["trend"]]),
     }
     csv_query = {k: str(v) for k, v in params.items() if k in PARAMS and v is not None}
     csv_query.update({"from": params["from"].isoformat(), "to": params["to"].isoformat(),
                       "format": "csv"})
+    excel_query = {**csv_query, "format": "excel"}
     return render(request, "kpi.html", report=report, params=params, charts=charts,
                   errors=errors, share_key=share_key, percent=percent, number=number,
-                  csv_url="/api/v1/kpi?" + urlencode(csv_query))
+                  csv_url="/api/v1/kpi?" + urlencode(csv_query),
+                  excel_url="/api/v1/kpi?" + urlencode(excel_query))
+
+
+def axis_day(iso_day: str) -> str:
+    """A week's first day on a chart axis in the page's language: "12 Okt", not "10-12"."""
+    language = i18n.current_language()
+    return format_date(date.fromisoformat(iso_day), "d MMM",
+                       locale=i18n.BABEL_LOCALES[language])
