@@ -81,7 +81,8 @@ async def test_the_notification_log_shows_what_was_sent(browser: Browser, api: A
     supervisor = await browser("spv-barenbang")
     page = await supervisor.http.get("/penyelia/notifikasi")
     assert page.status_code == 200
-    assert task["code"] in page.text and "+62811000111" in page.text and ">sent<" in page.text
+    assert task["code"] in page.text and "+62811000111" in page.text
+    assert 'data-status="sent">Terkirim<' in page.text
     other = await browser("spv-binapenta")
     assert "+62811000111" not in (await other.http.get("/penyelia/notifikasi")).text
 
