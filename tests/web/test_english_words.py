@@ -29,8 +29,8 @@ median share within finished completion pickup calendar office holiday holidays 
 """.split())
 # Words that look English but are Indonesian, or names and terms kept as they are.
 ALLOWED = {"ptsa", "kemnaker", "sop", "sla", "p0", "p1", "p2", "p90", "csv", "excel", "qr", "id",
-           "en", "sms", "email", "admin", "median", "administrator", "total", "status", "unit", "data",
-           "eselon", "barenbang", "pusdatin", "pt", "cv", "uu"}
+           "en", "sms", "email", "admin", "median", "administrator", "total", "status", "unit",
+           "data", "eselon", "barenbang", "pusdatin", "pt", "cv", "uu"}
 
 # Names from the organisation's data, kept as the organisation writes them.
 PROPER_NAMES = ("Front Office PTSA",)
