@@ -80,11 +80,14 @@ async def prepare(settings: Settings, demo: bool) -> str:
     from config.catalog import load_catalog
     from config.seed import seed
     from hub.db import Database
+    from hub.search import reindex
 
     db = Database(settings.database_url)
     try:
         await db.create_schema()
         report = await seed(db, load_catalog(), demo=demo)
+        async with db.write() as session:  # requests registered before search existed
+            await reindex(session)
     finally:
         await db.dispose()
     return (f"database ready ({report.units_added} units, {report.services_added} services, "

@@ -249,7 +249,7 @@ async def test_documents_ticked_at_intake_are_printed_on_the_receipt_with_office
     code = await page.inner_text("#regno")
     link = f"{site.url}/lacak?kode={code}"
     assert _qr_matrix(await page.inner_html("#receipt-qr")) == _expected_matrix(link)
-    await screenshot(page, "p0-receipt")
+    await screenshot(page, "receipt-documents")
     track = await page.context.new_page()
     await track.goto(link)
     assert code in await track.inner_text("main")
@@ -353,7 +353,7 @@ async def test_the_kpi_page_fits_1366_pixels_with_indonesian_axes_and_an_excel_c
     ticks = await page.evaluate(
         "() => Array.from(document.querySelectorAll('svg text'), t => t.textContent.trim())")
     assert any(re.fullmatch(rf"\d{{1,2}} ({months})", t) for t in ticks), ticks
-    await screenshot(page, "kpi")
+    await screenshot(page, "kpi-1366")
     async with page.expect_download() as waiting:
         await page.click("#excel-export")
     raw = Path(await (await waiting.value).path()).read_bytes()
