@@ -428,3 +428,23 @@ def test_always_calendar_is_plain_elapsed_time(start: datetime, duration: timede
     due = ALWAYS.add_business_time(start, duration)
     assert due == start + duration
     assert ALWAYS.business_time_between(start, due) == duration
+
+
+@pytest.mark.parametrize("calendar", [OFFICE, SPLIT, ALWAYS], ids=["office", "split", "always"])
+@quick
+@given(start=instants, length=durations, inside=st.floats(min_value=0, max_value=1))
+def test_open_spans_sum_to_business_time_for_any_part_of_them(
+    calendar: BusinessCalendar, start: datetime, length: timedelta, inside: float
+) -> None:
+    """The spans a screen sums (open_spans) give business_time_between for the whole window and
+    for any later start inside it — the one rule behind "sisa 2 hari kerja 3 jam"."""
+    end = start + length
+    spans = calendar.open_spans(start, end)
+    assert all(start <= o < c <= end for o, c in spans)
+    now = start + length * inside
+
+    def summed(a: datetime) -> timedelta:
+        return sum((max(timedelta(0), min(c, end) - max(o, a)) for o, c in spans), timedelta(0))
+
+    assert summed(start) == calendar.business_time_between(start, end)
+    assert summed(now) == calendar.business_time_between(now, end)
