@@ -118,9 +118,15 @@ async def test_request_travels_from_front_office_to_completion(api: ApiClient, a
     async with app.state.ctx.db.read() as session:
         rows = (await session.exec(select(Outbox))).all()
     by_event: dict[str, set[str]] = {}
+    notices = [r for r in rows if r.type.startswith("message.")]  # unread counts, per person
     for row in rows:
-        by_event.setdefault(row.event_id, set()).add(row.channel)
+        if row not in notices:
+            by_event.setdefault(row.event_id, set()).add(row.channel)
     assert set(by_event) == {h["id"] for h in history}
+    # P2's message counts as unread for P0 (registered it) and P1 (acted on it), on their own
+    # channels only.
+    assert sorted((r.type, r.channel) for r in notices) == [
+        ("message.unread", "user.p0-1"), ("message.unread", "user.p1-barenbang-1")]
     disposed = by_event[history[2]["id"]]
     assert disposed == {"p0", "p1.barenbang", "p2.pusdatin", f"task.{tid}"}
     created = by_event[history[0]["id"]]
