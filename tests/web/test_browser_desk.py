@@ -368,3 +368,22 @@ async def test_the_kpi_page_fits_1366_pixels_with_indonesian_axes_and_an_excel_c
     assert re.fullmatch(r"\d+(,\d+)?", minutes) and "." not in minutes, minutes
     plain = await page.context.request.get(await page.get_attribute("#csv-export", "href") or "")
     assert (await plain.text()).startswith("key,name,")
+
+
+async def test_a_desk_board_filters_its_cards_by_service_and_keeps_the_filter_live(
+        site: LiveSite, browser: Browser) -> None:
+    """Choosing a service on the board hides the other services' cards, also one that arrives
+    live afterwards; "all services" shows them again."""
+    data = await site.register(service="data-informasi")
+    rtk = await site.register(service="rtk")
+    page = await sign_in(browser, site, "p1-barenbang-1", "/papan")
+    await wait_online(page)
+    await page.select_option("#board-service", "rtk")
+    assert await page.is_hidden(f'[data-list="queue"] [data-id="{data["id"]}"]')
+    assert await page.is_visible(f'[data-list="queue"] [data-id="{rtk["id"]}"]')
+    later = await site.register(service="data-informasi")
+    await page.wait_for_selector(f'[data-list="queue"] [data-id="{later["id"]}"]',
+                                 state="attached", timeout=LIVE_TIMEOUT_MS)
+    assert await page.is_hidden(f'[data-list="queue"] [data-id="{later["id"]}"]')
+    await page.select_option("#board-service", "")
+    assert await page.is_visible(f'[data-list="queue"] [data-id="{later["id"]}"]')

@@ -129,6 +129,7 @@ async def board(request: Request) -> Response:
     ctx = app_ctx(request)
     async with ctx.db.read() as session:
         units = await queries.units_by_code(session)
+        services = await queries.active_services(session)
         if principal.role in ("p1", "p2"):
             cards = await queries.desk_cards(session, principal)
             eselon2 = await queries.eselon2_under(session, principal.unit) \
@@ -140,5 +141,5 @@ async def board(request: Request) -> Response:
             kind = "p0"
     config = board_config(request, principal, kind, cards, units)
     return render(request, "board.html", config=config, cards=cards, units=units,
-                  kind=kind, eselon2=eselon2,
+                  kind=kind, eselon2=eselon2, services=services,
                   actions_for=lambda card: available_actions(card, principal))

@@ -109,6 +109,9 @@
       el.setAttribute("data-id", card.id);
       el.setAttribute("data-version", card.version);
       el.setAttribute("data-status", card.status);
+      el.setAttribute("data-service", card.service);
+      const only = document.getElementById("board-service");
+      el.hidden = Boolean(only && only.value && only.value !== card.service);
       for (const status of ["queued", "claimed", "on_hold", "returned", "completed"]) {
         el.classList.toggle("status-" + status, card.status === status);
       }
@@ -277,6 +280,15 @@
     });
     PTSA.board = board;
     wireActions(board);
+    // The service filter only hides cards: live updates keep arriving for all of them.
+    const only = document.getElementById("board-service");
+    if (only) {
+      only.addEventListener("change", () => {
+        document.querySelectorAll("[data-list] [data-id]").forEach((el) => {
+          el.hidden = Boolean(only.value && only.value !== el.getAttribute("data-service"));
+        });
+      });
+    }
     let pending = null;
     const live = new PTSA.Live({
       channels: cfg.channels,
