@@ -129,6 +129,8 @@ DOCUMENT: dict[str, Any] = {
                          "type": "object", "required": ["service", "applicant"],
                          "properties": {"service": {"type": "string"},
                                         "applicant": _ref("Applicant"),
+                                        "documents": {"type": "array",
+                                                      "items": {"type": "string"}},
                                         "description": {"type": "string",
                                                         "maxLength": 4000}}}}}},
                      "responses": {"201": _json(_ref("TaskDetail"), "Registered"), **_ERRORS}},
