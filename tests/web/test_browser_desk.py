@@ -387,3 +387,45 @@ async def test_a_desk_board_filters_its_cards_by_service_and_keeps_the_filter_li
     assert await page.is_hidden(f'[data-list="queue"] [data-id="{later["id"]}"]')
     await page.select_option("#board-service", "")
     assert await page.is_visible(f'[data-list="queue"] [data-id="{later["id"]}"]')
+
+
+# Desktop notifications and sounds are recorded instead of shown or played.
+RECORD = """(() => {
+  const Real = window.Notification;
+  window.__shown = [];
+  window.__beeps = 0;
+  class Recorded {
+    constructor(title, options) { window.__shown.push({ title, body: (options || {}).body }); }
+    static get permission() { return Real.permission; }
+    static requestPermission() { return Real.requestPermission(); }
+  }
+  window.Notification = Recorded;
+  const RealAudio = window.AudioContext;
+  window.AudioContext = class extends RealAudio {
+    createOscillator() { window.__beeps += 1; return super.createOscillator(); }
+  };
+})();"""
+
+
+async def test_an_opted_in_desk_gets_a_desktop_notification_and_a_sound_for_a_message(
+        site: LiveSite, browser: Browser) -> None:
+    """With notifications and the sound switched on, a colleague's message shows one desktop
+    notification naming the request and the author, and plays one sound."""
+    task = await site.register()
+    await site.act("p1-barenbang-1", task["id"], "claim")
+    page = await sign_in(browser, site, "p1-barenbang-1")
+    await page.context.grant_permissions(["notifications"], origin=site.url)
+    await page.context.add_init_script(RECORD)
+    await page.goto("/papan")
+    await wait_online(page)
+    await page.click("#notify-optin")
+    await page.wait_for_selector('#notify-optin[aria-pressed="true"]', timeout=3000)
+    await page.check("#sound-optin")
+    beeps = await page.evaluate("() => window.__beeps")  # switching it on plays a sample
+    await site.act("spv-barenbang", task["id"], "messages", body="Tolong hubungi pemohon.")
+    await page.wait_for_selector(f'[data-id="{task["id"]}"] .unread-badge',
+                                 timeout=LIVE_TIMEOUT_MS)
+    shown = await page.evaluate("() => window.__shown")
+    assert len(shown) == 1, shown
+    assert task["code"] in shown[0]["title"] and "Tolong hubungi pemohon." == shown[0]["body"]
+    assert await page.evaluate("() => window.__beeps") == beeps + 1
