@@ -62,6 +62,9 @@ async def may_subscribe(principal: Principal, channel: str,
         return parsed.key == principal.username
     if parsed.kind == "task":
         return await task_visible(principal, int(parsed.key))
+    if parsed.kind == "hall":  # the queue: counters, the hall display, the front office's penyelia
+        return principal.role in ("p0", "display") or (
+            principal.role == "supervisor" and principal.unit == FRONT_OFFICE)
     role, unit = principal.role, principal.unit
     if role == "p0":
         return parsed.kind == "p0"

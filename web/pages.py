@@ -11,6 +11,7 @@
     /kinerja              KPIs (charts; CSV via /api/v1/kpi?format=csv)
     /admin/...            staff, units, services, SLA, calendar
     /lacak                public "Lacak Permohonan"
+    /antrean, /layar      the hall's kiosk and display (device token); /loket/antrean calling
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from web import i18n
 from web.render import STATIC_DIR
-from web.views import admin, auth, boards, kpi_page, public, supervisor, tasks
+from web.views import admin, auth, boards, hall, kpi_page, public, supervisor, tasks
 
 
 def page_routes() -> list[BaseRoute]:
@@ -57,5 +58,14 @@ def page_routes() -> list[BaseRoute]:
         Route("/admin/kalender", admin.calendar_set, methods=post),
         Route("/admin/kalender/{day}/hapus", admin.calendar_remove, methods=post),
         Route("/lacak", public.track, methods=get),
+        Route("/antrean", hall.kiosk, methods=get),
+        Route("/antrean/tiket/{ticket_id}", hall.slip, methods=get),
+        Route("/antrean/cek/{day}/{number}", hall.ticket_status, methods=get),
+        Route("/layar", hall.display, methods=get),
+        Route("/loket/antrean", hall.counter, methods=get),
+        Route("/admin/perangkat", hall.devices_page, methods=get),
+        Route("/admin/perangkat", hall.device_add, methods=post),
+        Route("/admin/perangkat/{device_id}/cabut", hall.device_revoke, methods=post),
+        Route("/admin/perangkat/teks", hall.running_text, methods=post),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]

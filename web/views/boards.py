@@ -8,8 +8,9 @@ from starlette.responses import Response
 
 from hub.auth.principal import Principal
 from hub.commands import ensure_can_view, load_task
-from hub.errors import InvalidInput
+from hub.errors import InvalidInput, PtsaError
 from hub.models import Service
+from hub.queue import hall_queue
 from hub.validation import Applicant
 from web import queries
 from web.forms import FormErrors, text_field
@@ -19,7 +20,7 @@ from web.views.live import board_config
 from web.views.tasks import available_actions
 
 INTAKE_FIELDS = ("service", "applicant.name", "applicant.organisation", "applicant.phone",
-                 "applicant.email", "description")
+                 "applicant.email", "description", "queue_ticket")
 
 
 async def _intake_page(request: Request, principal: Principal, values: dict[str, str],
@@ -39,6 +40,7 @@ async def _intake_page(request: Request, principal: Principal, values: dict[str,
 async def intake_form(request: Request) -> Response:
     values = {name: "" for name in INTAKE_FIELDS}
     values["service"] = request.query_params.get("service", "")
+    await _prefill_from_ticket(request, values)
     return await _intake_page(request, request.scope["principal"], values, FormErrors())
 
 
@@ -55,12 +57,41 @@ async def intake_submit(request: Request) -> Response:
                                      "organisation": values["applicant.organisation"],
                                      "phone": values["applicant.phone"],
                                      "email": values["applicant.email"]})
+        ticket_id = await _servable_ticket(request, values["queue_ticket"])
         result = await app_ctx(request).commands.register(
             principal.staff, values["service"], applicant, values["description"])
     except InvalidInput as exc:
         errors.add(exc)
         return await _intake_page(request, principal, values, errors, status=422)
+    if ticket_id is not None:  # "Daftarkan" from the queue: the ticket's service ends here
+        await hall_queue(app_ctx(request)).served(ticket_id, result.task)
     return redirect(f"/tanda-terima/{result.task.id}")
+
+
+async def _prefill_from_ticket(request: Request, values: dict[str, str]) -> None:
+    """``/loket?antrean=<ticket id>`` (the queue's "Daftarkan"): the ticket's group's first
+    service, and the ticket to link the registration to."""
+    raw = request.query_params.get("antrean", "")
+    if raw.isdigit() and len(raw) < 18:
+        hall = hall_queue(app_ctx(request))
+        ticket = await hall.check_servable(int(raw))
+        group = hall.config.group(ticket.group_code)
+        values["queue_ticket"] = raw
+        values["queue_number"] = ticket.number
+        if group and group.services and not values["service"]:
+            values["service"] = group.services[0]
+
+
+async def _servable_ticket(request: Request, raw: str) -> int | None:
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise InvalidInput(f"{raw!r} is not a queue ticket", field="queue_ticket")
+    try:
+        await hall_queue(app_ctx(request)).check_servable(int(raw))
+    except PtsaError as exc:
+        raise InvalidInput(exc.message, field="queue_ticket") from None
+    return int(raw)
 
 
 @page(roles=("p0", "admin", "supervisor"))
