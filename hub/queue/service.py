@@ -82,7 +82,7 @@ class HallQueue:
         return counts
 
     # --- tickets ----------------------------------------------------------------------------
-    async def take(self, group_code: str, *, device_id: int | None = None,
+    async def take(self, group_code: Any, *, device_id: int | None = None,
                    staff_id: int | None = None, now: datetime | None = None) -> dict[str, Any]:
         """A new ticket in ``group_code``; Conflict ``closed`` (with ``next_open``) outside
         office hours and on holidays."""
@@ -138,7 +138,7 @@ class HallQueue:
                & (col(QueueTicket.id) < ticket.id))))).one())
 
     # --- calling ----------------------------------------------------------------------------
-    async def call(self, counter: str, staff_id: int,
+    async def call(self, counter: Any, staff_id: int,
                    now: datetime | None = None) -> dict[str, Any]:
         """The next waiting ticket of the counter's groups, or Conflict ``queue_empty``."""
         served = self._counter(counter).groups

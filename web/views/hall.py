@@ -18,8 +18,15 @@ from starlette.responses import Response
 
 from hub.auth.principal import Principal
 from hub.auth.sessions import kick
-from hub.devices import (COOKIE_NAME, add_device, device_csrf, device_for_token,
-                         device_username, list_devices, revoke_device)
+from hub.devices import (
+    COOKIE_NAME,
+    add_device,
+    device_csrf,
+    device_for_token,
+    device_username,
+    list_devices,
+    revoke_device,
+)
 from hub.errors import NotAuthenticated, NotFound, PtsaError
 from hub.models import Device, QueueTicket
 from hub.queue import hall_queue

@@ -8,16 +8,25 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hub.domain.calendar import BusinessCalendar, parse_office_hours
-from hub.domain.queue import (announcement, estimated_wait_minutes, may_take_ticket,
-                              number_words, overdue_count, queue_day, service_rate,
-                              ticket_number, waiting_kpi)
+from hub.domain.queue import (
+    announcement,
+    estimated_wait_minutes,
+    may_take_ticket,
+    number_words,
+    overdue_count,
+    queue_day,
+    service_rate,
+    ticket_number,
+    waiting_kpi,
+)
 
 JKT = ZoneInfo("Asia/Jakarta")
 
 
 @pytest.mark.parametrize(("n", "words"), [
     (0, "nol"), (1, "satu"), (10, "sepuluh"), (11, "sebelas"), (12, "dua belas"),
-    (19, "sembilan belas"), (20, "dua puluh"), (21, "dua puluh satu"), (99, "sembilan puluh sembilan"),
+    (19, "sembilan belas"), (20, "dua puluh"), (21, "dua puluh satu"),
+    (99, "sembilan puluh sembilan"),
     (100, "seratus"), (101, "seratus satu"), (110, "seratus sepuluh"), (115, "seratus lima belas"),
     (200, "dua ratus"), (999, "sembilan ratus sembilan puluh sembilan"), (1000, "seribu"),
     (1001, "seribu satu"), (2024, "dua ribu dua puluh empat"), (1_000_000, "satu juta"),
