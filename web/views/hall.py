@@ -84,7 +84,11 @@ async def kiosk(request: Request) -> Response:
     hall = hall_queue(ctx)
     snapshot = await hall.snapshot()
     return render(request, "antrean.html", groups=snapshot["groups"], device=found,
-                  config={"csrf": device_csrf(ctx.settings.secret_key, found)})
+                  config={"csrf": device_csrf(ctx.settings.secret_key, found), "strings": {
+                      "closed": _("The service hall is closed. Tickets can be taken again from "
+                                  "%(when)s."),
+                      "failed": _("The ticket could not be printed. Please ask the "
+                                  "receptionist.")}})
 
 
 async def _slip_caller(request: Request) -> None:
@@ -143,7 +147,14 @@ async def display(request: Request) -> Response:
         return found
     snapshot = await hall_queue(app_ctx(request)).snapshot()
     return render(request, "layar.html", snapshot=snapshot,
-                  config={"snapshot": snapshot, "channels": ["hall"]})
+                  config={"snapshot": snapshot, "channels": ["hall"],
+                          "strings": _connection_strings()})
+
+
+def _connection_strings() -> dict[str, str]:
+    return {key: _(key_text) for key, key_text in (
+        ("conn.online", "Live"), ("conn.offline", "Offline"), ("conn.connecting", "Connecting…"),
+        ("conn.reloading", "Refreshing…"), ("signed_out", "Your session ended; sign in again."))}
 
 
 @page(roles=("p0", "admin"))
@@ -157,7 +168,13 @@ async def counter(request: Request) -> Response:
     snapshot = await hall.snapshot()
     response = render(request, "loket_antrean.html", snapshot=snapshot, counters=counters,
                       counter=chosen,
-                      config={"counter": chosen, "snapshot": snapshot, "channels": ["hall"]})
+                      config={"counter": chosen, "snapshot": snapshot, "channels": ["hall"],
+                              "strings": {
+                                  **_connection_strings(),
+                                  "queue_empty": _("Nobody is waiting for this counter."),
+                                  "called": _("Called %(number)s"),
+                                  "taken": _("Ticket %(number)s taken"),
+                                  "back": _("Back in line")}})
     response.set_cookie(COUNTER_COOKIE, chosen, max_age=DEVICE_COOKIE_AGE, httponly=True,
                         samesite="lax")
     return response

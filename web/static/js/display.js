@@ -36,7 +36,7 @@
       if (!voice || !("speechSynthesis" in window)) { done(); return; }
       const u = new SpeechSynthesisUtterance(text);
       u.lang = "id-ID";
-      u.voice = voice;
+      try { u.voice = voice; } catch (e) { /* lang alone picks it */ }
       u.rate = 0.9;
       u.onend = done;
       u.onerror = done;
