@@ -226,3 +226,31 @@ async def test_device_tokens_are_stored_only_as_hashes(app: Any) -> None:
     async with app.state.ctx.db.read() as session:
         device = (await session.exec(select(Device).where(col(Device.name) == "kiosk-hash"))).one()
     assert token not in device.token_hash and len(device.token_hash) == 64
+
+
+async def test_a_hall_display_may_follow_only_the_hall_channel(app: Any) -> None:
+    """A display reads ``hall`` and nothing else; P0 and the front office's penyelia read it
+    too; a P1 does not."""
+    from channels.permissions import may_subscribe
+    from hub.auth.principal import load_principal
+    from hub.devices import device_principal
+    from hub.models import Staff
+
+    device, _ = await add_device(app.state.ctx.db, "layar-1", "display")
+    display = device_principal(device)
+
+    async def never(*_: Any) -> bool:
+        return True
+
+    assert await may_subscribe(display, "hall", never)
+    for other in ("p0", "p1.barenbang", "task.1", "user.admin", "sup.ptsa"):
+        assert not await may_subscribe(display, other, never)
+    async with app.state.ctx.db.read() as session:
+        people = {s.username: s for s in (await session.exec(select(Staff))).all()}
+        allowed = {}
+        for name in ("p0-1", "spv-ptsa", "p1-barenbang-1", "spv-barenbang"):
+            principal = await load_principal(session, people[name].id or 0, 0)
+            assert principal is not None
+            allowed[name] = await may_subscribe(principal, "hall", never)
+    assert allowed == {"p0-1": True, "spv-ptsa": True, "p1-barenbang-1": False,
+                       "spv-barenbang": False}

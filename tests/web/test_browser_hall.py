@@ -131,6 +131,7 @@ async def test_a_kiosk_ticket_is_called_announced_and_registered_as_a_linked_req
         await kiosk.wait_for_function("() => window.__printed === true")
         slips.append(await kiosk.text_content(".slip-number"))
         if len(slips) == 1:
+            slip_url = (await kiosk.text_content("#slip-url") or "").strip()
             assert "Informasi & Data" in (await kiosk.text_content(".slip-group") or "")
             assert await kiosk.locator(".slip-qr svg").count() == 1
             await kiosk.emulate_media(media="print")
@@ -156,6 +157,12 @@ async def test_a_kiosk_ticket_is_called_announced_and_registered_as_a_linked_req
         assert (await counter_page.text_content("#current-number") or "").strip() == number
     assert await spoken(display) == ["Nomor antrean A satu, silakan ke loket satu",
                                      "Nomor antrean A dua, silakan ke loket dua"]
+    text = "Loket 4 khusus PKB dan Peraturan Perusahaan. Layanan gratis."
+    assert (await site.api("admin", "POST", "/api/v1/queue/text",
+                           json={"text": text})).status_code == 200
+    await display.wait_for_function(
+        f"() => document.getElementById('running-text').textContent === '{text}'",
+        timeout=LIVE_TIMEOUT_MS)
     await display.screenshot(path=str(SCREENSHOTS / "hall-display.png"))
     await loket1.screenshot(path=str(SCREENSHOTS / "hall-counter.png"))
 
@@ -183,8 +190,7 @@ async def test_a_kiosk_ticket_is_called_announced_and_registered_as_a_linked_req
     assert "Sri Wahyuni" in (await p1.text_content(card("queue", task_id)) or "")
     # The slip's QR link now leads to the registration number.
     status = await loket1.context.new_page()
-    day = (await site.api("p0-1", "GET", "/api/v1/queue")).json()["day"]
-    await status.goto(f"/antrean/cek/{day}/A-001")
+    await status.goto(slip_url)
     assert await status.get_attribute("#ticket-status", "data-status") == "served"
     assert code in (await status.text_content("#ticket-status") or "")
 

@@ -193,7 +193,8 @@ async def _devices(request: Request, new: tuple[Device, str] | None = None,
         devices = await list_devices(session)
     snapshot = await hall_queue(ctx).snapshot()
     return render(request, "admin/devices.html", status=status, devices=devices, new=new,
-                  error=error, running_text=snapshot["running_text"])
+                  error=error, running_text=snapshot["running_text"], section="devices",
+                  errors={}, notice="")
 
 
 @page(roles=("admin",))
