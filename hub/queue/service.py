@@ -319,7 +319,7 @@ class HallQueue:
             "last_calls": [{**ticket_dict(t), "announcement": rules.announcement(
                 t.number, t.counter or "")} for t in called[:LAST_CALLS]],
             "running_text": stored.value if stored else "",
-            "wait_target_minutes": round(self.wait_target.total_seconds() / 60),
+            "wait_target_minutes": round(self.wait_target.total_seconds() / 60, 1),
             "overdue": rules.overdue_count(waiting_since, now, self.wait_target),
             "kpi": {"called": kpi.served, "average_wait_minutes": kpi.average_minutes,
                     "within_target": kpi.within_target, "over_target": kpi.over_target,

@@ -232,3 +232,28 @@ async def test_the_display_recovers_after_ten_seconds_offline_without_repeating_
     await site.api("p0-1", "POST", "/api/v1/queue/call", json={"counter": "loket-2"})
     await display.wait_for_function("() => window.__spoken.length === 2", timeout=3000)
     assert (await spoken(display))[1] == "Nomor antrean B lima, silakan ke loket dua"
+
+
+async def test_the_front_office_supervisor_sees_waits_over_the_target_live(
+        site_database_url: str, redis_url: str, tmp_path: Path, browser: Browser) -> None:
+    """With a 3-second waiting target: a new ticket shows as waiting within 1 s, becomes overdue
+    once it has waited past the target, and leaves the count within 1 s of being called."""
+    env = site_env(site_database_url, redis_url, tmp_path, PTSA_QUEUE_WAIT_TARGET="3s")
+    async with live_site(env, tmp_path) as site:
+        supervisor = await sign_in(browser, site, "spv-ptsa", "/penyelia")
+        await wait_online(supervisor)
+        await supervisor.wait_for_function(
+            "() => document.getElementById('hall-overdue-count').textContent === '0'")
+        await site.api("p0-1", "POST", "/api/v1/queue/tickets", json={"group": "A"})
+        await supervisor.wait_for_function(
+            "() => document.getElementById('hall-waiting').textContent === '1'",
+            timeout=LIVE_TIMEOUT_MS)
+        await supervisor.wait_for_function(
+            "() => document.getElementById('hall-overdue-count').textContent === '1'",
+            timeout=15000)
+        await supervisor.screenshot(path=str(SCREENSHOTS / "hall-supervisor.png"))
+        await site.api("p0-1", "POST", "/api/v1/queue/call", json={"counter": "loket-1"})
+        await supervisor.wait_for_function(
+            "() => document.getElementById('hall-overdue-count').textContent === '0'",
+            timeout=LIVE_TIMEOUT_MS)
+        assert (await supervisor.text_content("#hall-average") or "").endswith(" min")
