@@ -199,3 +199,11 @@ CREATE TABLE IF NOT EXISTS queue_tickets (
     UNIQUE (day, series, seq)
 );
 CREATE INDEX IF NOT EXISTS ix_queue_tickets_line ON queue_tickets (day, status, group_code);
+
+-- The applicant's consent, ticked at intake, to messages about the request (SMS to the phone,
+-- e-mail to the address given). No row: nothing is sent to the applicant.
+CREATE TABLE IF NOT EXISTS applicant_consents (
+    task_id      INTEGER   NOT NULL PRIMARY KEY REFERENCES tasks (id),
+    given_at     TIMESTAMP NOT NULL,
+    recorded_by  INTEGER   REFERENCES staff (id)
+);

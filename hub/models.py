@@ -273,3 +273,12 @@ class QueueTicket(SQLModel, table=True):
     returns: int = 0
     served_at: datetime | None = ts()
     task_id: int | None = Field(default=None, foreign_key="tasks.id")
+
+
+class ApplicantConsent(SQLModel, table=True):
+    """The applicant agreed, at intake, to SMS/e-mail about their request (workers/applicant.py)."""
+
+    __tablename__ = "applicant_consents"
+    task_id: int = Field(primary_key=True, foreign_key="tasks.id")
+    given_at: datetime = ts(nullable=False)
+    recorded_by: int | None = Field(default=None, foreign_key="staff.id")

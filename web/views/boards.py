@@ -9,10 +9,11 @@ from starlette.responses import Response
 from hub.auth.principal import Principal
 from hub.commands import ensure_can_view, load_task
 from hub.errors import InvalidInput, PtsaError
-from hub.models import Service
+from hub.models import ApplicantConsent, Service
 from hub.queue import hall_queue
 from hub.validation import Applicant
 from web import queries
+from workers.applicant import record_consent
 from web.forms import FormErrors, text_field
 from web.render import app_ctx, redirect, render
 from web.views.base import page, path_int
@@ -20,7 +21,7 @@ from web.views.live import board_config
 from web.views.tasks import available_actions
 
 INTAKE_FIELDS = ("service", "applicant.name", "applicant.organisation", "applicant.phone",
-                 "applicant.email", "description", "queue_ticket")
+                 "applicant.email", "description", "queue_ticket", "notify_consent")
 
 
 async def _intake_page(request: Request, principal: Principal, values: dict[str, str],
@@ -65,6 +66,8 @@ async def intake_submit(request: Request) -> Response:
         return await _intake_page(request, principal, values, errors, status=422)
     if ticket_id is not None:  # "Daftarkan" from the queue: the ticket's service ends here
         await hall_queue(app_ctx(request)).served(ticket_id, result.task)
+    if values["notify_consent"] == "1":  # SMS/e-mail to the applicant (workers/applicant.py)
+        await record_consent(app_ctx(request).db, result.task.id or 0, principal.id)
     return redirect(f"/tanda-terima/{result.task.id}")
 
 
@@ -102,8 +105,9 @@ async def receipt(request: Request) -> Response:
         task = await load_task(session, path_int(request))
         ensure_can_view(task, principal.staff, principal.scope)
         service = await session.get(Service, task.service_code)
+        consent = await session.get(ApplicantConsent, task.id)
     base = ctx.settings.base_url or str(request.base_url).rstrip("/")
-    return render(request, "receipt.html", task=task, service=service,
+    return render(request, "receipt.html", task=task, service=service, consent=consent,
                   track_url=f"{base}/lacak", track_link=f"{base}/lacak?kode={task.code}")
 
 
