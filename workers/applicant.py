@@ -62,6 +62,8 @@ def applicant_messages(kind: str, task: Task, service: Service | None, reason: s
         "kind": kind, "code": task.code, "name": task.applicant_name,
         "service": service.name if service else task.service_code,
         "due": local_time(task.due_at, settings.tz, with_date=True) if task.due_at else "-",
+        "due_date": task.due_at.astimezone(settings.tz).strftime("%d-%m-%Y") if task.due_at
+        else "-",
         "reason": " ".join((reason or "").split()),
         "link": tracking_link(settings.public_url, task.code)}
     messages = []
@@ -78,11 +80,11 @@ def applicant_messages(kind: str, task: Task, service: Service | None, reason: s
 
 def _sms(values: dict[str, Any]) -> str:
     """GSM-7 when the text allows it (transliterated: é → e), in one 160-septet message; the
-    service name is the part dropped first (short form), then the text is cut to fit."""
+    service name and the word "Lacak" are dropped first (short form), then the text is cut to
+    fit (only a very long hold reason needs that)."""
     template = environment().get_template("applicant_sms.txt")
     for short in (False, True):
-        current = dict(values, service=values["service"] if not short else values["service"][:40])
-        text = to_gsm7_friendly(" ".join(template.render(current, short=short).split()))
+        text = to_gsm7_friendly(" ".join(template.render(values, short=short).split()))
         if is_gsm7(text) and gsm7_length(text) <= GSM7_SINGLE:
             return text
     return fit_single_sms(text)

@@ -22,8 +22,8 @@ TICKET: dict[str, Any] = {"type": "object", "properties": {
     "last_called_at": {"type": ["string", "null"]}, "counter": {"type": ["string", "null"]},
     "calls": {"type": "integer"}, "returns": {"type": "integer"},
     "served_at": {"type": ["string", "null"]}, "task_id": {"type": ["integer", "null"]}}}
-DEVICE_OR_STAFF = [{"device": []}, {"bearer": []}]
-STAFF = [{"bearer": []}]
+DEVICE_OR_STAFF: list[dict[str, list[str]]] = [{"device": []}, {"bearer": []}]
+STAFF: list[dict[str, list[str]]] = [{"bearer": []}]
 _COMMON = {"401": _err("Not signed in, or an unknown/revoked device token (device_unknown, "
                        "device_revoked)"),
            "403": _err("Not allowed for this role or device kind")}

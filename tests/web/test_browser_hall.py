@@ -19,7 +19,7 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from config.settings import PROJECT_ROOT
-from tests.conftest import ENGINES, fresh_database
+from tests.conftest import fresh_database
 from tests.support.browser import (
     LIVE_TIMEOUT_MS,
     LiveSite,

@@ -133,3 +133,26 @@ async def test_daftarkan_registers_the_request_linked_to_the_called_ticket(
     assert twice.status_code == 422  # already served: no second request
     async with app.state.ctx.db.read() as session:
         assert len((await session.exec(select(Task))).all()) == 1
+
+
+async def test_consent_ticked_at_intake_is_recorded_and_the_receipt_says_what_will_be_sent(
+        app: Any, browser: Browser) -> None:
+    """Ticked: a consent row and a receipt naming the SMS number and e-mail address; not ticked:
+    no row, and the receipt says nothing will be sent."""
+    from hub.models import ApplicantConsent
+
+    p0 = await browser("p0-1")
+    fields = {"service": "rtk", "applicant.name": "Budi Santoso",
+              "applicant.phone": "0812-5555-6666", "applicant.email": "budi@example.co.id",
+              "description": "RTK mikro"}
+    ticked = await p0.post_form("/loket", {**fields, "notify_consent": "1"}, token_from="/loket")
+    unticked = await p0.post_form("/loket", fields, token_from="/loket")
+    assert ticked.status_code == unticked.status_code == 303
+    with_consent = await p0.http.get(ticked.headers["location"])
+    assert "SMS ke 0812-5555-6666" in with_consent.text
+    assert "E-mail ke budi@example.co.id" in with_consent.text
+    without = await p0.http.get(unticked.headers["location"])
+    assert "Tidak ada SMS atau e-mail yang dikirim" in without.text
+    async with app.state.ctx.db.read() as session:
+        consents = (await session.exec(select(ApplicantConsent))).all()
+    assert [c.task_id for c in consents] == [int(ticked.headers["location"].rsplit("/", 1)[1])]

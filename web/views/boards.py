@@ -13,12 +13,12 @@ from hub.models import ApplicantConsent, Service
 from hub.queue import hall_queue
 from hub.validation import Applicant
 from web import queries
-from workers.applicant import record_consent
 from web.forms import FormErrors, text_field
 from web.render import app_ctx, redirect, render
 from web.views.base import page, path_int
 from web.views.live import board_config
 from web.views.tasks import available_actions
+from workers.applicant import record_consent
 
 INTAKE_FIELDS = ("service", "applicant.name", "applicant.organisation", "applicant.phone",
                  "applicant.email", "description", "queue_ticket", "notify_consent")
