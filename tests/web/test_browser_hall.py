@@ -19,7 +19,7 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from config.settings import PROJECT_ROOT
-from tests.conftest import fresh_database
+from tests.conftest import ENGINES, fresh_database
 from tests.support.browser import (
     LIVE_TIMEOUT_MS,
     LiveSite,
@@ -34,6 +34,8 @@ from tests.support.browser import (
 )
 
 pytestmark = pytest.mark.browser
+# The two flows run on SQLite and PostgreSQL (as in test_browser_live.py); the rest on SQLite.
+on_each_engine = pytest.mark.parametrize("engine", ENGINES)
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 
 SPEECH_STUB = """
@@ -107,6 +109,7 @@ async def number_at(page: Page, counter: str) -> str:
         f'.layar-counter[data-counter="{counter}"] .layar-number') or "").strip()
 
 
+@on_each_engine
 async def test_a_kiosk_ticket_is_called_announced_and_registered_as_a_linked_request(
         site: LiveSite, browser: Browser) -> None:
     """Tap A twice at the kiosk → slips A-001/A-002 → loket-1 and loket-2 call in turn → the
@@ -195,6 +198,7 @@ async def test_a_kiosk_ticket_is_called_announced_and_registered_as_a_linked_req
     assert code in (await status.text_content("#ticket-status") or "")
 
 
+@on_each_engine
 async def test_the_display_recovers_after_ten_seconds_offline_without_repeating_a_call(
         site: LiveSite, browser: Browser) -> None:
     """One call is spoken; the display goes offline for 10 s while 3 calls happen; back online
@@ -257,3 +261,18 @@ async def test_the_front_office_supervisor_sees_waits_over_the_target_live(
             "() => document.getElementById('hall-overdue-count').textContent === '0'",
             timeout=LIVE_TIMEOUT_MS)
         assert (await supervisor.text_content("#hall-average") or "").endswith(" min")
+
+
+async def test_a_revoked_display_loses_its_screen_at_once(site: LiveSite,
+                                                          browser: Browser) -> None:
+    """The admin revokes the display on the devices page; its socket is closed and the screen
+    shows the Indonesian refusal instead of the queue."""
+    display = await device_page(browser, site, "/layar",
+                                add_device(site, "layar-lama", "display"), speech=True)
+    await wait_online(display)
+    admin = await sign_in(browser, site, "admin", "/admin/perangkat")
+    await admin.screenshot(path=str(SCREENSHOTS / "hall-devices.png"))
+    await admin.click('tr[data-device="layar-lama"] button.danger')
+    await admin.wait_for_selector('tr[data-device="layar-lama"]:has-text("dicabut")')
+    await display.wait_for_selector("#refused[data-code='device_revoked']", timeout=5000)
+    assert "dicabut" in (await display.text_content("#refused") or "")
