@@ -35,6 +35,12 @@ LAST_CALLS = 8
 _CALL_RETRIES = 10
 
 
+def _minutes(span: timedelta) -> float | int:
+    """30 for 30 minutes, 0.1 for the seconds-long targets of tests."""
+    minutes = round(span.total_seconds() / 60, 1)
+    return int(minutes) if minutes == int(minutes) else minutes
+
+
 def ticket_dict(ticket: QueueTicket) -> dict[str, Any]:
     return {"id": ticket.id, "number": ticket.number, "group": ticket.group_code,
             "status": ticket.status, "taken_at": iso(ticket.taken_at),
@@ -319,7 +325,7 @@ class HallQueue:
             "last_calls": [{**ticket_dict(t), "announcement": rules.announcement(
                 t.number, t.counter or "")} for t in called[:LAST_CALLS]],
             "running_text": stored.value if stored else "",
-            "wait_target_minutes": round(self.wait_target.total_seconds() / 60, 1),
+            "wait_target_minutes": _minutes(self.wait_target),
             "overdue": rules.overdue_count(waiting_since, now, self.wait_target),
             "kpi": {"called": kpi.served, "average_wait_minutes": kpi.average_minutes,
                     "within_target": kpi.within_target, "over_target": kpi.over_target,

@@ -128,3 +128,31 @@ async def test_no_applicant_message_is_sent_twice_across_a_killed_worker(
                      what="the e-mail from the restarted worker\n" + second.output())
     await asyncio.sleep(LEASE_S + 1.5)  # past another lease and many sweeps
     assert len(box.to(EMAIL)) == 1 and len(gateway.to(AT_GATEWAY)) == 1
+
+
+async def test_an_applicant_sms_is_retried_while_the_gateway_is_down_and_sent_once(
+        app: Any, api: ApiClient, env: dict[str, str], mailbox: tuple[Mailbox, int],
+        gateway: SmsGateway, workers: list[WorkerProcess], tmp_path: Path) -> None:
+    """The gateway answers 503 for a while: the row is retried (attempts grow, the error is
+    kept), then, once the gateway is back, exactly one SMS arrives."""
+    gateway.down_with = 503
+    start_worker(workers, env, tmp_path / "worker.log")
+    await consenting_request(app, api)
+
+    async def retried() -> bool:
+        async with db_of(app).read() as session:
+            rows = (await session.exec(select(Notification).where(
+                col(Notification.kind) == "applicant_registered",
+                col(Notification.channel) == "sms"))).all()
+        return len(rows) == 1 and rows[0].attempts >= 2 and rows[0].status == "pending" \
+            and "503" in (rows[0].last_error or "")
+
+    await eventually(retried, timeout=15, what="two failed attempts")
+    gateway.down_with = None
+    await eventually(lambda: sms_sent(app), timeout=15, what="the SMS once the gateway is back")
+    await asyncio.sleep(2)
+    assert len(gateway.to(AT_GATEWAY)) == 1 and len(box_of(mailbox).to(EMAIL)) == 1
+
+
+def box_of(mailbox: tuple[Mailbox, int]) -> Mailbox:
+    return mailbox[0]

@@ -28,7 +28,9 @@
   function show(ticket) {
     current = ticket && ticket.status === "called" && ticket.counter === config.counter ? ticket : null;
     document.getElementById("current-number").textContent = current ? current.number : "–";
-    document.getElementById("current-group").textContent = current ? current.group : "";
+    const group = current && config.snapshot.groups.find((g) => g.code === current.group);
+    document.getElementById("current-group").textContent =
+      current ? current.group + (group ? " · " + group.name : "") : "";
     for (const id of ["recall", "skip", "transfer"]) document.getElementById(id).disabled = !current;
     const register = document.getElementById("register");
     register.setAttribute("aria-disabled", current ? "false" : "true");
