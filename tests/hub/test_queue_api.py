@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlmodel import col, select
 
 from hub.devices import add_device, revoke_device
@@ -254,3 +255,52 @@ async def test_a_hall_display_may_follow_only_the_hall_channel(app: Any) -> None
             allowed[name] = await may_subscribe(principal, "hall", visible)
     assert allowed == {"p0-1": True, "spv-ptsa": True, "p1-barenbang-1": False,
                        "spv-barenbang": False}
+
+
+def test_ptsa_device_add_prints_the_token_once_and_revoke_refuses_it(
+        database_url: str, redis_url: str, tmp_path: Any) -> None:
+    """``ptsa device add`` prints a token that signs the device in (hash stored, not the token);
+    ``ptsa device revoke`` makes it refused; a bad kind is refused by the command line."""
+    import subprocess
+    import sys
+
+    from config.settings import PROJECT_ROOT
+
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+           "PTSA_VAR_DIR": str(tmp_path / "var")}
+
+    def ptsa(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "hub.cli", "device", *args], env=env,
+                              capture_output=True, text=True, cwd=PROJECT_ROOT)
+
+    added = ptsa("add", "kiosk-lobi-1", "--kind", "kiosk")
+    assert added.returncode == 0, added.stderr
+    token = next(line for line in added.stdout.splitlines() if line.startswith("ptsa-dev-"))
+    assert f"/antrean?token={token}" in added.stdout
+    settings = make_settings(database_url, redis_url, tmp_path)
+
+    async def check(expected: str | None) -> None:
+        from hub.db import Database
+        from hub.devices import device_for_token
+        from hub.errors import NotAuthenticated
+
+        db = Database(settings.database_url)
+        try:
+            if expected is None:
+                assert (await device_for_token(db, token, "kiosk")).name == "kiosk-lobi-1"
+            else:
+                with pytest.raises(NotAuthenticated) as refused:
+                    await device_for_token(db, token, "kiosk")
+                assert refused.value.code == expected
+            async with db.read() as session:
+                stored = (await session.exec(select(Device))).one()
+            assert token not in stored.token_hash
+        finally:
+            await db.dispose()
+
+    asyncio.run(check(None))
+    assert ptsa("add", "kiosk-lobi-1", "--kind", "kiosk").returncode == 2  # name taken
+    assert ptsa("add", "tv-1", "--kind", "tv").returncode == 2  # argparse: bad choice
+    revoked = ptsa("revoke", "1")
+    assert revoked.returncode == 0 and "revoked kiosk kiosk-lobi-1" in revoked.stdout
+    asyncio.run(check("device_revoked"))
