@@ -40,7 +40,10 @@ SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 
 SPEECH_STUB = """
 window.__spoken = [];
+window.__chimes = 0;
 (() => {
+  const play = HTMLMediaElement.prototype.play;
+  HTMLMediaElement.prototype.play = function () { window.__chimes += 1; return play.call(this); };
   const voice = Object.create(window.SpeechSynthesisVoice ? SpeechSynthesisVoice.prototype : {});
   Object.defineProperty(voice, "lang", { value: "id-ID" });
   Object.defineProperty(voice, "name", { value: "Bahasa Indonesia (uji)" });
@@ -86,12 +89,13 @@ def add_device(site: LiveSite, name: str, kind: str) -> str:
 
 
 async def device_page(browser: Browser, site: LiveSite, path: str, token: str,
-                      viewport: dict[str, int] | None = None, speech: bool = False) -> Page:
+                      viewport: dict[str, int] | None = None, speech: bool = False,
+                      voice_lang: str = "id-ID") -> Page:
     context = await browser.new_context(base_url=site.url, locale="id-ID",
                                         timezone_id="Asia/Jakarta",
                                         viewport=viewport or {"width": 1366, "height": 768})
     if speech:
-        await context.add_init_script(SPEECH_STUB)
+        await context.add_init_script(SPEECH_STUB.replace("id-ID", voice_lang))
     # The print dialog is the browser's: record that the slip asked for it.
     await context.add_init_script("window.print = () => { window.__printed = true; };")
     page = await context.new_page()
@@ -160,6 +164,7 @@ async def test_a_kiosk_ticket_is_called_announced_and_registered_as_a_linked_req
         assert (await counter_page.text_content("#current-number") or "").strip() == number
     assert await spoken(display) == ["Nomor antrean A satu, silakan ke loket satu",
                                      "Nomor antrean A dua, silakan ke loket dua"]
+    assert await display.evaluate("() => window.__chimes") == 2  # a chime before each
     text = "Loket 4 khusus PKB dan Peraturan Perusahaan. Layanan gratis."
     assert (await site.api("admin", "POST", "/api/v1/queue/text",
                            json={"text": text})).status_code == 200
@@ -276,3 +281,20 @@ async def test_a_revoked_display_loses_its_screen_at_once(site: LiveSite,
     await admin.wait_for_selector('tr[data-device="layar-lama"]:has-text("dicabut")')
     await display.wait_for_selector("#refused[data-code='device_revoked']", timeout=5000)
     assert "dicabut" in (await display.text_content("#refused") or "")
+
+
+async def test_without_an_indonesian_voice_the_display_calls_with_the_chime_alone(
+        site: LiveSite, browser: Browser) -> None:
+    """Only an English voice on the system: the call is shown and nothing is spoken (an English
+    voice would mangle "Nomor antrean A satu")."""
+    display = await device_page(browser, site, "/layar", add_device(site, "layar-2", "display"),
+                                speech=True, voice_lang="en-US")
+    await wait_online(display)
+    await site.api("p0-1", "POST", "/api/v1/queue/tickets", json={"group": "C"})
+    await site.api("p0-1", "POST", "/api/v1/queue/call", json={"counter": "loket-4"})
+    await display.wait_for_function(
+        "() => document.querySelector('.layar-counter[data-counter=\"loket-4\"] "
+        ".layar-number').textContent.trim() === 'C-001'", timeout=LIVE_TIMEOUT_MS)
+    await asyncio.sleep(2)
+    assert await spoken(display) == []
+    assert await display.evaluate("() => window.__chimes") == 1
