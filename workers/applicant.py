@@ -99,6 +99,9 @@ class ApplicantMessages:
         self.settings = settings
         self.interval = interval
         self._newest = 0
+        # Events already turned into rows by this process: not rendered again each second (the
+        # dedupe keys, not this set, are what keeps a message single across processes).
+        self._done: set[str] = set()
 
     async def run_forever(self) -> None:
         while True:
@@ -122,32 +125,37 @@ class ApplicantMessages:
                             col(TaskEvent.id) > max(0, self._newest - LOOKBACK_IDS))
                      .order_by(col(TaskEvent.id)))
         values: list[dict[str, Any]] = []
-        async with self.db.write() as session:
-            rows = (await session.exec(statement)).all()
-            for event, task, service in rows:
-                self._newest = max(self._newest, event.id or 0)
-                reason = json.loads(event.data).get("reason") if event.type == "task.held" \
-                    else None
-                for m in applicant_messages(KINDS[event.type], task, service, reason,
-                                            self.settings):
-                    missing = self.transports.missing(m.channel)
-                    values.append({
-                        "dedupe_key": f"applicant:{event.event_id}:{m.channel}",
-                        "clock_id": None, "task_id": task.id, "kind": m.kind,
-                        "channel": m.channel, "recipient": m.recipient, "staff_id": None,
-                        "subject": m.subject[:300], "body": m.body,
-                        "status": "held" if missing else "pending", "attempts": 0,
-                        "last_error": missing, "created_at": now, "next_attempt_at": now,
-                        "sent_at": None})
-            if not values:
-                return []
-            connection = await session.connection()
-            insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-            table = Notification.__table__  # type: ignore[attr-defined]
-            result = await connection.execute(
-                insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(table.c.id, table.c.status), values)
-            return [row_id for row_id, status in result if status == "pending"]
+        # Read first: on SQLite a write transaction takes the database's one write lock, and
+        # most seconds there is nothing to write.
+        async with self.db.read() as session:
+            rows = [r for r in (await session.exec(statement)).all()
+                    if r[0].event_id not in self._done]
+        for event, task, service in rows:
+            self._newest = max(self._newest, event.id or 0)
+            reason = json.loads(event.data).get("reason") if event.type == "task.held" else None
+            for m in applicant_messages(KINDS[event.type], task, service, reason, self.settings):
+                missing = self.transports.missing(m.channel)
+                values.append({
+                    "dedupe_key": f"applicant:{event.event_id}:{m.channel}",
+                    "clock_id": None, "task_id": task.id, "kind": m.kind, "channel": m.channel,
+                    "recipient": m.recipient, "staff_id": None, "subject": m.subject[:300],
+                    "body": m.body, "status": "held" if missing else "pending", "attempts": 0,
+                    "last_error": missing, "created_at": now, "next_attempt_at": now,
+                    "sent_at": None})
+        fresh: list[int] = []
+        if values:
+            async with self.db.write() as session:
+                connection = await session.connection()
+                insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+                table = Notification.__table__  # type: ignore[attr-defined]
+                result = await connection.execute(
+                    insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+                    .returning(table.c.id, table.c.status), values)
+                fresh = [row_id for row_id, status in result if status == "pending"]
+        if len(self._done) > 50_000:
+            self._done.clear()
+        self._done.update(event.event_id for event, _, _ in rows)
+        return fresh
 
 
 async def start_applicant_messages(ctx: dict[str, Any]) -> None:
