@@ -178,3 +178,54 @@ CREATE TABLE IF NOT EXISTS app_settings (
     key    VARCHAR(60)  NOT NULL PRIMARY KEY,
     value  VARCHAR(200) NOT NULL
 );
+
+-- The hall (antrean): kiosk and display devices, queue tickets and their per-day numbering.
+CREATE TABLE IF NOT EXISTS devices (
+    id          INTEGER PRIMARY KEY,
+    name        VARCHAR(60)  NOT NULL UNIQUE,
+    kind        VARCHAR(10)  NOT NULL,          -- kiosk | display
+    token_hash  VARCHAR(64)  NOT NULL UNIQUE,   -- SHA-256 of the token, shown once at creation
+    created_by  INTEGER      REFERENCES staff (id),
+    created_at  TIMESTAMP    NOT NULL,
+    revoked_at  TIMESTAMP,
+    last_seen_at TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS queue_counters (
+    day         VARCHAR(8)  NOT NULL,           -- YYYYMMDD in Asia/Jakarta
+    series      VARCHAR(1)  NOT NULL,           -- the group letter
+    last        INTEGER     NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, series)
+);
+
+CREATE TABLE IF NOT EXISTS queue_tickets (
+    id          INTEGER PRIMARY KEY,
+    day         VARCHAR(8)  NOT NULL,
+    series      VARCHAR(1)  NOT NULL,           -- the letter it was numbered in (A of A-012)
+    seq         INTEGER     NOT NULL,
+    number      VARCHAR(12) NOT NULL,           -- A-012
+    group_code  VARCHAR(1)  NOT NULL,           -- the group it waits in now (after a transfer)
+    status      VARCHAR(10) NOT NULL,           -- waiting | called | no_show | served
+    taken_at    TIMESTAMP   NOT NULL,
+    position_at TIMESTAMP   NOT NULL,           -- its place in line (moves on transfer/return)
+    device_id   INTEGER     REFERENCES devices (id),
+    staff_id    INTEGER     REFERENCES staff (id),
+    called_at   TIMESTAMP,                      -- first call: the end of the wait
+    last_called_at TIMESTAMP,
+    counter     VARCHAR(40),
+    called_by   INTEGER     REFERENCES staff (id),
+    calls       INTEGER     NOT NULL DEFAULT 0,
+    returns     INTEGER     NOT NULL DEFAULT 0, -- a no-show may come back once
+    served_at   TIMESTAMP,                      -- registered at the counter
+    task_id     INTEGER     REFERENCES tasks (id),
+    UNIQUE (day, series, seq)
+);
+CREATE INDEX IF NOT EXISTS ix_queue_tickets_line ON queue_tickets (day, status, group_code);
+
+-- The applicant's consent, ticked at intake, to messages about the request (SMS to the phone,
+-- e-mail to the address given). No row: nothing is sent to the applicant.
+CREATE TABLE IF NOT EXISTS applicant_consents (
+    task_id      INTEGER   NOT NULL PRIMARY KEY REFERENCES tasks (id),
+    given_at     TIMESTAMP NOT NULL,
+    recorded_by  INTEGER   REFERENCES staff (id)
+);

@@ -1,7 +1,8 @@
 """Every channel name and every Redis key of PTSA Hub is built here, and only here.
 
 Channels (DESIGN.md): ``p0`` · ``p1.<eselon1>`` · ``p2.<eselon2>`` · ``sup.<unit>`` ·
-``task.<id>`` · ``user.<username>``. Unit codes and usernames are lower-case slugs, so a name never
+``task.<id>`` · ``user.<username>`` · ``hall`` (the queue: tickets, calls, the display's text).
+Unit codes and usernames are lower-case slugs, so a name never
 contains ``*``, ``..`` or spaces; ``parse_channel`` refuses anything that is not exactly one of
 these shapes, which is the first line of defence against wildcard or traversal tricks.
 """
@@ -25,7 +26,7 @@ PREFIX = "ptsa"
 
 @dataclass(frozen=True)
 class ParsedChannel:
-    kind: str  # p0 | p1 | p2 | sup | task | user
+    kind: str  # p0 | p1 | p2 | sup | task | user | hall
     key: str  # unit code, task id or username; "" for p0
 
 
@@ -53,12 +54,17 @@ def user(username: str) -> Channel:
     return Channel(f"user.{username}")
 
 
+def hall() -> Channel:
+    """The hall queue: every ticket taken and every call, for counters and the hall display."""
+    return Channel("hall")
+
+
 def parse_channel(name: object) -> ParsedChannel | None:
     """Split a channel name into kind and key, or None when it is not a well-formed name."""
     if not isinstance(name, str) or not name or len(name) > MAX_CHANNEL_LENGTH:
         return None
-    if name == "p0":
-        return ParsedChannel("p0", "")
+    if name in ("p0", "hall"):
+        return ParsedChannel(name, "")
     kind, sep, key = name.partition(".")
     if not sep:
         return None

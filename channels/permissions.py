@@ -58,10 +58,15 @@ async def may_subscribe(principal: Principal, channel: str,
         return False
     if principal.role == "admin":
         return True
+    if principal.role in ("kiosk", "display"):  # devices (hub/devices.py): the hall only
+        return parsed.kind == "hall"
     if parsed.kind == "user":
         return parsed.key == principal.username
     if parsed.kind == "task":
         return await task_visible(principal, int(parsed.key))
+    if parsed.kind == "hall":  # the queue: counters, the hall display, the front office's penyelia
+        return principal.role == "p0" or (
+            principal.role == "supervisor" and principal.unit == FRONT_OFFICE)
     role, unit = principal.role, principal.unit
     if role == "p0":
         return parsed.kind == "p0"

@@ -148,7 +148,8 @@ class _Reader:
         raise ConfigError(f"{self.path}: {where}: {problem}", file=str(self.path), entry=where)
 
     def catalog(self, data: dict[str, Any]) -> Catalog:
-        self.keys(data, "top level", {"units", "services", "sla", "demo"}, required=set())
+        self.keys(data, "top level", {"units", "services", "sla", "demo", "queue"},
+                  required=set())  # [queue]: config/queue.py
         units = self.units(data.get("units"))
         by_code = {u.code: u for u in units}
         services = self.services(data.get("services"), by_code)

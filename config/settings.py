@@ -124,6 +124,8 @@ class Settings:
     relay: str = "on"
     login_max_attempts: int = 5
     login_window: timedelta = timedelta(minutes=15)
+    # The hall queue's waiting target (ticket → call): longer waits count as overdue.
+    queue_wait_target: timedelta = timedelta(minutes=30)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -210,6 +212,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ws_max_subscriptions=_parse_int("PTSA_WS_MAX_SUBSCRIPTIONS",
                                         get("PTSA_WS_MAX_SUBSCRIPTIONS", "64"), 1),
         relay=_parse_relay(get("PTSA_RELAY", "on")),
+        queue_wait_target=parse_duration("PTSA_QUEUE_WAIT_TARGET",
+                                         get("PTSA_QUEUE_WAIT_TARGET", "30m")),
     )
     # Validate the office-hours text now rather than at the first SLA computation.
     from hub.domain.calendar import parse_office_hours

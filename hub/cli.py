@@ -97,6 +97,29 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_device(args: argparse.Namespace) -> int:
+    """``ptsa device add NAME --kind kiosk|display`` prints the token once; ``revoke ID``."""
+    from hub.db import Database
+    from hub.devices import add_device, revoke_device
+
+    async def go() -> str:
+        db = Database(_settings().database_url)
+        try:
+            await db.create_schema()
+            if args.device_command == "add":
+                device, token = await add_device(db, args.name, args.kind)
+                page = "/antrean" if device.kind == "kiosk" else "/layar"
+                return (f"added {device.kind} {device.name} (id {device.id}); its token, shown "
+                        f"only now:\n{token}\nopen {page}?token={token} on the device once")
+            device = await revoke_device(db, args.id)
+            return f"revoked {device.kind} {device.name} (id {device.id})"
+        finally:
+            await db.dispose()
+
+    print(asyncio.run(go()))
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from hub.checks import run_checks
 
@@ -137,6 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("users", help="list staff accounts").set_defaults(func=cmd_users)
     sub.add_parser("check", help="check configuration and connectivity").set_defaults(
         func=cmd_check)
+    device = sub.add_parser("device", help="kiosk and hall-display devices (token sign-in)")
+    device_sub = device.add_subparsers(dest="device_command", required=True)
+    device_add = device_sub.add_parser("add", help="add a device and print its token once")
+    device_add.add_argument("name")
+    device_add.add_argument("--kind", choices=["kiosk", "display"], required=True)
+    device_revoke = device_sub.add_parser("revoke", help="revoke a device's token")
+    device_revoke.add_argument("id", type=int)
+    device.set_defaults(func=cmd_device)
     return parser
 
 

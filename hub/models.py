@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Text
+from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy import text as sql_text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -248,3 +248,60 @@ class AppSetting(SQLModel, table=True):
     __tablename__ = "app_settings"
     key: str = Field(primary_key=True, max_length=60)
     value: str = Field(max_length=200)
+
+
+class Device(SQLModel, table=True):
+    """A kiosk or hall display: signs in with a token an admin created (only its hash is kept)."""
+
+    __tablename__ = "devices"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=60)
+    kind: str = Field(max_length=10)  # kiosk | display
+    token_hash: str = Field(unique=True, max_length=64)
+    created_by: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = ts(nullable=False)
+    revoked_at: datetime | None = ts()
+    last_seen_at: datetime | None = ts()
+
+
+class QueueCounter(SQLModel, table=True):
+    """Per-day, per-letter sequence of queue tickets (A-001, A-002, ...)."""
+
+    __tablename__ = "queue_counters"
+    day: str = Field(primary_key=True, max_length=8)
+    series: str = Field(primary_key=True, max_length=1)
+    last: int = 0
+
+
+class QueueTicket(SQLModel, table=True):
+    __tablename__ = "queue_tickets"
+    __table_args__ = (UniqueConstraint("day", "series", "seq"),
+                      Index("ix_queue_tickets_line", "day", "status", "group_code"))
+    id: int | None = Field(default=None, primary_key=True)
+    day: str = Field(max_length=8)
+    series: str = Field(max_length=1)
+    seq: int
+    number: str = Field(max_length=12)
+    group_code: str = Field(max_length=1)
+    status: str = Field(max_length=10)  # waiting | called | no_show | served
+    taken_at: datetime = ts(nullable=False)
+    position_at: datetime = ts(nullable=False)
+    device_id: int | None = Field(default=None, foreign_key="devices.id")
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    called_at: datetime | None = ts()
+    last_called_at: datetime | None = ts()
+    counter: str | None = Field(default=None, max_length=40)
+    called_by: int | None = Field(default=None, foreign_key="staff.id")
+    calls: int = 0
+    returns: int = 0
+    served_at: datetime | None = ts()
+    task_id: int | None = Field(default=None, foreign_key="tasks.id")
+
+
+class ApplicantConsent(SQLModel, table=True):
+    """The applicant agreed, at intake, to SMS/e-mail about their request (workers/applicant.py)."""
+
+    __tablename__ = "applicant_consents"
+    task_id: int = Field(primary_key=True, foreign_key="tasks.id")
+    given_at: datetime = ts(nullable=False)
+    recorded_by: int | None = Field(default=None, foreign_key="staff.id")

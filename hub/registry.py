@@ -18,6 +18,8 @@ from sqlmodel import col, select
 
 from channels import names
 from hub.db import Database
+from hub.devices import KINDS as DEVICE_KINDS
+from hub.devices import active_device_ids
 from hub.models import Staff
 
 log = logging.getLogger(__name__)
@@ -93,8 +95,16 @@ class ConnectionRegistry:
                     pipe.exists(names.session_key(sid))
                 found = await pipe.execute()
             alive = {sid for sid, hit in zip(sessions, found, strict=True) if hit}
+        # Hall displays are devices, not staff: they hold while their device is not revoked.
+        devices = await active_device_ids(db, sorted({int(p.username.rsplit("-", 1)[1])
+                                                      for p in peers if p.role in DEVICE_KINDS}))
         closed = 0
         for peer in peers:
+            if peer.role in DEVICE_KINDS:
+                if int(peer.username.rsplit("-", 1)[1]) not in devices:
+                    peer.close(code, reason)
+                    closed += 1
+                continue
             now = current.get(peer.staff_id)
             valid = (now is not None and now[0] and now[1] == peer.epoch
                      and now[2] == peer.role and now[3] == peer.unit

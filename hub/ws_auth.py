@@ -25,6 +25,7 @@ from hub.auth.principal import Principal, load_principal
 from hub.auth.sessions import SessionData
 from hub.auth.tokens import TokenSigner
 from hub.db import Database
+from hub.devices import cookie_token, device_for_token, device_principal
 from hub.errors import NotAuthenticated, PtsaError
 
 
@@ -124,5 +125,12 @@ async def identify(scope: Scope, settings: Settings, allowed: frozenset[str],
             raise HandshakeRefused("a session cookie needs an Origin header",
                                    code="bad_origin").with_status(403)
         return Identity(principal, session.epoch, session.sid)
+    device_token = cookie_token(scope)
+    if device_token is not None:  # a hall display (hub/devices.py)
+        try:
+            device = await device_for_token(cache.db, device_token, "display")
+        except NotAuthenticated as exc:
+            raise HandshakeRefused(exc.message, code=exc.code).with_status(401) from None
+        return Identity(device_principal(device), 0, None)
     raise HandshakeRefused("sign in first: a browser session, or ?token= from "
                            "POST /api/v1/auth/token", code="unauthenticated").with_status(401)

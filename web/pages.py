@@ -14,6 +14,7 @@
     /admin/...            staff, units, services, SLA, calendar
     /lacak                public "Lacak Permohonan"
     /layanan              public service standards (requirements, working days, cost, unit)
+    /antrean, /layar      the hall's kiosk and display (device token); /loket/antrean calling
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from web.views import (
     admin,
     auth,
     boards,
+    hall,
     kpi_page,
     public,
     search_page,
@@ -73,5 +75,14 @@ def page_routes() -> list[BaseRoute]:
         Route("/admin/kalender/{day}/hapus", admin.calendar_remove, methods=post),
         Route("/lacak", public.track, methods=get),
         Route("/layanan", standards.services, methods=get),
+        Route("/antrean", hall.kiosk, methods=get),
+        Route("/antrean/tiket/{ticket_id}", hall.slip, methods=get),
+        Route("/antrean/cek/{day}/{number}", hall.ticket_status, methods=get),
+        Route("/layar", hall.display, methods=get),
+        Route("/loket/antrean", hall.counter, methods=get),
+        Route("/admin/perangkat", hall.devices_page, methods=get),
+        Route("/admin/perangkat", hall.device_add, methods=post),
+        Route("/admin/perangkat/{device_id}/cabut", hall.device_revoke, methods=post),
+        Route("/admin/perangkat/teks", hall.running_text, methods=post),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]

@@ -57,6 +57,9 @@ def build_worker_options(settings: Settings) -> dict[str, Any]:
     from workers import jobs
 
     jobs.register(options, settings)
+    from workers import applicant
+
+    applicant.register(options)  # messages to consenting applicants (needs jobs' notifier)
     return options
 
 

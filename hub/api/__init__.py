@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
-from hub.api import auth, calendar, catalog, kpi, sla, tasks, unread
+from hub.api import auth, calendar, catalog, kpi, queue, sla, tasks, unread
 from hub.api.common import error_response
 from hub.api.openapi import openapi_endpoint
 from hub.errors import NotFound, PtsaError
@@ -28,6 +28,14 @@ def api_routes() -> list[Route]:
         Route("/track/{code}", tasks.track, methods=["GET"]),
         Route("/kpi", kpi.get_kpi, methods=["GET"]),
         Route("/sla/{clock_id}/ack", sla.acknowledge, methods=["POST"]),
+        Route("/queue", queue.queue_state, methods=["GET"]),
+        Route("/queue/tickets", queue.take_ticket, methods=["POST"]),
+        Route("/queue/call", queue.call_next, methods=["POST"]),
+        Route("/queue/tickets/{ticket_id}/recall", queue.recall, methods=["POST"]),
+        Route("/queue/tickets/{ticket_id}/skip", queue.skip, methods=["POST"]),
+        Route("/queue/tickets/{ticket_id}/return", queue.come_back, methods=["POST"]),
+        Route("/queue/tickets/{ticket_id}/transfer", queue.transfer, methods=["POST"]),
+        Route("/queue/text", queue.running_text, methods=["POST"]),
         Route("/openapi.json", openapi_endpoint, methods=["GET"]),
     ]
     for path, action in tasks.ACTION_ENDPOINTS.items():

@@ -9,6 +9,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from hub.api.openapi_queue import QUEUE_PATHS
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -210,6 +212,12 @@ DOCUMENT: dict[str, Any] = {
                                   "responses": {"200": _json({"type": "object"})}}},
     },
 }
+
+
+DOCUMENT["paths"].update(QUEUE_PATHS)
+DOCUMENT["components"]["securitySchemes"]["device"] = {
+    "type": "http", "scheme": "device",
+    "description": "Authorization: Device <token> of a kiosk or hall display (ptsa device add)"}
 
 
 async def openapi_endpoint(request: Request) -> JSONResponse:

@@ -23,6 +23,7 @@ class SmsGateway(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.messages: list[Sms] = []
         self.lock = threading.Lock()
+        self.down_with: int | None = None  # e.g. 503: answer that and record nothing
 
     @property
     def url(self) -> str:
@@ -39,6 +40,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         fields = dict(parse_qsl(self.rfile.read(length).decode()))
+        if self.server.down_with is not None:
+            self.send_response(self.server.down_with)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         with self.server.lock:
             self.server.messages.append(Sms(fields.get("number", ""), fields.get("message", "")))
         body = b"status=1 id=SMS-1"

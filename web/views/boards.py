@@ -13,8 +13,9 @@ from starlette.responses import Response
 from hub.auth.principal import Principal
 from hub.commands import ensure_can_view, load_task
 from hub.domain.documents import checklist
-from hub.errors import InvalidInput
-from hub.models import Service, Staff, TaskEvent
+from hub.errors import InvalidInput, PtsaError
+from hub.models import ApplicantConsent, Service, Staff, TaskEvent
+from hub.queue import hall_queue
 from hub.validation import Applicant, optional_email, optional_phone, require_text
 from web import i18n, queries
 from web.forms import FormErrors, text_field
@@ -23,9 +24,10 @@ from web.render import app_ctx, redirect, render
 from web.views.base import page, path_int
 from web.views.live import board_config
 from web.views.tasks import available_actions
+from workers.applicant import record_consent
 
 INTAKE_FIELDS = ("service", "applicant.name", "applicant.organisation", "applicant.phone",
-                 "applicant.email", "description")
+                 "applicant.email", "description", "queue_ticket", "notify_consent")
 
 
 def check_intake(values: dict[str, str]) -> tuple[Applicant | None, FormErrors]:
@@ -79,6 +81,7 @@ async def _intake_page(request: Request, principal: Principal, values: dict[str,
 async def intake_form(request: Request) -> Response:
     values = {name: "" for name in INTAKE_FIELDS}
     values["service"] = request.query_params.get("service", "")
+    await _prefill_from_ticket(request, values)
     return await _intake_page(request, request.scope["principal"], values, FormErrors())
 
 
@@ -92,6 +95,7 @@ async def intake_submit(request: Request) -> Response:
     try:
         if applicant is None:
             raise errors.first()
+        ticket_id = await _servable_ticket(request, values["queue_ticket"])
         result = await app_ctx(request).commands.register(
             principal.staff, values["service"], applicant, values["description"], documents)
     except InvalidInput as exc:
@@ -99,7 +103,37 @@ async def intake_submit(request: Request) -> Response:
             errors.add(exc)
         return await _intake_page(request, principal, values, errors, status=422,
                                   documents=documents)
+    if ticket_id is not None:  # "Daftarkan" from the queue: the ticket's service ends here
+        await hall_queue(app_ctx(request)).served(ticket_id, result.task)
+    if values["notify_consent"] == "1":  # SMS/e-mail to the applicant (workers/applicant.py)
+        await record_consent(app_ctx(request).db, result.task.id or 0, principal.id)
     return redirect(f"/tanda-terima/{result.task.id}")
+
+
+async def _prefill_from_ticket(request: Request, values: dict[str, str]) -> None:
+    """``/loket?antrean=<ticket id>`` (the queue's "Daftarkan"): the ticket's group's first
+    service, and the ticket to link the registration to."""
+    raw = request.query_params.get("antrean", "")
+    if raw.isdigit() and len(raw) < 18:
+        hall = hall_queue(app_ctx(request))
+        ticket = await hall.check_servable(int(raw))
+        group = hall.config.group(ticket.group_code)
+        values["queue_ticket"] = raw
+        values["queue_number"] = ticket.number
+        if group and group.services and not values["service"]:
+            values["service"] = group.services[0]
+
+
+async def _servable_ticket(request: Request, raw: str) -> int | None:
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise InvalidInput(f"{raw!r} is not a queue ticket", field="queue_ticket")
+    try:
+        await hall_queue(app_ctx(request)).check_servable(int(raw))
+    except PtsaError as exc:
+        raise InvalidInput(exc.message, field="queue_ticket") from None
+    return int(raw)
 
 
 @page(roles=("p0", "admin", "supervisor"))
@@ -111,12 +145,14 @@ async def receipt(request: Request) -> Response:
         ensure_can_view(task, principal.staff, principal.scope)
         service = await session.get(Service, task.service_code)
         officer = await session.get(Staff, task.created_by)
+        consent = await session.get(ApplicantConsent, task.id)
         created = (await session.exec(select(TaskEvent).where(
             TaskEvent.task_id == task.id, TaskEvent.type == "task.created"))).first()
     documents = json.loads(created.data).get("documents", []) if created else []
     base = ctx.settings.base_url or str(request.base_url).rstrip("/")
     link = f"{base}/lacak?kode={task.code}"
     return render(request, "receipt.html", task=task, service=service, officer=officer,
+                  consent=consent,
                   documents=documents, track_url=f"{base}/lacak", track_link=link,
                   qr=qr_svg(link, i18n.gettext("QR code of the tracking link")))
 

@@ -131,6 +131,7 @@
           // Recovered: keep our offset; the missed events follow and advance it one by one.
           // Not recovered (or first): start from the hub's current offset and reload over HTTP.
           if (!recovered) s.offset = frame.offset;
+          s.head = frame.offset; // events up to here are replayed history (frame.replay)
           s.epoch = frame.epoch;
           s.subscribed = true;
           this.state.set(frame.channel, s);
@@ -141,6 +142,7 @@
         }
         case "event": {
           const s = this.state.get(frame.channel);
+          frame.replay = !!(s && compareOffsets(frame.offset, s.head) <= 0);
           if (s && compareOffsets(frame.offset, s.offset) > 0) s.offset = frame.offset;
           if (frame.id && this.seen.has(frame.id)) return;
           if (frame.id) this.remember(frame.id);
