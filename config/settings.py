@@ -124,6 +124,8 @@ class Settings:
     relay: str = "on"
     login_max_attempts: int = 5
     login_window: timedelta = timedelta(minutes=15)
+    # How long a completed request's SKM survey link stays valid (PTSA_SURVEY_DAYS).
+    survey_days: int = 30
 
     @property
     def tz(self) -> ZoneInfo:
@@ -210,6 +212,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ws_max_subscriptions=_parse_int("PTSA_WS_MAX_SUBSCRIPTIONS",
                                         get("PTSA_WS_MAX_SUBSCRIPTIONS", "64"), 1),
         relay=_parse_relay(get("PTSA_RELAY", "on")),
+        survey_days=_parse_int("PTSA_SURVEY_DAYS", get("PTSA_SURVEY_DAYS", "30"), 1),
     )
     # Validate the office-hours text now rather than at the first SLA computation.
     from hub.domain.calendar import parse_office_hours

@@ -19,6 +19,7 @@ from hub.domain.tasks import Action, Level, Role, Status, check_may_register
 from hub.errors import InvalidInput, NotFound
 from hub.models import Service, SlaClock, Staff, Task, utcnow
 from hub.serializers import iso, new_task_detail, task_detail, task_summary
+from hub.survey import survey_url
 from hub.validation import Applicant, require_int, require_text
 
 MAX_PAGE = 500
@@ -178,7 +179,11 @@ async def track(request: Request) -> JSONResponse:
         if task is None:
             raise NotFound("no request has that registration number", code="not_found")
         service = await session.get(Service, task.service_code)
-    return json_response(public_status(task, service))
+    status = public_status(task, service)
+    url = await survey_url(ctx(request).db, ctx(request).settings, task)
+    if url:  # completed, not yet answered, not expired (hub/survey.py)
+        status["survey_url"] = url
+    return json_response(status)
 
 
 _PUBLIC_STAGE = {
