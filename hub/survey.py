@@ -158,10 +158,14 @@ async def submit(ctx: AppContext, token: str, body: dict[str, Any]) -> None:
         service = await session.get(Service, task.service_code)
         eselon2 = task.eselon2 or (service.eselon2 if service else None)
         period = task.completed_at.astimezone(ctx.settings.tz).strftime("%Y-%m")
+        u1, u2, u3, u4, u5, u6, u7, u8, u9 = answers.values
+        profile = answers.profile
         response = SurveyResponse(
             eselon1=task.eselon1, eselon2=eselon2, service_code=task.service_code, period=period,
-            submitted_at=now, suggestion=answers.suggestion,
-            **{f"u{i + 1}": v for i, v in enumerate(answers.values)}, **answers.profile)
+            submitted_at=now, suggestion=answers.suggestion, u1=u1, u2=u2, u3=u3, u4=u4, u5=u5,
+            u6=u6, u7=u7, u8=u8, u9=u9, age_group=profile.get("age_group"),
+            sex=profile.get("sex"), education=profile.get("education"),
+            occupation=profile.get("occupation"))
         session.add(response)
         channels = [names.sup(u) for u in dict.fromkeys((eselon2, task.eselon1, FRONT_OFFICE))
                     if u]

@@ -9,9 +9,11 @@ from starlette.responses import Response
 from hub.api.tasks import limit_track_lookups, public_status
 from hub.commands import task_by_code
 from hub.models import Service
+from hub.survey import survey_url
 from web.i18n import N_
 from web.render import app_ctx, render
 from web.views.base import page
+from web.views.survey import qr_svg
 
 STAGES = {
     "received": N_("Received; waiting for the responsible unit"),
@@ -38,5 +40,8 @@ async def track(request: Request) -> Response:
             missing = True
         else:
             status = public_status(task, service)
+            ctx = app_ctx(request)
+            status["survey_url"] = await survey_url(ctx.db, ctx.settings, task)
+    survey_qr = qr_svg(status["survey_url"]) if status and status["survey_url"] else None
     return render(request, "track.html", status=404 if missing else 200, code=code,
-                  result=status, missing=missing, stages=STAGES)
+                  result=status, missing=missing, stages=STAGES, survey_qr=survey_qr)
