@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
-from hub.api import auth, catalog, kpi, sla, survey, tasks
+from hub.api import auth, catalog, kpi, skm, sla, survey, tasks
 from hub.api.common import error_response
 from hub.api.openapi import openapi_endpoint
 from hub.errors import NotFound, PtsaError
@@ -26,6 +26,7 @@ def api_routes() -> list[Route]:
         Route("/track/{code}", tasks.track, methods=["GET"]),
         Route("/kpi", kpi.get_kpi, methods=["GET"]),
         Route("/survey/{token}", survey.submit_survey, methods=["POST"]),
+        Route("/skm", skm.get_skm, methods=["GET"]),
         Route("/sla/{clock_id}/ack", sla.acknowledge, methods=["POST"]),
         Route("/openapi.json", openapi_endpoint, methods=["GET"]),
     ]
