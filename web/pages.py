@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from web import i18n
 from web.render import STATIC_DIR
-from web.views import admin, auth, boards, kpi_page, public, supervisor, survey, tasks
+from web.views import admin, auth, boards, kpi_page, public, skm_page, supervisor, survey, tasks
 
 
 def page_routes() -> list[BaseRoute]:
@@ -40,6 +40,7 @@ def page_routes() -> list[BaseRoute]:
         Route("/penyelia", supervisor.supervisor, methods=get),
         Route("/penyelia/notifikasi", supervisor.notifications, methods=get),
         Route("/kinerja", kpi_page.kpi_page, methods=get),
+        Route("/kinerja/skm", skm_page.skm_summary, methods=get),
         Route("/admin", admin.staff_page, methods=get),
         Route("/admin/petugas", admin.staff_page, methods=get),
         Route("/admin/petugas", admin.staff_add, methods=post),
