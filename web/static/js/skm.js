@@ -43,7 +43,10 @@
       mutu.textContent = report.mutu ? report.mutu + " · " + report.label : PTSA.t("skm.none");
     }
     setText("ikm-respondents", String(report.respondents));
+    setText("ikm-population", String(report.population));
     setText("ikm-min-sample", String(report.min_sample));
+    const flag = document.getElementById("ikm-sample-flag");
+    if (flag) flag.hidden = report.sample_ok;
     document.querySelectorAll("#ikm-elements td[data-el]").forEach((cell) => {
       const i = Number(cell.getAttribute("data-el"));
       cell.textContent = report.respondents ? fmt(report.elements[i]) : "–";
