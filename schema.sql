@@ -190,3 +190,25 @@ CREATE TABLE IF NOT EXISTS survey_responses (
     suggestion    TEXT
 );
 CREATE INDEX IF NOT EXISTS ix_survey_responses_unit ON survey_responses (eselon2, submitted_at);
+
+-- Public complaints (pengaduan) with their own response deadline; see hub/complaints.py.
+CREATE TABLE IF NOT EXISTS complaints (
+    id            INTEGER PRIMARY KEY,
+    number        VARCHAR(30)  NOT NULL UNIQUE,   -- ADU-YYYYMMDD-XXXXXX (random suffix)
+    text          TEXT         NOT NULL,
+    registration  VARCHAR(30),                    -- the request it is about, if given
+    unit_code     VARCHAR(40)  NOT NULL REFERENCES units (code),  -- who answers (ptsa: triage)
+    eselon1       VARCHAR(40)  REFERENCES units (code),
+    eselon2       VARCHAR(40)  REFERENCES units (code),
+    name          VARCHAR(120),
+    phone         VARCHAR(30),
+    email         VARCHAR(200),
+    status        VARCHAR(10)  NOT NULL,          -- open | answered
+    created_at    TIMESTAMP    NOT NULL,
+    due_at        TIMESTAMP    NOT NULL,
+    breached_at   TIMESTAMP,                      -- escalated to the supervisors (once)
+    reply         TEXT,
+    replied_at    TIMESTAMP,
+    replied_by    INTEGER      REFERENCES staff (id)
+);
+CREATE INDEX IF NOT EXISTS ix_complaints_open ON complaints (status, due_at);

@@ -126,6 +126,10 @@ class Settings:
     login_window: timedelta = timedelta(minutes=15)
     # How long a completed request's SKM survey link stays valid (PTSA_SURVEY_DAYS).
     survey_days: int = 30
+    # A complaint's answer is due in these working days (PTSA_COMPLAINT_DAYS), or in this much
+    # business time when set (PTSA_COMPLAINT_RESPONSE, for drills and tests).
+    complaint_days: int = 5
+    complaint_response: timedelta | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -213,6 +217,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                                         get("PTSA_WS_MAX_SUBSCRIPTIONS", "64"), 1),
         relay=_parse_relay(get("PTSA_RELAY", "on")),
         survey_days=_parse_int("PTSA_SURVEY_DAYS", get("PTSA_SURVEY_DAYS", "30"), 1),
+        complaint_days=_parse_int("PTSA_COMPLAINT_DAYS", get("PTSA_COMPLAINT_DAYS", "5"), 1),
+        complaint_response=_optional_duration("PTSA_COMPLAINT_RESPONSE",
+                                              get("PTSA_COMPLAINT_RESPONSE")),
     )
     # Validate the office-hours text now rather than at the first SLA computation.
     from hub.domain.calendar import parse_office_hours

@@ -263,3 +263,28 @@ class SurveyResponse(SQLModel, table=True):
     education: str | None = Field(default=None, max_length=10)
     occupation: str | None = Field(default=None, max_length=12)
     suggestion: str | None = text()
+
+
+class Complaint(SQLModel, table=True):
+    """A public complaint (pengaduan) with its own response deadline (hub/complaints.py)."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (Index("ix_complaints_open", "status", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=30)
+    text: str = text(nullable=False)
+    registration: str | None = Field(default=None, max_length=30)
+    unit_code: str = Field(foreign_key="units.code", max_length=40)
+    eselon1: str | None = Field(default=None, foreign_key="units.code", max_length=40)
+    eselon2: str | None = Field(default=None, foreign_key="units.code", max_length=40)
+    name: str | None = Field(default=None, max_length=120)
+    phone: str | None = Field(default=None, max_length=30)
+    email: str | None = Field(default=None, max_length=200)
+    status: str = Field(max_length=10)  # open | answered
+    created_at: datetime = ts(nullable=False)
+    due_at: datetime = ts(nullable=False)
+    breached_at: datetime | None = ts()
+    # Not text(): the ``text`` column above shadows the helper inside this class body.
+    reply: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    replied_at: datetime | None = ts()
+    replied_by: int | None = Field(default=None, foreign_key="staff.id")

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
-from hub.api import auth, catalog, kpi, skm, sla, survey, tasks
+from hub.api import auth, catalog, complaints, kpi, skm, sla, survey, tasks
 from hub.api.common import error_response
 from hub.api.openapi import openapi_endpoint
 from hub.errors import NotFound, PtsaError
@@ -27,6 +27,9 @@ def api_routes() -> list[Route]:
         Route("/kpi", kpi.get_kpi, methods=["GET"]),
         Route("/survey/{token}", survey.submit_survey, methods=["POST"]),
         Route("/skm", skm.get_skm, methods=["GET"]),
+        Route("/complaints", complaints.file_complaint, methods=["POST"]),
+        Route("/complaints", complaints.list_complaints, methods=["GET"]),
+        Route("/complaints/{number}/reply", complaints.reply_complaint, methods=["POST"]),
         Route("/sla/{clock_id}/ack", sla.acknowledge, methods=["POST"]),
         Route("/openapi.json", openapi_endpoint, methods=["GET"]),
     ]

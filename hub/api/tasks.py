@@ -15,6 +15,9 @@ from hub.api.common import authenticate, ctx, json_response, read_json
 from hub.auth.principal import Principal
 from hub.auth.throttle import limit_rate
 from hub.commands import ensure_can_view, load_task, task_by_code
+from hub.complaints import by_number as complaint_by_number
+from hub.complaints import public_status as complaint_status
+from hub.domain.complaints import is_complaint_number
 from hub.domain.tasks import Action, Level, Role, Status, check_may_register
 from hub.errors import InvalidInput, NotFound
 from hub.models import Service, SlaClock, Staff, Task, utcnow
@@ -174,6 +177,12 @@ async def track(request: Request) -> JSONResponse:
     code = request.path_params["code"]
     if len(code) > 30:
         raise NotFound("no request has that registration number")
+    if is_complaint_number(code):  # a complaint number (ADU-…): its status and reply
+        async with ctx(request).db.read() as session:
+            complaint = await complaint_by_number(session, code)
+        if complaint is None:
+            raise NotFound("no complaint has that number", code="not_found")
+        return json_response(complaint_status(complaint))
     async with ctx(request).db.read() as session:
         task = await task_by_code(session, code)
         if task is None:
