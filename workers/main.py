@@ -54,9 +54,10 @@ def build_worker_options(settings: Settings) -> dict[str, Any]:
         "job_completion_wait": 5,
         "handle_signals": True,
     }
-    from workers import jobs
+    from workers import complaint_sla, jobs
 
     jobs.register(options, settings)
+    complaint_sla.register(options)
     return options
 
 
