@@ -20,7 +20,18 @@ from starlette.staticfiles import StaticFiles
 
 from web import i18n
 from web.render import STATIC_DIR
-from web.views import admin, auth, boards, kpi_page, public, skm_page, supervisor, survey, tasks
+from web.views import (
+    admin,
+    auth,
+    boards,
+    complaints,
+    kpi_page,
+    public,
+    skm_page,
+    supervisor,
+    survey,
+    tasks,
+)
 
 
 def page_routes() -> list[BaseRoute]:
@@ -58,6 +69,8 @@ def page_routes() -> list[BaseRoute]:
         Route("/admin/kalender", admin.calendar_set, methods=post),
         Route("/admin/kalender/{day}/hapus", admin.calendar_remove, methods=post),
         Route("/lacak", public.track, methods=get),
+        Route("/pengaduan", complaints.complaint_form, methods=get),
+        Route("/pengaduan", complaints.complaint_submit, methods=post),
         Route("/survei/{token}", survey.survey_form, methods=get),
         Route("/survei/{token}", survey.survey_submit, methods=post),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),

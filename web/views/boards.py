@@ -15,6 +15,7 @@ from web import queries
 from web.forms import FormErrors, text_field
 from web.render import app_ctx, redirect, render
 from web.views.base import page, path_int
+from web.views.complaints import open_panel
 from web.views.live import board_config
 from web.views.tasks import available_actions
 
@@ -95,5 +96,5 @@ async def board(request: Request) -> Response:
             kind = "p0"
     config = board_config(request, principal, kind, cards, units)
     return render(request, "board.html", config=config, cards=cards, units=units,
-                  kind=kind, eselon2=eselon2,
+                  kind=kind, eselon2=eselon2, complaints=await open_panel(request, principal),
                   actions_for=lambda card: available_actions(card, principal))

@@ -8,6 +8,9 @@ from starlette.responses import Response
 
 from hub.api.tasks import limit_track_lookups, public_status
 from hub.commands import task_by_code
+from hub.complaints import by_number as complaint_by_number
+from hub.complaints import public_status as complaint_status
+from hub.domain.complaints import is_complaint_number
 from hub.models import Service
 from hub.survey import survey_url
 from web.i18n import N_
@@ -31,6 +34,13 @@ async def track(request: Request) -> Response:
     code = (request.query_params.get("kode") or "").strip()[:30]
     status = None
     missing = False
+    if code and is_complaint_number(code):  # a complaint's number: its status and reply
+        await limit_track_lookups(request)
+        async with app_ctx(request).db.read() as session:
+            found = await complaint_by_number(session, code)
+        complaint = complaint_status(found) if found else None
+        return render(request, "track.html", status=200 if found else 404, code=code,
+                      result=None, missing=found is None, stages=STAGES, complaint=complaint)
     if code:
         await limit_track_lookups(request)
         async with app_ctx(request).db.read() as session:
