@@ -1,4 +1,5 @@
-"""The SKM survey and IKM part of the OpenAPI document (merged into ``hub.api.openapi``)."""
+"""The SKM survey, IKM and complaints part of the OpenAPI document (merged into
+``hub.api.openapi``)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ _FIGURES = {
     "sample_ok": {"type": "boolean"},
 }
 
-SKM_PATHS: dict[str, Any] = {
+FEEDBACK_PATHS: dict[str, Any] = {
     "/survey/{token}": {"post": {
         "summary": "Public: answer the SKM questionnaire of a completed request (PermenPANRB "
                    "14/2017) with its one-time link's token; anonymous",
@@ -86,3 +87,54 @@ SKM_PATHS: dict[str, Any] = {
             "422": _json(_ERROR, "Bad date, reversed or over-400-day period, unknown unit or "
                                  "format")}}},
 }
+
+_COMPLAINT = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "number": {"type": "string", "example": "ADU-20261205-KRHFGL"},
+    "unit": {"type": "string"}, "eselon1": {"type": ["string", "null"]},
+    "eselon2": {"type": ["string", "null"]}, "registration": {"type": ["string", "null"]},
+    "text": {"type": "string", "description": "the first 300 characters"},
+    "status": {"enum": ["open", "answered"]}, "created_at": {"type": "string"},
+    "due_at": {"type": "string"}, "breached_at": {"type": ["string", "null"]},
+    "replied_at": {"type": ["string", "null"]},
+    "can_reply": {"type": "boolean", "description": "the complainant left a phone or e-mail"}}}
+
+FEEDBACK_PATHS.update({
+    "/complaints": {
+        "post": {
+            "summary": "Public: file a complaint (pengaduan); 5 per address per 10 minutes",
+            "requestBody": {"content": {"application/json": {"schema": {
+                "type": "object", "required": ["text"], "properties": {
+                    "text": {"type": "string", "minLength": 1, "maxLength": 4000},
+                    "registration": {"type": "string", "maxLength": 30},
+                    "name": {"type": "string", "maxLength": 120},
+                    "phone": {"type": "string", "maxLength": 30},
+                    "email": {"type": "string", "maxLength": 200}}}}}},
+            "responses": {
+                "201": _json({"type": "object", "properties": {
+                    "number": {"type": "string"}, "due_at": {"type": "string"},
+                    "status": {"const": "open"}}}, "Filed"),
+                "413": _json(_ERROR, "Body over 64 KiB"),
+                "422": _json(_ERROR, "Empty or oversized text, unknown registration number, "
+                                     "malformed phone or e-mail; nothing stored"),
+                "429": _json(_ERROR, "Too many complaints from this address (rate_limited)")}},
+        "get": {
+            "summary": "Open complaints within the caller's scope, earliest deadline first",
+            "security": [{"bearer": []}],
+            "responses": {"200": _json({"type": "object", "properties": {
+                "items": {"type": "array", "items": _COMPLAINT}}}),
+                "401": _json(_ERROR, "Not signed in")}}},
+    "/complaints/{number}/reply": {"post": {
+        "summary": "Answer a complaint once; shown on tracking and sent to the complainant",
+        "security": [{"bearer": []}],
+        "parameters": [{"name": "number", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "requestBody": {"content": {"application/json": {"schema": {
+            "type": "object", "required": ["reply"], "properties": {
+                "reply": {"type": "string", "minLength": 1, "maxLength": 4000}}}}}},
+        "responses": {"200": _json(_COMPLAINT),
+                      "401": _json(_ERROR, "Not signed in"),
+                      "403": _json(_ERROR, "The complaint belongs to another unit"),
+                      "404": _json(_ERROR, "No such complaint"),
+                      "409": _json(_ERROR, "Already answered (answered)"),
+                      "422": _json(_ERROR, "Empty or oversized reply")}}},
+})
