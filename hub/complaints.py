@@ -34,7 +34,7 @@ from hub.commands import task_by_code
 from hub.domain import complaints as rules
 from hub.domain.tasks import FRONT_OFFICE
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
-from hub.models import Complaint, Notification, Service, utcnow
+from hub.models import Complaint, Notification, Service, Unit, utcnow
 from hub.serializers import iso
 from hub.validation import optional_email, optional_phone, require_text
 
@@ -185,6 +185,48 @@ async def reply(ctx: AppContext, principal: Principal, number: str, text: Any) -
         await add_outbox_rows(session, event_id, "complaint.answered", now,
                               {"complaint": card(complaint)}, channels_of(complaint))
         await _queue_to_complainant(session, ctx.settings, complaint, now)
+    await _publish(ctx, event_id)
+    return complaint
+
+
+def may_triage(principal: Principal) -> bool:
+    """The front office's supervisor (and an admin) sends complaints on to the right unit."""
+    return principal.role == "admin" or (principal.role == "supervisor"
+                                         and FRONT_OFFICE in principal.scope)
+
+
+async def forward(ctx: AppContext, principal: Principal, number: str, unit: Any) -> Complaint:
+    """Triage: give an open complaint to an Eselon I or II unit (its deadline does not move).
+
+    Raises:
+        Forbidden (not the front office supervisor or an admin), NotFound, InvalidInput (not an
+        Eselon I/II unit), Conflict (answered).
+    """
+    if not may_triage(principal):
+        raise Forbidden("only the front office supervisor or an admin forwards complaints")
+    code = require_text("unit", unit, max_length=40)
+    now = utcnow()
+    async with ctx.db.write() as session:
+        complaint = await by_number(session, number)
+        if complaint is None:
+            raise NotFound("no complaint has that number")
+        target = await session.get(Unit, code)
+        if target is None or target.level not in ("eselon1", "eselon2"):
+            raise InvalidInput(f"unit must be an Eselon I or II unit; got {code!r}", field="unit")
+        where = rules.route(target.parent if target.level == "eselon2" else target.code,
+                            target.code if target.level == "eselon2" else None)
+        before = channels_of(complaint)
+        won = await session.exec(update(Complaint).where(  # type: ignore[call-overload]
+            col(Complaint.id) == complaint.id, col(Complaint.status) == "open")
+            .values(unit_code=where.unit, eselon1=where.eselon1, eselon2=where.eselon2)
+            .execution_options(synchronize_session=False))
+        if won.rowcount != 1:
+            raise Conflict("this complaint has already been answered", code="answered")
+        await session.refresh(complaint)
+        event_id = _event_id(complaint.number, f"forwarded:{where.unit}:{now.isoformat()}")
+        await add_outbox_rows(session, event_id, "complaint.forwarded", now,
+                              {"complaint": card(complaint)},
+                              list(dict.fromkeys(before + channels_of(complaint))))
     await _publish(ctx, event_id)
     return complaint
 

@@ -30,6 +30,7 @@ def api_routes() -> list[Route]:
         Route("/complaints", complaints.file_complaint, methods=["POST"]),
         Route("/complaints", complaints.list_complaints, methods=["GET"]),
         Route("/complaints/{number}/reply", complaints.reply_complaint, methods=["POST"]),
+        Route("/complaints/{number}/forward", complaints.forward_complaint, methods=["POST"]),
         Route("/sla/{clock_id}/ack", sla.acknowledge, methods=["POST"]),
         Route("/openapi.json", openapi_endpoint, methods=["GET"]),
     ]

@@ -37,3 +37,11 @@ async def reply_complaint(request: Request) -> JSONResponse:
     answered = await complaints.reply(ctx(request), principal, request.path_params["number"],
                                       body.get("reply"))
     return json_response(complaints.card(answered))
+
+
+async def forward_complaint(request: Request) -> JSONResponse:
+    principal = await authenticate(request)
+    body = await read_json(request)
+    moved = await complaints.forward(ctx(request), principal, request.path_params["number"],
+                                     body.get("unit"))
+    return json_response(complaints.card(moved))

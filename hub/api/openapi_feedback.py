@@ -137,4 +137,18 @@ FEEDBACK_PATHS.update({
                       "404": _json(_ERROR, "No such complaint"),
                       "409": _json(_ERROR, "Already answered (answered)"),
                       "422": _json(_ERROR, "Empty or oversized reply")}}},
+    "/complaints/{number}/forward": {"post": {
+        "summary": "Triage: the front office supervisor (or an admin) gives an open complaint "
+                   "to an Eselon I or II unit; its deadline stays",
+        "security": [{"bearer": []}],
+        "parameters": [{"name": "number", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "requestBody": {"content": {"application/json": {"schema": {
+            "type": "object", "required": ["unit"], "properties": {"unit": {"type": "string"}}}}}},
+        "responses": {"200": _json(_COMPLAINT),
+                      "401": _json(_ERROR, "Not signed in"),
+                      "403": _json(_ERROR, "Not the front office supervisor or an admin"),
+                      "404": _json(_ERROR, "No such complaint"),
+                      "409": _json(_ERROR, "Already answered (answered)"),
+                      "422": _json(_ERROR, "Not an Eselon I or II unit")}}},
 })

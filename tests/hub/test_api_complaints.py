@@ -128,3 +128,26 @@ async def test_an_unknown_complaint_number_is_404(api: ApiClient) -> None:
     """Tracking a complaint number nobody filed answers 404."""
     r = await api.http.get("/api/v1/track/ADU-20261205-ZZZZZZ")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+async def test_the_front_office_supervisor_forwards_a_complaint_to_a_unit(api: ApiClient) -> None:
+    """The front office supervisor gives an unrouted complaint to Pusdatin, whose desk then sees
+    it; a unit supervisor may not forward, a non-Eselon unit is 422, an answered one is 409."""
+    number = (await api.http.post("/api/v1/complaints", json={"text": TEXT})).json()["number"]
+    assert number not in await _open_numbers(api, "p2-pusdatin-1")
+    denied = await api.as_("spv-pusdatin", "POST", f"/api/v1/complaints/{number}/forward",
+                           json={"unit": "pusdatin"})
+    assert denied.status_code == 403
+    wrong = await api.as_("spv-ptsa", "POST", f"/api/v1/complaints/{number}/forward",
+                          json={"unit": "ptsa"})
+    assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "unit"
+    moved = await api.as_("spv-ptsa", "POST", f"/api/v1/complaints/{number}/forward",
+                          json={"unit": "pusdatin"})
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["unit"], moved.json()["eselon1"]) == ("pusdatin", "barenbang")
+    assert number in await _open_numbers(api, "p2-pusdatin-1")
+    await api.as_("p2-pusdatin-1", "POST", f"/api/v1/complaints/{number}/reply",
+                  json={"reply": "Selesai"})
+    late = await api.as_("spv-ptsa", "POST", f"/api/v1/complaints/{number}/forward",
+                         json={"unit": "pusrenaker"})
+    assert late.status_code == 409

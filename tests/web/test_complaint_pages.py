@@ -62,3 +62,19 @@ async def test_a_flood_through_the_form_is_throttled(app: Any, browser: Browser)
         "csrf_token": token, "text": f"Keluhan {i}"})).status_code for i in range(6)]
     assert statuses == [201] * 5 + [429]
     assert await _count(app) == 5
+
+
+async def test_only_the_front_office_supervisor_gets_the_forward_form(app: Any,
+                                                                     browser: Browser) -> None:
+    """The front office supervisor's page lists the unrouted complaint with a forward form; a
+    unit supervisor's page lists neither."""
+    visitor = await browser()
+    token = csrf_from((await visitor.http.get("/pengaduan")).text)
+    sent = await visitor.http.post("/pengaduan", data={"csrf_token": token, "text": "Lama"})
+    number = re.search(r'id="complaint-number">(ADU-[0-9A-Z-]+)<', sent.text)
+    assert number
+    front = (await (await browser("spv-ptsa")).http.get("/penyelia")).text
+    assert f'data-number="{number.group(1)}"' in front and 'class="complaint-forward' in front
+    assert '<option value="pusdatin">' in front
+    unit = (await (await browser("spv-pusdatin")).http.get("/penyelia")).text
+    assert number.group(1) not in unit and 'class="complaint-forward' not in unit

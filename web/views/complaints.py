@@ -67,3 +67,11 @@ async def complaint_submit(request: Request) -> Response:
 async def open_panel(request: Request, principal: Principal) -> list[dict[str, Any]]:
     """The open complaints the principal may see, as cards (no complainant details)."""
     return [complaints.card(c) for c in await complaints.open_for(app_ctx(request), principal)]
+
+
+def forward_units(principal: Principal, units: dict[str, Any]) -> list[tuple[str, str]]:
+    """The units a triaging supervisor may forward to (empty for everyone else)."""
+    if not complaints.may_triage(principal):
+        return []
+    return sorted(((code, u.short_name or u.name) for code, u in units.items()
+                   if u.level in ("eselon1", "eselon2")), key=lambda item: item[1])

@@ -45,29 +45,38 @@
       const frame = e.detail || {};
       const c = frame.data && frame.data.complaint;
       if (!c) return;
-      if (frame.type === "complaint.answered") {
+      const me = (PTSA.config && PTSA.config.me) || {};
+      if (frame.type === "complaint.answered" ||
+          (frame.type === "complaint.forwarded" && me.role === "p0")) {
         const li = itemOf(list, c.number);
         if (li) li.remove();
+      } else if (frame.type === "complaint.forwarded") {
+        upsert(list, c);
       } else if (frame.type === "complaint.created" || frame.type === "complaint.breached") {
         upsert(list, c);
       }
       count(list);
     });
     list.addEventListener("submit", async (event) => {
-      const form = event.target.closest("form.complaint-reply");
+      const form = event.target.closest("form.complaint-reply, form.complaint-forward");
       if (!form) return;
       event.preventDefault();
       const number = form.getAttribute("data-number");
-      const reply = form.querySelector("textarea").value;
-      const response = await fetch("/api/v1/complaints/" + encodeURIComponent(number) + "/reply", {
+      const replying = form.classList.contains("complaint-reply");
+      const payload = replying ? { reply: form.querySelector("textarea").value }
+                               : { unit: form.querySelector("select").value };
+      const response = await fetch("/api/v1/complaints/" + encodeURIComponent(number) +
+                                   (replying ? "/reply" : "/forward"), {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json",
                    "X-CSRF-Token": panel.getAttribute("data-csrf") || "" },
-        body: JSON.stringify({ reply }),
+        body: JSON.stringify(payload),
       });
       let body = {};
       try { body = await response.json(); } catch (e) { body = {}; }
-      if (response.ok || response.status === 409) {
+      if (response.ok && !replying) {
+        upsert(list, body);
+      } else if (response.ok || response.status === 409) {
         const li = itemOf(list, number);
         if (li) li.remove();
         count(list);
