@@ -229,3 +229,58 @@ CREATE TABLE IF NOT EXISTS applicant_consents (
     given_at     TIMESTAMP NOT NULL,
     recorded_by  INTEGER   REFERENCES staff (id)
 );
+-- SKM (PermenPANRB 14/2017): the one-time link of a completed request, stored as a SHA-256 of the
+-- token; task_id serves only as "this request has answered" (hub/survey.py).
+CREATE TABLE IF NOT EXISTS survey_tokens (
+    token_hash  VARCHAR(64) NOT NULL PRIMARY KEY,
+    task_id     INTEGER     NOT NULL UNIQUE REFERENCES tasks (id),
+    expires_at  TIMESTAMP   NOT NULL,
+    used        BOOLEAN     NOT NULL DEFAULT FALSE
+);
+
+-- Anonymous answers: unit, service and completion month, no link to the request or applicant.
+CREATE TABLE IF NOT EXISTS survey_responses (
+    id            INTEGER PRIMARY KEY,
+    eselon1       VARCHAR(40) NOT NULL REFERENCES units (code),
+    eselon2       VARCHAR(40) REFERENCES units (code),
+    service_code  VARCHAR(40) NOT NULL REFERENCES services (code),
+    period        VARCHAR(7)  NOT NULL,     -- YYYY-MM of completion in Asia/Jakarta
+    submitted_at  TIMESTAMP   NOT NULL,
+    u1            INTEGER     NOT NULL,     -- the nine unsur, 1-4, in the regulation's order
+    u2            INTEGER     NOT NULL,
+    u3            INTEGER     NOT NULL,
+    u4            INTEGER     NOT NULL,
+    u5            INTEGER     NOT NULL,
+    u6            INTEGER     NOT NULL,
+    u7            INTEGER     NOT NULL,
+    u8            INTEGER     NOT NULL,
+    u9            INTEGER     NOT NULL,
+    age_group     VARCHAR(10),
+    sex           VARCHAR(1),
+    education     VARCHAR(10),
+    occupation    VARCHAR(12),
+    suggestion    TEXT
+);
+CREATE INDEX IF NOT EXISTS ix_survey_responses_unit ON survey_responses (eselon2, submitted_at);
+
+-- Public complaints (pengaduan) with their own response deadline; see hub/complaints.py.
+CREATE TABLE IF NOT EXISTS complaints (
+    id            INTEGER PRIMARY KEY,
+    number        VARCHAR(30)  NOT NULL UNIQUE,   -- ADU-YYYYMMDD-XXXXXX (random suffix)
+    text          TEXT         NOT NULL,
+    registration  VARCHAR(30),                    -- the request it is about, if given
+    unit_code     VARCHAR(40)  NOT NULL REFERENCES units (code),  -- who answers (ptsa: triage)
+    eselon1       VARCHAR(40)  REFERENCES units (code),
+    eselon2       VARCHAR(40)  REFERENCES units (code),
+    name          VARCHAR(120),
+    phone         VARCHAR(30),
+    email         VARCHAR(200),
+    status        VARCHAR(10)  NOT NULL,          -- open | answered
+    created_at    TIMESTAMP    NOT NULL,
+    due_at        TIMESTAMP    NOT NULL,
+    breached_at   TIMESTAMP,                      -- escalated to the supervisors (once)
+    reply         TEXT,
+    replied_at    TIMESTAMP,
+    replied_by    INTEGER      REFERENCES staff (id)
+);
+CREATE INDEX IF NOT EXISTS ix_complaints_open ON complaints (status, due_at);

@@ -126,6 +126,12 @@ class Settings:
     login_window: timedelta = timedelta(minutes=15)
     # The hall queue's waiting target (ticket → call): longer waits count as overdue.
     queue_wait_target: timedelta = timedelta(minutes=30)
+    # How long a completed request's SKM survey link stays valid (PTSA_SURVEY_DAYS).
+    survey_days: int = 30
+    # A complaint's answer is due in these working days (PTSA_COMPLAINT_DAYS), or in this much
+    # business time when set (PTSA_COMPLAINT_RESPONSE, for drills and tests).
+    complaint_days: int = 5
+    complaint_response: timedelta | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -214,6 +220,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         relay=_parse_relay(get("PTSA_RELAY", "on")),
         queue_wait_target=parse_duration("PTSA_QUEUE_WAIT_TARGET",
                                          get("PTSA_QUEUE_WAIT_TARGET", "30m")),
+        survey_days=_parse_int("PTSA_SURVEY_DAYS", get("PTSA_SURVEY_DAYS", "30"), 1),
+        complaint_days=_parse_int("PTSA_COMPLAINT_DAYS", get("PTSA_COMPLAINT_DAYS", "5"), 1),
+        complaint_response=_optional_duration("PTSA_COMPLAINT_RESPONSE",
+                                              get("PTSA_COMPLAINT_RESPONSE")),
     )
     # Validate the office-hours text now rather than at the first SLA computation.
     from hub.domain.calendar import parse_office_hours

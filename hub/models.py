@@ -305,3 +305,64 @@ class ApplicantConsent(SQLModel, table=True):
     task_id: int = Field(primary_key=True, foreign_key="tasks.id")
     given_at: datetime = ts(nullable=False)
     recorded_by: int | None = Field(default=None, foreign_key="staff.id")
+class SurveyToken(SQLModel, table=True):
+    """A completed request's one-time SKM link, kept only as a hash. The task link is a used-flag:
+    no response row points back here (hub/survey.py)."""
+
+    __tablename__ = "survey_tokens"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    task_id: int = Field(foreign_key="tasks.id", unique=True)
+    expires_at: datetime = ts(nullable=False)
+    used: bool = False
+
+
+class SurveyResponse(SQLModel, table=True):
+    """One anonymous SKM questionnaire: unit, service and period, never the request or applicant."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (Index("ix_survey_responses_unit", "eselon2", "submitted_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    eselon1: str = Field(foreign_key="units.code", max_length=40)
+    eselon2: str | None = Field(default=None, foreign_key="units.code", max_length=40)
+    service_code: str = Field(foreign_key="services.code", max_length=40)
+    period: str = Field(max_length=7)  # YYYY-MM of completion, Asia/Jakarta
+    submitted_at: datetime = ts(nullable=False)
+    u1: int
+    u2: int
+    u3: int
+    u4: int
+    u5: int
+    u6: int
+    u7: int
+    u8: int
+    u9: int
+    age_group: str | None = Field(default=None, max_length=10)
+    sex: str | None = Field(default=None, max_length=1)
+    education: str | None = Field(default=None, max_length=10)
+    occupation: str | None = Field(default=None, max_length=12)
+    suggestion: str | None = text()
+
+
+class Complaint(SQLModel, table=True):
+    """A public complaint (pengaduan) with its own response deadline (hub/complaints.py)."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (Index("ix_complaints_open", "status", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=30)
+    text: str = text(nullable=False)
+    registration: str | None = Field(default=None, max_length=30)
+    unit_code: str = Field(foreign_key="units.code", max_length=40)
+    eselon1: str | None = Field(default=None, foreign_key="units.code", max_length=40)
+    eselon2: str | None = Field(default=None, foreign_key="units.code", max_length=40)
+    name: str | None = Field(default=None, max_length=120)
+    phone: str | None = Field(default=None, max_length=30)
+    email: str | None = Field(default=None, max_length=200)
+    status: str = Field(max_length=10)  # open | answered
+    created_at: datetime = ts(nullable=False)
+    due_at: datetime = ts(nullable=False)
+    breached_at: datetime | None = ts()
+    # Not text(): the ``text`` column above shadows the helper inside this class body.
+    reply: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    replied_at: datetime | None = ts()
+    replied_by: int | None = Field(default=None, foreign_key="staff.id")

@@ -28,12 +28,15 @@ from web.views import (
     admin,
     auth,
     boards,
+    complaints,
     hall,
     kpi_page,
     public,
     search_page,
+    skm_page,
     standards,
     supervisor,
+    survey,
     tasks,
 )
 
@@ -57,6 +60,7 @@ def page_routes() -> list[BaseRoute]:
         Route("/penyelia", supervisor.supervisor, methods=get),
         Route("/penyelia/notifikasi", supervisor.notifications, methods=get),
         Route("/kinerja", kpi_page.kpi_page, methods=get),
+        Route("/kinerja/skm", skm_page.skm_summary, methods=get),
         Route("/admin", admin.staff_page, methods=get),
         Route("/admin/petugas", admin.staff_page, methods=get),
         Route("/admin/petugas", admin.staff_add, methods=post),
@@ -84,5 +88,9 @@ def page_routes() -> list[BaseRoute]:
         Route("/admin/perangkat", hall.device_add, methods=post),
         Route("/admin/perangkat/{device_id}/cabut", hall.device_revoke, methods=post),
         Route("/admin/perangkat/teks", hall.running_text, methods=post),
+        Route("/pengaduan", complaints.complaint_form, methods=get),
+        Route("/pengaduan", complaints.complaint_submit, methods=post),
+        Route("/survei/{token}", survey.survey_form, methods=get),
+        Route("/survei/{token}", survey.survey_submit, methods=post),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]

@@ -54,12 +54,13 @@ def build_worker_options(settings: Settings) -> dict[str, Any]:
         "job_completion_wait": 5,
         "handle_signals": True,
     }
-    from workers import jobs
+    from workers import complaint_sla, jobs
 
     jobs.register(options, settings)
     from workers import applicant
 
     applicant.register(options)  # messages to consenting applicants (needs jobs' notifier)
+    complaint_sla.register(options)
     return options
 
 

@@ -8,7 +8,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
-from hub.api import auth, calendar, catalog, kpi, queue, sla, tasks, unread
+from hub.api import (
+    auth,
+    calendar,
+    catalog,
+    complaints,
+    kpi,
+    queue,
+    skm,
+    sla,
+    survey,
+    tasks,
+    unread,
+)
 from hub.api.common import error_response
 from hub.api.openapi import openapi_endpoint
 from hub.errors import NotFound, PtsaError
@@ -27,6 +39,12 @@ def api_routes() -> list[Route]:
         Route("/tasks/{task_id}", tasks.get_task, methods=["GET"]),
         Route("/track/{code}", tasks.track, methods=["GET"]),
         Route("/kpi", kpi.get_kpi, methods=["GET"]),
+        Route("/survey/{token}", survey.submit_survey, methods=["POST"]),
+        Route("/skm", skm.get_skm, methods=["GET"]),
+        Route("/complaints", complaints.file_complaint, methods=["POST"]),
+        Route("/complaints", complaints.list_complaints, methods=["GET"]),
+        Route("/complaints/{number}/reply", complaints.reply_complaint, methods=["POST"]),
+        Route("/complaints/{number}/forward", complaints.forward_complaint, methods=["POST"]),
         Route("/sla/{clock_id}/ack", sla.acknowledge, methods=["POST"]),
         Route("/queue", queue.queue_state, methods=["GET"]),
         Route("/queue/tickets", queue.take_ticket, methods=["POST"]),

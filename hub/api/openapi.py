@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from hub.api.openapi_feedback import FEEDBACK_PATHS
 from hub.api.openapi_queue import QUEUE_PATHS
 
 
@@ -165,7 +166,10 @@ DOCUMENT: dict[str, Any] = {
                                              {"result": {"type": "string", "minLength": 1,
                                                          "maxLength": 4000}}),
         "/track/{code}": {"get": {
-            "summary": "Public: an applicant's view of their request (no sign-in)",
+            "summary": "Public: an applicant's view of their request (no sign-in); survey_url "
+                       "while its SKM questionnaire may be answered. With a complaint number "
+                       "(ADU-...): {number, kind: complaint, status, submitted_at, due_at, "
+                       "reply, replied_at}",
             "parameters": [{"name": "code", "in": "path", "required": True,
                             "schema": {"type": "string"}}],
             "responses": {"200": _json({"type": "object"}), "404": _ERRORS["404"]}}},
@@ -208,6 +212,7 @@ DOCUMENT: dict[str, Any] = {
                 "403": _json(_ref("Error"), "Not a supervisor of the breach's unit or an admin"),
                 "404": _json(_ref("Error"), "No such SLA clock"),
                 "409": _json(_ref("Error"), "The clock is not breached (not_breached)")}}},
+        **FEEDBACK_PATHS,
         "/openapi.json": {"get": {"summary": "This document",
                                   "responses": {"200": _json({"type": "object"})}}},
     },

@@ -15,11 +15,15 @@ from hub.api.common import authenticate, ctx, json_response, read_json
 from hub.auth.principal import Principal
 from hub.auth.throttle import limit_rate
 from hub.commands import ensure_can_view, load_task, task_by_code
+from hub.complaints import by_number as complaint_by_number
+from hub.complaints import public_status as complaint_status
+from hub.domain.complaints import is_complaint_number
 from hub.domain.tasks import Action, Level, Role, Status, check_may_register
 from hub.errors import InvalidInput, NotFound
 from hub.models import Service, SlaClock, Staff, Task, utcnow
 from hub.search import Filters
 from hub.serializers import iso, new_task_detail, task_detail, task_summary
+from hub.survey import survey_url
 from hub.validation import Applicant, require_int, require_text
 
 MAX_PAGE = 500
@@ -171,12 +175,22 @@ async def track(request: Request) -> JSONResponse:
     code = request.path_params["code"]
     if len(code) > 30:
         raise NotFound("no request has that registration number")
+    if is_complaint_number(code):  # a complaint number (ADU-…): its status and reply
+        async with ctx(request).db.read() as session:
+            complaint = await complaint_by_number(session, code)
+        if complaint is None:
+            raise NotFound("no complaint has that number", code="not_found")
+        return json_response(complaint_status(complaint))
     async with ctx(request).db.read() as session:
         task = await task_by_code(session, code)
         if task is None:
             raise NotFound("no request has that registration number", code="not_found")
         service = await session.get(Service, task.service_code)
-    return json_response(public_status(task, service))
+    status = public_status(task, service)
+    url = await survey_url(ctx(request).db, ctx(request).settings, task)
+    if url:  # completed, not yet answered, not expired (hub/survey.py)
+        status["survey_url"] = url
+    return json_response(status)
 
 
 _PUBLIC_STAGE = {

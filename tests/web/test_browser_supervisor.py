@@ -132,7 +132,7 @@ async def test_kpi_admin_and_tracking_pages_render_in_the_browser(
     admin = await sign_in(browser, sla_site, "admin")
     admin.on("pageerror", lambda exc: errors.append(str(exc)))
     await admin.goto("/kinerja")
-    assert await admin.locator("svg.chart").count() == 4
+    assert await admin.locator("svg.chart").count() == 5  # four KPI charts and the IKM trend
     await screenshot(admin, "kpi")
     for path, name in (("/admin/petugas", "admin-staff"), ("/admin/kalender", "admin-calendar")):
         await admin.goto(path)

@@ -227,7 +227,7 @@ async def test_kpi_page_draws_charts_and_links_the_csv(api: ApiClient, app: obje
         await pages.login("spv-barenbang")
         page = await client.get("/kinerja?by=unit")
     assert page.status_code == 200
-    assert page.text.count("<svg") == 4
+    assert page.text.count("<svg") == 5  # four KPI charts and the IKM trend
     assert re.search(r'href="/api/v1/kpi\?by=unit[^"]*format=csv" id="csv-export"', page.text)
     assert "Pusdatinaker" in page.text or "Pusat Data dan Informasi" in page.text
     assert "100%" in page.text
@@ -242,7 +242,7 @@ async def test_kpi_page_explains_a_bad_filter_and_still_shows_the_default(app: o
         page = await client.get("/kinerja?from=kemarin")
     assert page.status_code == 200
     assert "Isi tanggal seperti 2026-11-27." in page.text
-    assert page.text.count("<svg") == 4
+    assert page.text.count("<svg") == 5  # four KPI charts and the IKM trend
 
 
 class StoppedClock:

@@ -22,6 +22,7 @@ from web.forms import FormErrors, text_field
 from web.qr import qr_svg
 from web.render import app_ctx, redirect, render
 from web.views.base import page, path_int
+from web.views.complaints import open_panel
 from web.views.live import board_config
 from web.views.tasks import available_actions
 from workers.applicant import record_consent
@@ -178,4 +179,5 @@ async def board(request: Request) -> Response:
     config = board_config(request, principal, kind, cards, units)
     return render(request, "board.html", config=config, cards=cards, units=units,
                   kind=kind, eselon2=eselon2, services=services,
+                  complaints=await open_panel(request, principal),
                   actions_for=lambda card: available_actions(card, principal))

@@ -19,6 +19,7 @@ from web.charts import bar_chart, line_chart
 from web.forms import FormErrors
 from web.render import app_ctx, render
 from web.views.base import page
+from web.views.skm_page import ikm_panel
 
 PARAMS = ("by", "from", "to", "weeks", "unit", "service")
 
@@ -60,11 +61,12 @@ async def kpi_page(request: Request) -> Response:
     csv_query = {k: str(v) for k, v in params.items() if k in PARAMS and v is not None}
     csv_query.update({"from": params["from"].isoformat(), "to": params["to"].isoformat(),
                       "format": "csv"})
+    ikm = await ikm_panel(request, principal, params["from"], params["to"], params["unit"])
     excel_query = {**csv_query, "format": "excel"}
     return render(request, "kpi.html", report=report, params=params, charts=charts,
                   errors=errors, share_key=share_key, percent=percent, number=number,
                   csv_url="/api/v1/kpi?" + urlencode(csv_query),
-                  excel_url="/api/v1/kpi?" + urlencode(excel_query))
+                  excel_url="/api/v1/kpi?" + urlencode(excel_query), ikm=ikm)
 
 
 def axis_day(iso_day: str) -> str:

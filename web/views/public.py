@@ -8,10 +8,15 @@ from starlette.responses import Response
 
 from hub.api.tasks import limit_track_lookups, public_status
 from hub.commands import task_by_code
+from hub.complaints import by_number as complaint_by_number
+from hub.complaints import public_status as complaint_status
+from hub.domain.complaints import is_complaint_number
 from hub.models import Service
+from hub.survey import survey_url
 from web.i18n import N_
 from web.render import app_ctx, render
 from web.views.base import page
+from web.views.survey import qr_svg
 
 STAGES = {
     "received": N_("Received; waiting for the responsible unit"),
@@ -29,6 +34,13 @@ async def track(request: Request) -> Response:
     code = (request.query_params.get("kode") or "").strip()[:30]
     status = None
     missing = False
+    if code and is_complaint_number(code):  # a complaint's number: its status and reply
+        await limit_track_lookups(request)
+        async with app_ctx(request).db.read() as session:
+            found = await complaint_by_number(session, code)
+        complaint = complaint_status(found) if found else None
+        return render(request, "track.html", status=200 if found else 404, code=code,
+                      result=None, missing=found is None, stages=STAGES, complaint=complaint)
     if code:
         await limit_track_lookups(request)
         async with app_ctx(request).db.read() as session:
@@ -38,5 +50,8 @@ async def track(request: Request) -> Response:
             missing = True
         else:
             status = public_status(task, service)
+            ctx = app_ctx(request)
+            status["survey_url"] = await survey_url(ctx.db, ctx.settings, task)
+    survey_qr = qr_svg(status["survey_url"]) if status and status["survey_url"] else None
     return render(request, "track.html", status=404 if missing else 200, code=code,
-                  result=status, missing=missing, stages=STAGES)
+                  result=status, missing=missing, stages=STAGES, survey_qr=survey_qr)

@@ -18,6 +18,7 @@ from hub.serializers import iso
 from web import queries
 from web.render import app_ctx, render
 from web.views.base import page
+from web.views.complaints import forward_units, open_panel
 from web.views.live import board_config
 
 LOG_LIMIT = 200
@@ -58,6 +59,8 @@ async def supervisor(request: Request) -> Response:
     browser = request.scope.get("session")
     config["csrf"] = browser.csrf if browser else ""
     return render(request, "supervisor.html", config=config, cards=cards, units=units,
+                  complaints=await open_panel(request, principal),
+                  forward_units=forward_units(principal, units),
                   breaches=config["breaches"])
 
 
