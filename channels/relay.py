@@ -113,12 +113,16 @@ class Relay:
         """The ``TaskCommands.after_commit`` hook: publish this event's rows now."""
         if not self.fast_path:
             return
+        published = False
         try:
             await self.publish_event(result.event_id)
+            published = True
         except Exception as exc:  # committed rows wait for the sweep; the request goes on
             log.warning("publishing event %s after commit failed (%s); the relay sweep will "
                         "retry it", result.event_id, exc)
-            self._left_behind()
+        finally:  # also when cut short by the command's bound on after-commit work
+            if not published:
+                self._left_behind()
 
     async def publish_event(self, event_id: str) -> int:
         """Publish one event's rows, preceded by any older row still waiting (after a Redis

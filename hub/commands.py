@@ -10,6 +10,7 @@ clock rows are committed, and the relay's retry loop and the SLA sweep pick them
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -85,13 +86,23 @@ class TaskCommands:
         self.db = db
         self.policies = policies
         self.after_commit: list[AfterCommit] = []
+        self.hook_timeout: float | None = None  # seconds; PTSA_REDIS_HOOK_TIMEOUT (hub.context)
 
     async def _finish(self, result: CommandResult) -> CommandResult:
-        for hook in self.after_commit:
+        async def run(hook: AfterCommit) -> None:
             try:
                 await hook(result)
             except Exception:  # the committed outbox/clock rows are retried by relay and sweep
                 log.exception("after-commit hook %r failed for event %s", hook, result.event_id)
+
+        # Together and bounded: a hung Redis must not hold the answer of a committed command
+        # (a client that times out would retry it); the relay and SLA sweeps finish the rest.
+        try:
+            async with asyncio.timeout(self.hook_timeout):
+                await asyncio.gather(*(run(hook) for hook in self.after_commit))
+        except TimeoutError:
+            log.warning("after-commit work for event %s took over %s s; left to the relay and "
+                        "SLA sweeps", result.event_id, self.hook_timeout)
         return result
 
     async def register(self, actor: Staff, service_code: str, applicant: Applicant,

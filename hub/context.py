@@ -43,6 +43,7 @@ class AppContext:
         self.throttle = LoginThrottle(self.redis, settings.login_max_attempts,
                                       int(settings.login_window.total_seconds()))
         self.commands = TaskCommands(self.db, self.policies)
+        self.commands.hook_timeout = settings.redis_hook_timeout.total_seconds()
         self.extras: dict[str, Any] = {}  # parts other packages attach (hub, relay, scheduler)
 
     async def policy(self) -> ClockPolicy:
