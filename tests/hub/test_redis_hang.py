@@ -4,6 +4,7 @@ answers of committed commands nor ``/healthz``; after SIGCONT nothing is lost.""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import time
@@ -97,9 +98,8 @@ async def test_commands_and_healthz_answer_fast_while_redis_hangs_and_nothing_is
             return any(e["type"] == event_type for _, e in stream)
 
         for task in during:
-            task_id: int = task["id"]
-            await eventually(lambda: published(task_id, "task.created"), timeout=15,
-                             what=f"task {task_id}'s registration on its channel")
+            await eventually(functools.partial(published, task["id"], "task.created"),
+                             timeout=15, what=f"task {task['id']}'s registration on its channel")
         await eventually(lambda: published(before["id"], "task.claimed"), timeout=15,
                          what="the claim on the task's channel")
 
