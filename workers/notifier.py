@@ -142,12 +142,14 @@ class Notifier:
         renewed = 0
         async with write_lock(self.db), self.db.write() as session:
             for attempt, ids in by_attempt.items():
-                rows = await session.exec(update(Notification).where(  # type: ignore[call-overload]
-                    col(Notification.id).in_(ids), col(Notification.attempts) == attempt,
-                    col(Notification.status).in_(IN_FLIGHT))
-                    .values(next_attempt_at=utcnow() + self.lease)
-                    .returning(col(Notification.id)))
-                renewed += len(rows.all())
+                for start in range(0, len(ids), 500):  # a burst holds thousands
+                    rows = await session.exec(update(Notification).where(  # type: ignore[call-overload]
+                        col(Notification.id).in_(ids[start:start + 500]),
+                        col(Notification.attempts) == attempt,
+                        col(Notification.status).in_(IN_FLIGHT))
+                        .values(next_attempt_at=utcnow() + self.lease)
+                        .returning(col(Notification.id)))
+                    renewed += len(rows.all())
         return renewed
 
     async def _deliver_logged(self, row: int | Claimed) -> str:
