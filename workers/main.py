@@ -97,6 +97,14 @@ class ResilientWorker(Worker):
                     self._release_sem_dec_counter_on_complete()
                 raise
 
+    async def close(self) -> None:
+        try:
+            await super().close()
+        except REDIS_DOWN as exc:  # arq's close starts with a Redis call; shut our parts anyway
+            log.warning("Redis unavailable at shutdown (%s); closing without it", exc)
+            if self.on_shutdown:
+                await self.on_shutdown(self.ctx)
+
     async def _redis_down(self, exc: BaseException) -> None:
         self.redis_failures += 1
         delay = min(BACKOFF_MAX_S, 0.1 * 2 ** min(self.redis_failures - 1, 6))

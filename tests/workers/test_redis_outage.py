@@ -102,3 +102,16 @@ async def test_worker_survives_a_redis_outage_and_notifies_every_breach_once(
         rows = await notifications(db, task["id"])
         assert sorted((n.channel, n.status) for n in rows) == [("email", "sent"), ("sms", "sent")]
     assert "Redis is unavailable" in worker.output()
+
+
+async def test_worker_stops_cleanly_on_sigterm_while_redis_is_down(
+        app: Any, own_redis: RedisServer, worker: WorkerProcess) -> None:
+    """SIGTERM during an outage: the worker closes its own parts without Redis and exits 0."""
+    await eventually(lambda: "Starting worker" in worker.output(), timeout=20,
+                     what="the worker to start")
+    own_redis.stop()
+    await eventually(lambda: "Redis is unavailable" in worker.output(), timeout=10,
+                     what="the worker to notice")
+    worker.stop()
+    assert worker.proc is not None and worker.proc.returncode == 0, worker.output()[-3000:]
+    assert "closing without it" in worker.output()
