@@ -123,7 +123,7 @@ class Relay:
         except Exception as exc:  # committed rows wait for the sweep; the request goes on
             log.warning("publishing event %s after commit failed (%s); the relay sweep will "
                         "retry it", result.event_id, exc)
-        finally:  # also when cut short by the command's bound on after-commit work
+        finally:  # also when cancelled (shutdown)
             if not published:
                 self._left_behind()
 

@@ -158,7 +158,6 @@ class SlaScheduler:
             scheduled = True
         finally:
             # The sweep schedules or fires these clocks within one interval; say so on /healthz.
-            # (A timeout cuts this short with CancelledError: no exception to name.)
             self.problem = None if scheduled else (
                 "could not schedule SLA jobs in time; the sweep will")
 
