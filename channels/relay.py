@@ -6,8 +6,10 @@ A command's transaction writes one outbox row per (event, channel). Two paths mo
   task appears on screens before the HTTP answer leaves;
 - the *sweep*: each process running a relay (web processes, the worker) retries rows still
   unpublished after ``min_age``, so a crash, a Redis outage or a failed hook between commit and
-  publish only delays an event. The worker sweeps four times a second (it publishes its own SLA
-  events that way), so it also picks up what a crashed web process left behind. A web process
+  publish only delays an event. The worker sweeps four times a second for rows older than 1.5 s
+  (longer than a web process takes to mark what it published, so it does not repeat them), and
+  publishes its own SLA events as they commit (``publish_soon``); it also picks up what a crashed
+  web process left behind. A web process
   sweeps every ``interval`` (1 s) while it knows of waiting rows (its own fast path failed, or its
   last sweep found some) and every ``idle_interval`` (5 s) otherwise: a query a second in every
   web process bought nothing the worker's sweep does not already do, and was most of an idle
@@ -34,7 +36,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlmodel import col
 
 from channels import names
@@ -88,6 +90,7 @@ class Relay:
         self.min_age = min_age
         self.batch = batch
         self._marks: list[int] = []
+        self._soon: set[str] = set()  # events this process committed: publish at the next wake
         self._unmarked: set[int] = set()  # published here, mark not yet written
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
@@ -113,12 +116,16 @@ class Relay:
         """The ``TaskCommands.after_commit`` hook: publish this event's rows now."""
         if not self.fast_path:
             return
+        published = False
         try:
             await self.publish_event(result.event_id)
+            published = True
         except Exception as exc:  # committed rows wait for the sweep; the request goes on
             log.warning("publishing event %s after commit failed (%s); the relay sweep will "
                         "retry it", result.event_id, exc)
-            self._left_behind()
+        finally:  # also when cancelled (shutdown)
+            if not published:
+                self._left_behind()
 
     async def publish_event(self, event_id: str) -> int:
         """Publish one event's rows, preceded by any older row still waiting (after a Redis
@@ -130,6 +137,11 @@ class Relay:
                            col(Outbox.attempts) < POISONED)
         if self._unmarked:  # published here, marks on their way: not again (nor loaded)
             query = query.where(col(Outbox.id).not_in(sorted(self._unmarked)[-500:]))
+        if time.monotonic() >= self._short_until:
+            # Nothing of ours is waiting: younger rows of other events belong to other processes'
+            # fast paths (or the worker's), whose marks may be on their way; not ours to repeat.
+            query = query.where(or_(col(Outbox.event_id) == event_id,
+                                    col(Outbox.at) < utcnow() - timedelta(seconds=self.min_age)))
         async with self.db.read() as session:
             rows = (await session.exec(  # type: ignore[call-overload]
                 query.order_by(col(Outbox.id)).limit(self.batch))).all()
@@ -168,6 +180,24 @@ class Relay:
         self._short_until = time.monotonic() + self.min_age + 2 * self.interval
         self._wake.set()
 
+    def publish_soon(self, event_ids: Sequence[str]) -> None:
+        """Events this process just committed without a fast path (the worker's SLA events):
+        published at once by the sweep task, without waiting for ``min_age``, so ``min_age`` can
+        stay well above the web processes' mark interval (their rows are not re-published while
+        their marks are on the way)."""
+        self._soon.update(event_ids)
+        self._wake.set()
+
+    async def _publish_soon(self) -> int:
+        if not self._soon:
+            return 0
+        event_ids, self._soon = sorted(self._soon), set()
+        async with self.db.read() as session:
+            rows = (await session.exec(_ROW.where(  # type: ignore[call-overload]
+                col(Outbox.event_id).in_(event_ids), col(Outbox.published_at).is_(None),
+                col(Outbox.attempts) < POISONED).order_by(col(Outbox.id)))).all()
+        return await self._publish([r for r in rows if r.id not in self._unmarked])
+
     # --- sweep -----------------------------------------------------------------------------
     async def sweep(self) -> int:
         """Publish rows left unpublished for ``min_age`` seconds; returns how many were."""
@@ -198,6 +228,7 @@ class Relay:
         while not stop.is_set():
             self._wake.clear()
             try:
+                await self._publish_soon()
                 await self.sweep()
                 await self._maybe_prune()
                 self._failing = 0

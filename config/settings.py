@@ -106,9 +106,16 @@ class Settings:
     sla_p2_pickup: timedelta | None = None
     sla_warn_at: float = 0.8
     sla_sweep_interval: timedelta = timedelta(seconds=10)
-    # How long a worker may hold a notification it is sending before another worker may retry it
-    # (see docs/OPERATIONS.md, "Notifications"): longer than one SMTP/SMS attempt can take.
-    notify_lease: timedelta = timedelta(seconds=60)
+    # How long a notification claimed by a worker that stopped renewing it (a crash) waits before
+    # another worker may send it; a live worker renews its lease every third of it
+    # (see docs/OPERATIONS.md, "Notifications").
+    notify_lease: timedelta = timedelta(seconds=5)
+    # The longest one SMTP/SMS attempt may take before it counts as failed (and is retried).
+    notify_send_timeout: timedelta = timedelta(seconds=30)
+    # Socket connect/read timeout of every Redis client (not the pub/sub listener's idle read),
+    # and how long a command's HTTP answer may wait on its after-commit Redis work.
+    redis_timeout: timedelta = timedelta(seconds=2)
+    redis_hook_timeout: timedelta = timedelta(milliseconds=250)
     calendar: str = "office"
     office_hours: str = "mon-fri 08:00-16:00"
     base_url: str = ""
@@ -205,7 +212,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sla_p2_pickup=_optional_duration("PTSA_SLA_P2_PICKUP", get("PTSA_SLA_P2_PICKUP")),
         sla_warn_at=_parse_float("PTSA_SLA_WARN_AT", get("PTSA_SLA_WARN_AT", "0.8"), 0.0, 1.0),
         sla_sweep_interval=parse_duration("PTSA_SLA_SWEEP", get("PTSA_SLA_SWEEP", "10s")),
-        notify_lease=parse_duration("PTSA_NOTIFY_LEASE", get("PTSA_NOTIFY_LEASE", "60s")),
+        notify_lease=parse_duration("PTSA_NOTIFY_LEASE", get("PTSA_NOTIFY_LEASE", "5s")),
+        notify_send_timeout=parse_duration("PTSA_NOTIFY_SEND_TIMEOUT",
+                                           get("PTSA_NOTIFY_SEND_TIMEOUT", "30s")),
+        redis_timeout=parse_duration("PTSA_REDIS_TIMEOUT", get("PTSA_REDIS_TIMEOUT", "2s")),
+        redis_hook_timeout=parse_duration("PTSA_REDIS_HOOK_TIMEOUT",
+                                          get("PTSA_REDIS_HOOK_TIMEOUT", "0.25s")),
         calendar=calendar,
         office_hours=get("PTSA_OFFICE_HOURS", "mon-fri 08:00-16:00"),
         base_url=get("PTSA_BASE_URL", "").rstrip("/"),

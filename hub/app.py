@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 
@@ -25,21 +26,26 @@ from web.pages import page_routes
 
 log = logging.getLogger(__name__)
 
+HEALTH_TIMEOUT_S = 0.8
+
 
 async def healthz(request: Request) -> JSONResponse:
     """Liveness and dependencies: 200 when the database and Redis answer, 503 otherwise."""
     ctx: AppContext = request.app.state.ctx
-    checks: dict[str, str] = {}
-    try:
-        await ctx.db.ping()
-        checks["database"] = "ok"
-    except Exception as exc:  # report, don't crash: this is the page that tells what is wrong
-        checks["database"] = f"error: {type(exc).__name__}"
-    try:
-        await ctx.redis.ping()
-        checks["redis"] = "ok"
-    except Exception as exc:
-        checks["redis"] = f"error: {type(exc).__name__}"
+
+    async def probe(ping: Callable[[], Awaitable[object]]) -> str:
+        # Bounded: a hung dependency must give the load balancer a quick 503, not no answer.
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT_S):
+                await ping()
+            return "ok"
+        except TimeoutError:
+            return f"error: no answer within {HEALTH_TIMEOUT_S:g} s"
+        except Exception as exc:  # report, don't crash: this page tells what is wrong
+            return f"error: {type(exc).__name__}"
+
+    database, redis = await asyncio.gather(probe(ctx.db.ping), probe(ctx.redis.ping))
+    checks: dict[str, str] = {"database": database, "redis": redis}
     for name, part in ctx.extras.items():
         health = getattr(part, "health", None)
         if health is not None:

@@ -25,9 +25,8 @@ def _minutes(duration: timedelta) -> str:
 
 
 async def run_checks(settings: Settings) -> int:
-    from redis.asyncio import Redis
-
     from hub.db import Database
+    from hub.redis_clients import redis_client
 
     problems = 0
 
@@ -63,7 +62,7 @@ async def run_checks(settings: Settings) -> int:
     finally:
         await db.dispose()
     if settings.redis_url:
-        redis = Redis.from_url(settings.redis_url)
+        redis = redis_client(settings.redis_url, settings.redis_timeout)
         where = redact(settings.redis_url)
         try:
             await redis.ping()

@@ -10,6 +10,7 @@ clock rows are committed, and the relay's retry loop and the SLA sweep pick them
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -87,13 +88,29 @@ class TaskCommands:
         self.db = db
         self.policies = policies
         self.after_commit: list[AfterCommit] = []
+        self.hook_timeout: float | None = None  # seconds; PTSA_REDIS_HOOK_TIMEOUT (hub.context)
+        self._background: set[asyncio.Future[None]] = set()
 
     async def _finish(self, result: CommandResult) -> CommandResult:
-        for hook in self.after_commit:
+        async def run(hook: AfterCommit) -> None:
             try:
                 await hook(result)
             except Exception:  # the committed outbox/clock rows are retried by relay and sweep
                 log.exception("after-commit hook %r failed for event %s", hook, result.event_id)
+
+        # Together and bounded: a hung Redis must not hold the answer of a committed command
+        # (a client that times out would retry it). Hooks still running go on in the background,
+        # not cancelled mid-call, until they finish or their Redis read times out (then the
+        # relay and SLA sweeps do their work).
+        hooks = [asyncio.ensure_future(run(hook)) for hook in self.after_commit]
+        if hooks:
+            _, pending = await asyncio.wait(hooks, timeout=self.hook_timeout)
+            for task in pending:
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+            if pending:
+                log.warning("after-commit work for event %s took over %s s; answering without "
+                            "it", result.event_id, self.hook_timeout)
         return result
 
     async def register(self, actor: Staff, service_code: str, applicant: Applicant,

@@ -20,6 +20,7 @@ from hub.auth.tokens import TokenSigner
 from hub.commands import TaskCommands
 from hub.db import Database
 from hub.errors import ConfigError, NotAuthenticated
+from hub.redis_clients import redis_client
 from hub.sla_clocks import ClockPolicy, PolicyProvider
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,8 @@ class AppContext:
                               "`ptsa web` and `ptsa worker` need REDIS_URL=redis://host:6379/0")
         self.settings = settings
         self.db = Database(settings.database_url)
-        self.redis: Redis = Redis.from_url(settings.redis_url, decode_responses=True,
-                                           health_check_interval=30)
+        self.redis: Redis = redis_client(settings.redis_url, settings.redis_timeout,
+                                         decode_responses=True, health_check_interval=30)
         self.policies = PolicyProvider(settings, load_catalog().sla)
         self.tokens = TokenSigner(settings.secret_key,
                                   int(settings.session_max_age.total_seconds()))
@@ -42,6 +43,7 @@ class AppContext:
         self.throttle = LoginThrottle(self.redis, settings.login_max_attempts,
                                       int(settings.login_window.total_seconds()))
         self.commands = TaskCommands(self.db, self.policies)
+        self.commands.hook_timeout = settings.redis_hook_timeout.total_seconds()
         self.extras: dict[str, Any] = {}  # parts other packages attach (hub, relay, scheduler)
 
     async def policy(self) -> ClockPolicy:

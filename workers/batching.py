@@ -126,7 +126,11 @@ class GroupCommit(Generic[Item, Result]):
             results = await self.handler(session, items)
             callbacks = list(session.info.pop(_AFTER_COMMIT, []))
         for callback in callbacks:  # committed: now the handler's follow-ups may run
-            callback()
+            try:
+                callback()
+            except Exception:  # committed all the same: a failed follow-up must not make the
+                # batch look failed (it would be redone item by item, and its sends left behind)
+                log.exception("%s: an after-commit follow-up failed", self.name)
         return results
 
 

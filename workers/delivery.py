@@ -96,7 +96,7 @@ class Transports:
             return row.message_id
         if row.channel == "sms" and self.sms is not None:
             await committing()
-            return await self.sms.send(row.recipient, row.body)
+            return await self.sms.send(row.recipient, row.body, ref=row.message_id)
         raise DeliveryError(self.missing(row.channel) or f"unknown channel {row.channel!r}",
                             permanent=False)
 

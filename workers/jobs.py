@@ -27,9 +27,13 @@ log = logging.getLogger(__name__)
 
 # arq polls its queue this often; it bounds how late a job can start (arq's default is 0.5 s).
 POLL_DELAY_S = 0.1
-# How often the worker's relay publishes the events it committed (at most this late, plus the
-# sweep's own age threshold: about half a second from breach to screen).
+# How often the worker's relay sweeps the outbox. Its own SLA events do not wait for a sweep: the
+# engine hands them to the relay as they commit (Relay.publish_soon).
 RELAY_INTERVAL_S = 0.25
+# The sweep takes only rows older than this: what a crashed web process left behind. Clearly
+# longer than a web process's mark interval (0.25 s, channels/relay.py) plus its UPDATE, so the
+# sweep does not re-publish rows a web process has published and is about to mark.
+RELAY_MIN_AGE_S = 1.5
 
 
 async def notify_send(ctx: dict[str, Any], notification_id: int) -> str:
@@ -58,14 +62,15 @@ async def start_sla(ctx: dict[str, Any]) -> None:
     # The worker's events (sla.warning, sla.breached) come in bursts; rather than one publish per
     # event, the relay sweeps often and publishes each sweep's rows together.
     relay = Relay.for_app(app, fast_path=False, db=cast(Database, SerialWrites(app.db)),
-                          interval=RELAY_INTERVAL_S, min_age=RELAY_INTERVAL_S)
+                          interval=RELAY_INTERVAL_S, min_age=RELAY_MIN_AGE_S)
     relay.start(sweep=True)
     ctx["relay"] = relay
     transports = Transports(settings)
-    notifier = Notifier(app.db, transports, ctx["redis"], settings.notify_lease)
+    notifier = Notifier(app.db, transports, ctx["redis"], settings.notify_lease,
+                        send_timeout=settings.notify_send_timeout)
     ctx["notifier"] = notifier
     ctx["transports"] = transports
-    engine = SlaEngine(app, notifier, transports)
+    engine = SlaEngine(app, notifier, transports, relay)
     ctx["sla"] = engine
     released = await notifier.release_held()
     if released:

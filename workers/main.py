@@ -7,15 +7,18 @@ jobs and start-up; nothing connects before the worker starts.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from arq.connections import RedisSettings
 from arq.worker import Worker
+from redis.exceptions import RedisError
 
 from channels import names
 from config.settings import Settings
 from hub.errors import ConfigError
+from hub.redis_clients import arq_pool
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,80 @@ async def on_shutdown(ctx: dict[str, Any]) -> None:
     app = ctx.get("app")
     if app is not None:
         await app.close()
+
+
+# What a Redis outage looks like from redis-py: refused or reset connections, read timeouts.
+REDIS_DOWN = (RedisError, OSError, TimeoutError)
+BACKOFF_MAX_S = 5.0
+
+
+class ResilientWorker(Worker):
+    """arq's ``Worker`` that outlives a Redis outage.
+
+    arq's main loop awaits ``_poll_iteration`` bare, so one ``ConnectionError`` (Redis restarted,
+    or a read timeout while it hangs) ends ``ptsa worker`` for good. Here a failed iteration is
+    logged, the loop backs off (0.1 s doubling to 5 s) and polls again; redis-py reconnects on the
+    next command. Jobs lost with a non-persistent Redis are the SLA sweep's business
+    (``workers/sweep.py``): it fires clocks that fell due meanwhile and re-schedules the rest.
+    The pool is ours (``hub.redis_clients.arq_pool``), with connect and read timeouts, so a hung
+    Redis fails a poll instead of freezing it.
+    """
+
+    def __init__(self, *args: Any, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.settings = settings
+        self.redis_failures = 0
+
+    async def main(self) -> None:
+        if self._pool is None:
+            self._pool = arq_pool(self.settings.redis_url or "", self.settings.redis_timeout)
+            while True:  # start even while Redis is still coming up
+                try:
+                    await self._pool.ping()
+                    break
+                except REDIS_DOWN as exc:
+                    await self._redis_down(exc)
+            self.redis_failures = 0
+        await super().main()
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except REDIS_DOWN as exc:
+            await self._redis_down(exc)
+            return
+        if self.redis_failures:
+            log.warning("Redis answers again after %d failed polls; carrying on",
+                        self.redis_failures)
+            self.redis_failures = 0
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        # arq takes a job slot before its Redis round trips and leaks it if one fails; give it
+        # back, or a few outages would use up max_jobs and the worker would stop taking jobs.
+        for job_id in job_ids:
+            before = self.job_counter
+            try:
+                await super().start_jobs([job_id])
+            except BaseException:
+                if self.job_counter > before:
+                    self._release_sem_dec_counter_on_complete()
+                raise
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        except REDIS_DOWN as exc:  # arq's close starts with a Redis call; shut our parts anyway
+            log.warning("Redis unavailable at shutdown (%s); closing without it", exc)
+            if self.on_shutdown:
+                await self.on_shutdown(self.ctx)
+
+    async def _redis_down(self, exc: BaseException) -> None:
+        self.redis_failures += 1
+        delay = min(BACKOFF_MAX_S, 0.1 * 2 ** min(self.redis_failures - 1, 6))
+        if self.redis_failures in (1, 10) or self.redis_failures % 60 == 0:
+            log.warning("Redis is unavailable (%s: %s), %d failures in a row; retrying in "
+                        "%.1f s", type(exc).__name__, exc, self.redis_failures, delay)
+        await asyncio.sleep(delay)
 
 
 def build_worker_options(settings: Settings) -> dict[str, Any]:
@@ -67,6 +144,6 @@ def build_worker_options(settings: Settings) -> dict[str, Any]:
 def run_worker(settings: Settings, **overrides: Any) -> int:
     options = build_worker_options(settings)
     options.update(overrides)
-    worker = Worker(**options)
+    worker = ResilientWorker(settings=settings, **options)
     worker.run()
     return 0

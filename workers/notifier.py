@@ -65,16 +65,24 @@ class Notifier:
     server), at most ``concurrency`` at a time; ``deliver`` sends one and says what happened."""
 
     def __init__(self, db: Database, transports: Transports, pool: ArqRedis | None,
-                 lease: timedelta, concurrency: int = 50) -> None:
+                 lease: timedelta, concurrency: int = 50,
+                 send_timeout: timedelta = timedelta(seconds=30)) -> None:
         self.db = db
         self.transports = transports
         self.pool = pool
         self.lease = lease
+        self.send_timeout = send_timeout
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[str]] = set()
         self._queued: set[int] = set()
         self._moves: GroupCommit[Move, Notification | bool] = GroupCommit(
             db, self._apply, name="notify", linger=MOVE_LINGER_S)
+        # "sent" marks go at once, not after a linger or behind a queue of other moves: until it
+        # commits, a crash means the message is sent again (the at-least-once window).
+        self._sent: GroupCommit[Move, Notification | bool] = GroupCommit(
+            db, self._apply, name="notify-sent")
+        self._held: dict[int, int] = {}  # rows this worker holds: id -> attempts (its fence)
+        self._renewer: asyncio.Task[None] | None = None
 
     def dispatch(self, rows: Iterable[int | Claimed]) -> None:
         """Send these rows in the background: pending ones by id (claimed first), or rows this
@@ -85,6 +93,8 @@ class Notifier:
             if notification_id in self._queued:
                 continue
             self._queued.add(notification_id)
+            if not isinstance(row, int):  # claimed at insertion: its lease runs already
+                self._hold(row.id, row.attempts)
             task = asyncio.create_task(self._deliver_logged(row))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -98,7 +108,49 @@ class Notifier:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._renewer is not None:
+            self._renewer.cancel()
+            await asyncio.gather(self._renewer, return_exceptions=True)
         await self._moves.close()
+        await self._sent.close()
+
+    # --- the lease -----------------------------------------------------------------------------
+    # A claimed row carries a short lease (PTSA_NOTIFY_LEASE, 5 s): while this worker lives it
+    # renews the lease of every row it holds every third of it, so a slow SMTP server or gateway
+    # never lets another worker take a row over, while a crashed worker's rows are taken over by
+    # the next sweep once the lease has run out, seconds later rather than a minute.
+
+    def _hold(self, notification_id: int, attempt: int) -> None:
+        self._held[notification_id] = attempt
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew_forever(), name="notify-lease")
+
+    async def _renew_forever(self) -> None:
+        while self._held:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                await self.renew_leases()
+            except Exception as exc:  # the database is away: the leases may run out (a resend)
+                log.warning("could not renew the lease of %d notifications: %s",
+                            len(self._held), exc)
+
+    async def renew_leases(self) -> int:
+        """Push the lease of every row this worker holds to now + lease; returns how many."""
+        by_attempt: dict[int, list[int]] = {}
+        for notification_id, attempt in list(self._held.items()):
+            by_attempt.setdefault(attempt, []).append(notification_id)
+        renewed = 0
+        async with write_lock(self.db), self.db.write() as session:
+            for attempt, ids in by_attempt.items():
+                for start in range(0, len(ids), 500):  # a burst holds thousands
+                    rows = await session.exec(update(Notification).where(  # type: ignore[call-overload]
+                        col(Notification.id).in_(ids[start:start + 500]),
+                        col(Notification.attempts) == attempt,
+                        col(Notification.status).in_(IN_FLIGHT))
+                        .values(next_attempt_at=utcnow() + self.lease)
+                        .returning(col(Notification.id)))
+                    renewed += len(rows.all())
+        return renewed
 
     async def _deliver_logged(self, row: int | Claimed) -> str:
         notification_id = row if isinstance(row, int) else row.id
@@ -109,8 +161,21 @@ class Notifier:
             return "error"
         finally:
             self._queued.discard(notification_id)
+            if not isinstance(row, int) and self._held.get(row.id) == row.attempts:
+                del self._held[row.id]  # dispatched but never sent (cancelled): stop renewing
 
     async def deliver(self, row: int | Claimed) -> str:
+        """Send one row (``_deliver``), then stop renewing its lease."""
+        held: list[int] = []
+        try:
+            return await self._deliver(row, held)
+        finally:
+            for attempt in held:
+                notification_id = row if isinstance(row, int) else row.id
+                if self._held.get(notification_id) == attempt:
+                    del self._held[notification_id]
+
+    async def _deliver(self, row: int | Claimed, held: list[int]) -> str:
         """Send one row — a pending one by id, claimed first, or one already claimed — and
         record the outcome: ``sent``, ``retry``, ``failed``, ``not-pending`` (someone else has
         it, or it is not due yet) or ``lease-lost``."""
@@ -121,7 +186,9 @@ class Notifier:
                     return "not-pending"
                 row = Claimed.of(found)
             attempt = row.attempts
-            budget = self.lease.total_seconds() / 2
+            self._hold(row.id, attempt)
+            held.append(attempt)
+            budget = self.send_timeout.total_seconds()
 
             async def committing() -> None:
                 if not await self._move(row, attempt, "delivering", ("sending",)):
@@ -137,9 +204,9 @@ class Notifier:
                 return await self._failed(row, attempt, exc)
             except TimeoutError:
                 return await self._failed(row, attempt, DeliveryError(
-                    f"sending took longer than {budget:g} s (half of PTSA_NOTIFY_LEASE)",
+                    f"sending took longer than {budget:g} s (PTSA_NOTIFY_SEND_TIMEOUT)",
                     permanent=False))
-            if not await self._move(row, attempt, "sent", ("delivering",)):
+            if not await self._sent.submit(Move(row.id, attempt, "sent", ("delivering",))):
                 log.warning("notification %s was sent after its lease expired; another worker "
                             "may send it too", row.id)
             return "sent"

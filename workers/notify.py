@@ -22,7 +22,12 @@ row send it once. A worker that dies leaves its row ``sending`` or ``delivering`
 * died while ``delivering``: the message may or may not have been accepted, and no protocol lets us
   ask. We resend (a missed escalation is the failure this product exists to prevent) and note on
   the row that the recipient may see it twice, with the same Message-ID that mail clients use to
-  fold duplicates. The window is one DATA round trip plus one commit, milliseconds on a LAN.
+  fold duplicates (an SMS carries the same reference, ``{ref}`` in ``PTSA_SMS_FIELDS``). The
+  window is one DATA round trip or gateway answer plus one commit: ``sent`` is committed on its
+  own right after the answer (``workers/notifier.py``), before the slot takes another message.
+
+The lease is short (5 s) and renewed every third of it by the live worker, so a slow server never
+loses the row to another worker, and a dead worker's rows are taken over seconds later.
 
 Transient failures retry with exponential back-off (1 s, 2 s, 4 s … 5 min) through an arq job at
 the exact time; the sweep re-dispatches any pending row whose job was lost. The sending itself is

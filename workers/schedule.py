@@ -26,6 +26,7 @@ from arq.utils import timestamp_ms
 
 from channels import names
 from hub.models import SlaClock
+from hub.redis_clients import arq_pool
 
 if TYPE_CHECKING:
     from hub.commands import CommandResult
@@ -151,25 +152,28 @@ class SlaScheduler:
         self.problem: str | None = None
 
     async def after_commit(self, result: CommandResult) -> None:
+        scheduled = False
         try:
             await schedule_clocks(self.pool, result.clocks)
-        except Exception as exc:
+            scheduled = True
+        finally:
             # The sweep schedules or fires these clocks within one interval; say so on /healthz.
-            self.problem = f"could not schedule SLA jobs ({type(exc).__name__}); the sweep will"
-            raise
-        self.problem = None
+            self.problem = None if scheduled else (
+                "could not schedule SLA jobs in time; the sweep will")
 
     def health(self) -> str:
         return self.problem or "ok"
 
 
-async def open_pool(redis_url: str) -> ArqRedis:
+async def open_pool(redis_url: str, timeout: timedelta | None = None) -> ArqRedis:
+    if timeout is not None:  # the web process: answers must not wait on a hung Redis
+        return arq_pool(redis_url, timeout)
     return await create_pool(RedisSettings.from_dsn(redis_url), default_queue_name=names.ARQ_QUEUE)
 
 
 async def install_scheduler(ctx: AppContext, stack: AsyncExitStack) -> None:
     """Web start-up hook: an arq pool and the after-commit hook that schedules clocks."""
-    pool = await open_pool(ctx.settings.redis_url or "")
+    pool = await open_pool(ctx.settings.redis_url or "", ctx.settings.redis_timeout)
     stack.push_async_callback(pool.aclose)
     scheduler = SlaScheduler(pool)
     ctx.commands.after_commit.append(scheduler.after_commit)

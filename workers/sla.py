@@ -10,8 +10,8 @@ Either way the clock goes through a ``GroupCommit``: clocks firing together are 
 transaction by ``workers/sla_record.py``, whose conditional UPDATE guarantees one record per clock
 however many jobs race. A job for a clock that has since been met, cancelled or paused, or that
 moved to a later deadline, records nothing. After commit the notification rows are sent in the
-background (``workers/notifier.py``); the worker's relay publishes the events within half a
-second (``workers/jobs.py``).
+background (``workers/notifier.py``); the worker's relay publishes the events as they commit
+(``Relay.publish_soon``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from channels.relay import Relay
 from hub.context import AppContext
 from workers.batching import GroupCommit, after_commit
 from workers.delivery import Transports
@@ -43,7 +44,8 @@ RECORD_LINGER_S = 0.05
 
 
 class SlaEngine:
-    def __init__(self, app: AppContext, notifier: Notifier, transports: Transports) -> None:
+    def __init__(self, app: AppContext, notifier: Notifier, transports: Transports,
+                 relay: Relay | None = None) -> None:
         self.app = app
         self.notifier = notifier
 
@@ -55,6 +57,9 @@ class SlaEngine:
             if caught_up:  # nobody waits on these: send their notifications after commit
                 after_commit(session, lambda: notifier.dispatch(
                     claimed for fired in caught_up for claimed in fired.notifications))
+            recorded = [fired.event_id for fired in results if fired.recorded and fired.event_id]
+            if relay is not None and recorded:  # on screens now, not after the relay's min_age
+                after_commit(session, lambda: relay.publish_soon(recorded))
             return results
 
         self._recorder: GroupCommit[FireRequest, Fired] = GroupCommit(

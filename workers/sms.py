@@ -1,8 +1,11 @@
 """SMS transport: an HTTP gateway (Zenziva and the like) shaped by a field template.
 
 The template is written like a query string, ``userkey=abc&passkey=xyz&nohp={phone}&pesan={text}``;
-values are percent-decoded, ``{phone}`` and ``{text}`` are filled in per message. The method puts
-the fields in the query string (GET), a form body (POST) or a JSON object (JSON).
+values are percent-decoded, ``{phone}`` and ``{text}`` are filled in per message, and ``{ref}``,
+where the gateway takes a client reference (an idempotency key, a ``messageId``), with the
+notification's stable reference: the same on every attempt at the same message, so a gateway that
+de-duplicates by it delivers a resend after a worker crash once. The method puts the fields in
+the query string (GET), a form body (POST) or a JSON object (JSON).
 
 Errors are ``DeliveryError`` (see ``workers.email``): HTTP 5xx, 408, 429, timeouts and refused
 connections are transient; other non-2xx answers and invalid phone numbers are permanent.
@@ -47,9 +50,9 @@ def parse_sms_fields(template: str) -> list[tuple[str, str]]:
             raise ConfigError(f"PTSA_SMS_FIELDS names {name!r} twice in {template!r}")
         pairs.append((name, unquote_plus(value)))
     used = {match for _, value in pairs for match in _PLACEHOLDER.findall(value)}
-    unknown = used - {"phone", "text"}
+    unknown = used - {"phone", "text", "ref"}
     if unknown:
-        raise ConfigError(f"PTSA_SMS_FIELDS knows only {{phone}} and {{text}}; "
+        raise ConfigError(f"PTSA_SMS_FIELDS knows only {{phone}}, {{text}} and {{ref}}; "
                           f"got {', '.join('{' + n + '}' for n in sorted(unknown))}")
     missing = {"phone", "text"} - used
     if missing:
@@ -105,16 +108,17 @@ class SmsGateway:
         port = f":{self.url.port}" if self.url.port else ""
         return f"SmsGateway({self.method} {self.url.scheme}://{self.url.host}{port}{self.url.path})"
 
-    async def send(self, phone: str, text: str) -> str:
-        """Send ``text`` whole (the gateway concatenates) and return the gateway's reply body.
+    async def send(self, phone: str, text: str, ref: str = "") -> str:
+        """Send ``text`` whole (the gateway concatenates) and return the gateway's reply body;
+        ``ref`` fills ``{ref}`` (the message's stable reference).
 
         Raises:
             DeliveryError: the number is invalid or the gateway did not accept the message.
         """
         number = normalise_phone(phone)
         # Names are unique (parse_sms_fields), so a dict keeps every field in template order.
-        values = {name: value.replace("{phone}", number).replace("{text}", text)
-                  for name, value in self.fields}
+        values = {name: value.replace("{phone}", number).replace("{ref}", ref)
+                  .replace("{text}", text) for name, value in self.fields}
         where = f"{self.url.host}{self.url.path}"
         try:
             async with httpx.AsyncClient(timeout=self.timeout) as client:

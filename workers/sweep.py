@@ -12,6 +12,10 @@ Each pass:
 3. sends again notifications whose worker died (lease over), and pending ones whose retry job was
    lost.
 
+While Redis is unreachable the pass goes on without it: overdue clocks count as lost (so breaches
+are recorded, e-mailed and texted during the outage; their live events wait in the outbox) and
+scheduling waits for the next pass.
+
 Every worker runs the sweep; all of it is idempotent, so several workers only repeat no-ops.
 """
 
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from arq.connections import ArqRedis
+from redis.exceptions import RedisError
 from sqlalchemy import or_
 from sqlmodel import col, select
 
@@ -34,6 +39,7 @@ from workers.sla import SlaEngine
 
 log = logging.getLogger(__name__)
 
+REDIS_DOWN = (RedisError, OSError, TimeoutError)
 GRACE = timedelta(seconds=2)
 STUCK_AFTER = timedelta(seconds=30)
 BATCH = 500
@@ -74,7 +80,10 @@ class SlaSweep:
                                           for clock_id, kind in lost))
         report.fired = sum(outcome in ("warned", "breached") for outcome in outcomes)
         upcoming = await self._upcoming(now, now + 2 * self.interval)
-        report.scheduled = await schedule_missing(self.pool, upcoming)
+        try:
+            report.scheduled = await schedule_missing(self.pool, upcoming)
+        except REDIS_DOWN as exc:  # the next pass schedules them; due ones get fired meanwhile
+            log.warning("SLA sweep could not schedule jobs (Redis: %s)", exc)
         recovered = await self.notifier.recover_stale(now)
         due = await self.notifier.due_pending(GRACE, now)
         resend = sorted(set(recovered) | set(due))
@@ -102,7 +111,13 @@ class SlaSweep:
         doubles the work exactly when there is the most of it)."""
         if not overdue:
             return []
-        queued = await queued_jobs(self.pool, [sla_job_id(i, k, at) for i, k, at in overdue])
+        try:
+            queued = await queued_jobs(self.pool, [sla_job_id(i, k, at) for i, k, at in overdue])
+        except REDIS_DOWN:
+            # Redis is away, and its jobs with it for all we know: the database decides, so
+            # breaches are recorded and notified during the outage (a job that also runs later
+            # finds the clock recorded; the conditional UPDATE lets one win).
+            queued = [False] * len(overdue)
         return [(clock_id, kind) for (clock_id, kind, at), alive in zip(overdue, queued,
                                                                         strict=True)
                 if not alive or at < now - STUCK_AFTER]

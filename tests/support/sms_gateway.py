@@ -1,4 +1,5 @@
-"""A real HTTP server standing in for an SMS gateway (Zenziva-like form POST); records requests."""
+"""A real HTTP server standing in for an SMS gateway (Zenziva-like form POST); records requests,
+and can hold its answer open (``hold()``/``release()``) so a test can kill a sender mid-request."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from urllib.parse import parse_qsl
 class Sms:
     number: str
     text: str
+    ref: str = ""  # the "ref" field, when PTSA_SMS_FIELDS passes {ref}
 
 
 class SmsGateway(ThreadingHTTPServer):
@@ -24,6 +26,19 @@ class SmsGateway(ThreadingHTTPServer):
         self.messages: list[Sms] = []
         self.lock = threading.Lock()
         self.down_with: int | None = None  # e.g. 503: answer that and record nothing
+        self.holding = False
+        self.held = threading.Event()  # a request is being held open
+        self._release = threading.Event()
+
+    def hold(self) -> None:
+        """Hold the next requests open (after recording them) until ``release()``."""
+        self._release.clear()
+        self.held.clear()
+        self.holding = True
+
+    def release(self) -> None:
+        self.holding = False
+        self._release.set()
 
     @property
     def url(self) -> str:
@@ -46,7 +61,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         with self.server.lock:
-            self.server.messages.append(Sms(fields.get("number", ""), fields.get("message", "")))
+            self.server.messages.append(Sms(fields.get("number", ""), fields.get("message", ""),
+                                            fields.get("ref", "")))
+        if self.server.holding:  # the gateway has the message; the answer is late
+            self.server.held.set()
+            self.server._release.wait(timeout=60)
         body = b"status=1 id=SMS-1"
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
@@ -66,6 +85,7 @@ def sms_gateway() -> Iterator[SmsGateway]:
     try:
         yield server
     finally:
+        server.release()
         server.shutdown()
         thread.join()
         server.server_close()

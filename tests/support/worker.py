@@ -19,7 +19,7 @@ from typing import Any
 from arq.worker import Worker
 
 from config.settings import PROJECT_ROOT, Settings
-from workers.main import build_worker_options
+from workers.main import ResilientWorker, build_worker_options
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 10.0,
@@ -59,7 +59,7 @@ async def running_worker(settings: Settings, **overrides: Any) -> AsyncIterator[
     """The production worker options (``workers.main``) run as a task in this event loop."""
     options = build_worker_options(settings)
     options.update(burst=False, handle_signals=False, poll_delay=0.05, **overrides)
-    worker = Worker(**options)
+    worker = ResilientWorker(settings=settings, **options)
     task = asyncio.ensure_future(worker.async_run())
     try:
         await eventually(lambda: "sla" in worker.ctx or task.done(), what="worker start")

@@ -140,6 +140,16 @@ async def test_text_with_placeholder_words_is_sent_literally(gateway: Gateway) -
     assert ("pesan", "isi {phone} dan {text}") in gateway.received[0].query
 
 
+async def test_the_message_reference_fills_ref_and_nothing_else(gateway: Gateway) -> None:
+    """{ref} carries the caller's stable reference; braces in the text stay literal."""
+    sms = SmsGateway(f"{gateway.base_url}/api/sendsms", "POST", ZENZIVA + "&clientref={ref}")
+    await sms.send("0812 3456 7890", "isi {ref}", ref="ptsa.n7.1796439921628")
+    await sms.send("0812 3456 7890", "isi {ref}", ref="ptsa.n7.1796439921628")  # a resend
+    first, again = (parse_qsl(r.body.decode()) for r in gateway.received)
+    assert first == again == [("userkey", "u"), ("passkey", "p"), ("nohp", "6281234567890"),
+                              ("pesan", "isi {ref}"), ("clientref", "ptsa.n7.1796439921628")]
+
+
 async def test_reference_is_truncated(gateway: Gateway) -> None:
     """A long gateway reply is cut to 200 characters for the outbox column."""
     sms = SmsGateway(f"{gateway.base_url}/long", "GET", ZENZIVA)
