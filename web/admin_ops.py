@@ -23,6 +23,7 @@ from hub.context import AppContext
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.models import AppSetting, CalendarDay, Service, Staff, Unit
 from hub.sla_clocks import CALENDAR_VERSION_KEY, P1_PICKUP_KEY, P2_PICKUP_KEY
+from hub.supervise import release_all_held_by
 from hub.validation import require_text
 
 MAX_SLA_MINUTES = 24 * 60
@@ -42,7 +43,10 @@ def _revoke(session: AsyncSession, staff: Staff) -> None:
     session.add(staff)
 
 
-async def set_staff_active(ctx: AppContext, staff_id: int, active: bool) -> Staff:
+async def set_staff_active(ctx: AppContext, staff_id: int, active: bool,
+                           by: Staff | None = None) -> tuple[Staff, int]:
+    """Returns the account and how many requests were released: deactivating releases every
+    request the account holds to its unit's queue, as nobody else could act on them."""
     async with ctx.db.write() as session:
         staff = await session.get(Staff, staff_id)
         if staff is None:
@@ -51,9 +55,11 @@ async def set_staff_active(ctx: AppContext, staff_id: int, active: bool) -> Staf
         if not active:
             _revoke(session, staff)
         session.add(staff)
+    released = 0
     if not active:
         await kick(ctx.redis, staff.username)
-    return staff
+        released = await release_all_held_by(ctx.commands, staff, by, "account deactivated")
+    return staff, released
 
 
 async def reset_password(ctx: AppContext, staff_id: int, password: str) -> Staff:

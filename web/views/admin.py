@@ -29,6 +29,10 @@ async def _units(request: Request) -> list[Unit]:
 
 
 def _notice(request: Request) -> str:
+    released = request.query_params.get("released", "")
+    if released.isdigit() and int(released) > 0:
+        return _("Saved. %(count)s request(s) this staff member held went back to their "
+                 "unit's queue.") % {"count": int(released)}
     return _("Saved.") if request.query_params.get("ok") else ""
 
 
@@ -71,8 +75,11 @@ async def staff_state(request: Request) -> Response:
     if change not in ("aktifkan", "nonaktifkan"):
         raise NotFound(f"no change {change!r}")
     active = change == "aktifkan"
-    await admin_ops.set_staff_active(app_ctx(request), staff_id, active)
-    return redirect("/admin/petugas?ok=1")
+    principal = request.scope["principal"]
+    _staff, released = await admin_ops.set_staff_active(app_ctx(request), staff_id, active,
+                                                        by=principal.staff)
+    return redirect(f"/admin/petugas?ok=1&released={released}" if released
+                    else "/admin/petugas?ok=1")
 
 
 @page(roles=ADMIN)
