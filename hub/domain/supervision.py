@@ -96,11 +96,9 @@ def decide_supervision(
     """
     if not can_view(task, actor):
         raise Forbidden("this task belongs to another unit")
-    routing = action == SupervisorAction.REROUTE
-    if not may_supervise(task, actor, routing=routing):
-        if actor.role in (Role.SUPERVISOR, Role.ADMIN):
-            unit = task.eselon1 if routing else task.unit
-            raise Forbidden(f"unit '{unit}' is outside your supervision")
+    # Refusal order as in hub.domain.tasks: the role (403), the state (409), then the scope
+    # (403) — a supervisor who sees a closed or returned task is told why it cannot move.
+    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise Forbidden(f"only a supervisor or an administrator may {action.value} a task; "
                         f"you are {actor.role.value}")
     if task.status == Status.COMPLETED:
@@ -109,6 +107,10 @@ def decide_supervision(
     if task.level == Level.P0:
         raise Conflict("the task was returned to the front office; the front office resubmits "
                        "it", code="transition_not_allowed")
+    routing = action == SupervisorAction.REROUTE
+    if not may_supervise(task, actor, routing=routing):
+        unit = task.eselon1 if routing else task.unit
+        raise Forbidden(f"unit '{unit}' is outside your supervision")
     if action == SupervisorAction.RELEASE:
         return _release(task)
     if action == SupervisorAction.REROUTE:
