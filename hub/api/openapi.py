@@ -140,6 +140,15 @@ DOCUMENT: dict[str, Any] = {
         "/tasks/{task_id}/complete": _action("Complete the task (P2)",
                                              {"result": {"type": "string", "minLength": 1,
                                                          "maxLength": 4000}}),
+        # Supervisor actions (a supervisor within scope, or an admin; hub/domain/supervision.py)
+        "/tasks/{task_id}/reassign": _action("Reassign to an active desk of the holding unit",
+                                             {"to": {"type": "string"}, "reason": _TEXT}),
+        "/tasks/{task_id}/release": _action("Release a claimed task to its unit's queue",
+                                            {"reason": _TEXT}),
+        "/tasks/{task_id}/takeover": _action("A supervisor of the holding unit claims it",
+                                             {"reason": _TEXT}),
+        "/tasks/{task_id}/reroute": _action("Re-route a disposition to another Eselon II unit",
+                                            {"unit": {"type": "string"}, "reason": _TEXT}),
         "/track/{code}": {"get": {
             "summary": "Public: an applicant's view of their request (no sign-in)",
             "parameters": [{"name": "code", "in": "path", "required": True,
