@@ -25,6 +25,14 @@
       }
     }
     if ((me.role === "p0" || me.role === "admin") && card.status === "returned") acts.add("resubmit");
+    // Supervisor actions (hub/domain/supervision.py decides; web/templates/supervisor.html).
+    if ((me.role === "supervisor" || me.role === "admin") && card.level !== "p0" &&
+        card.status !== "completed") {
+      if (card.status === "claimed" || card.status === "on_hold") acts.add("release");
+      if (me.role === "supervisor" && card.unit === me.unit && assignee !== me.username) {
+        acts.add("takeover");
+      }
+    }
     return acts;
   }
 
@@ -126,6 +134,9 @@
       el.querySelectorAll('[data-f="assignee_row"]').forEach((n) => { n.hidden = !card.assignee; });
       el.querySelectorAll('[data-f="link"], [data-f="open"]').forEach((a) => {
         a.setAttribute("href", "/permohonan/" + card.id);
+      });
+      el.querySelectorAll('[data-f="supervise"]').forEach((a) => {
+        a.setAttribute("href", "/permohonan/" + card.id + "#supervisi");
       });
       el.querySelectorAll('[data-f="countdown"]').forEach((n) => {
         n.setAttribute("data-due", card.status === "queued" && card.pickup_due_at ? card.pickup_due_at : "");
