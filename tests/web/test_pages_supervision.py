@@ -1,0 +1,98 @@
+"""Supervisor actions and routing rules through the pages (forms with CSRF, Indonesian
+answers), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlmodel import select
+
+from hub.models import Staff
+from tests.conftest import ApiClient
+from tests.web.conftest import Browser
+
+
+async def _claimed(api: ApiClient) -> dict[str, Any]:
+    task = await api.register()
+    r = await api.as_("p1-barenbang-1", "POST", f"/api/v1/tasks/{task['id']}/claim")
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def test_supervisor_releases_through_the_form_and_sees_the_notice(
+        browser: Browser, api: ApiClient) -> None:
+    """The release form answers 303 to the task page, which says so and shows the reason."""
+    task = await _claimed(api)
+    spv = await browser("spv-barenbang")
+    answer = await spv.post_form(f"/permohonan/{task['id']}/release",
+                                 {"reason": "Petugas izin sakit"},
+                                 token_from=f"/permohonan/{task['id']}")
+    assert answer.status_code == 303
+    page = (await spv.http.get(answer.headers["location"])).text
+    assert "Permohonan dikembalikan ke antrean unit." in page
+    assert "Dilepas ke antrean unit" in page and "Petugas izin sakit" in page
+
+
+async def test_a_desk_posting_a_supervisor_form_is_refused(browser: Browser,
+                                                           api: ApiClient) -> None:
+    """A P1 desk posting the release form gets 403 in Indonesian; the task stays claimed."""
+    task = await _claimed(api)
+    desk = await browser("p1-barenbang-2")
+    page = (await desk.http.get(f"/permohonan/{task['id']}")).text
+    assert "Tindakan penyelia" not in page
+    answer = await desk.post_form(f"/permohonan/{task['id']}/release", {"reason": "x"},
+                                  token_from=f"/permohonan/{task['id']}")
+    assert answer.status_code == 403
+    assert "Anda tidak berwenang melakukan ini untuk permohonan ini." in answer.text
+    detail = (await api.as_("p0-1", "GET", f"/api/v1/tasks/{task['id']}")).json()
+    assert detail["status"] == "claimed"
+
+
+async def test_supervisor_form_without_reason_or_csrf_is_refused(browser: Browser,
+                                                                 api: ApiClient) -> None:
+    """An empty reason is shown beside the release form's reason field; no token is a 403."""
+    task = await _claimed(api)
+    spv = await browser("spv-barenbang")
+    answer = await spv.post_form(f"/permohonan/{task['id']}/release", {"reason": ""},
+                                 token_from=f"/permohonan/{task['id']}")
+    assert answer.status_code == 422
+    beside = re.search(r'id="sup-release-reason"[^>]*><p class="field-error">([^<]*)<',
+                       answer.text)
+    assert beside is not None and beside[1] == "Wajib diisi."
+    assert answer.text.count('class="field-error"') == 1  # only the form that was sent
+    bare = await spv.http.post(f"/permohonan/{task['id']}/release", data={"reason": "x"})
+    assert bare.status_code == 403
+    detail = (await api.as_("p0-1", "GET", f"/api/v1/tasks/{task['id']}")).json()
+    assert detail["status"] == "claimed" and detail["version"] == task["version"]
+
+
+async def test_disposition_to_an_unstaffed_unit_is_refused_in_indonesian(
+        browser: Browser, api: ApiClient) -> None:
+    """The list marks Puslitbang as having no desk; posting it anyway names it in the error."""
+    task = await _claimed(api)
+    desk = await browser("p1-barenbang-1")
+    page = (await desk.http.get(f"/permohonan/{task['id']}")).text
+    assert 'value="puslitbang"  disabled' in page or 'value="puslitbang" disabled' in page
+    answer = await desk.post_form(f"/permohonan/{task['id']}/dispose", {"unit": "puslitbang"},
+                                  token_from=f"/permohonan/{task['id']}")
+    assert answer.status_code == 422
+    assert "Unit puslitbang belum punya petugas aktif" in answer.text
+
+
+async def test_admin_deactivating_a_desk_is_told_how_many_requests_went_back(
+        browser: Browser, api: ApiClient, app: Any) -> None:
+    """Two claimed requests: the admin's notice says 2 went back to the unit's queue."""
+    for _ in range(2):
+        await _claimed(api)
+    async with app.state.ctx.db.read() as session:
+        staff = (await session.exec(select(Staff).where(
+            Staff.username == "p1-barenbang-1"))).one()
+    admin = await browser("admin")
+    answer = await admin.post_form(f"/admin/petugas/{staff.id}/nonaktifkan", {},
+                                   token_from="/admin/petugas")
+    assert answer.status_code == 303
+    page = (await admin.http.get(answer.headers["location"])).text
+    assert "2 permohonan yang dipegang petugas ini dikembalikan ke antrean unitnya" in page
+    listed = (await api.as_("p0-1", "GET", "/api/v1/tasks?status=queued&level=p1")).json()
+    assert len(listed["items"]) == 2
