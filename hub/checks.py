@@ -7,6 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from config.catalog import DEFAULT_PATH, load_catalog
 from config.settings import Settings
+from hub.db import Database
 from hub.errors import ConfigError
 
 
@@ -24,10 +25,23 @@ def _minutes(duration: timedelta) -> str:
     return f"{duration.total_seconds() / 60:g} min"
 
 
+async def _warn_unstaffed(db: Database) -> None:
+    """A warning, not a failure: a new unit may wait for its desks, but nothing can be routed
+    there meanwhile (dispositions to it are refused)."""
+    from hub.supervise import units_without_desk
+
+    try:
+        async with db.read() as session:
+            empty = await units_without_desk(session)
+    except Exception:  # no schema yet (before the first `ptsa run`): nothing to say
+        return
+    for unit in empty:
+        desk = "P1" if unit.level == "eselon1" else "P2"
+        print(f"  warn  unit {unit.code} has no active {desk} desk: nothing can be routed there")
+
+
 async def run_checks(settings: Settings) -> int:
     from redis.asyncio import Redis
-
-    from hub.db import Database
 
     problems = 0
 
@@ -58,6 +72,7 @@ async def run_checks(settings: Settings) -> int:
     try:
         await db.ping()
         say(True, f"database {db.dialect} answers")
+        await _warn_unstaffed(db)
     except Exception as exc:
         say(False, f"database {db.dialect} does not answer: {exc}")
     finally:

@@ -47,6 +47,18 @@ async def has_active_desk(session: AsyncSession, unit: str, role: str = "p2") ->
     return row.first() is not None
 
 
+async def units_without_desk(session: AsyncSession) -> list[Unit]:
+    """Active Eselon I units without an active P1 desk and Eselon II units without an active P2
+    desk: a request routed there would wait for good (the admin page and ``ptsa check`` warn)."""
+    staffed = set((await session.exec(select(Staff.unit_code, Staff.role).where(
+        col(Staff.active).is_(True), col(Staff.role).in_(("p1", "p2"))).distinct())).all())
+    units = await session.exec(select(Unit).where(
+        col(Unit.active).is_(True), col(Unit.level).in_(("eselon1", "eselon2")))
+        .order_by(col(Unit.level), col(Unit.code)))
+    return [u for u in units.all()
+            if (u.code, "p1" if u.level == "eselon1" else "p2") not in staffed]
+
+
 async def require_staffed(session: AsyncSession, unit: str) -> None:
     """Disposition rule: never route a task where nobody can claim it."""
     if not await has_active_desk(session, unit):

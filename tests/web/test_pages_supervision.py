@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from hub.models import Staff
 from tests.conftest import ApiClient
+from tests.hub.test_staffing_checks import UNSTAFFED
 from tests.web.conftest import Browser
 
 
@@ -96,3 +97,14 @@ async def test_admin_deactivating_a_desk_is_told_how_many_requests_went_back(
     assert "2 permohonan yang dipegang petugas ini dikembalikan ke antrean unitnya" in page
     listed = (await api.as_("p0-1", "GET", "/api/v1/tasks?status=queued&level=p1")).json()
     assert len(listed["items"]) == 2
+
+
+async def test_admin_unit_page_lists_units_without_an_active_desk(browser: Browser) -> None:
+    """The warning names the unstaffed units and marks their rows; staffed ones are not."""
+    admin = await browser("admin")
+    page = (await admin.http.get("/admin/unit")).text
+    warning = page.split('id="unstaffed">', 1)[1].split("</p>", 1)[0]
+    assert warning.startswith("Unit tanpa petugas aktif")
+    assert sorted(warning.split(": ", 1)[1].split(", ")) == UNSTAFFED
+    assert "pusdatin" not in warning
+    assert page.count("belum ada petugas aktif</span>") == len(UNSTAFFED)

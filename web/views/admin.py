@@ -12,6 +12,7 @@ from starlette.responses import Response
 from hub.errors import NotFound, PtsaError
 from hub.models import AppSetting, CalendarDay, Service, Unit, utcnow
 from hub.sla_clocks import P1_PICKUP_KEY, P2_PICKUP_KEY
+from hub.supervise import units_without_desk
 from web import admin_ops
 from web.forms import FormErrors, localise, text_field
 from web.i18n import gettext as _
@@ -97,9 +98,11 @@ async def staff_password(request: Request) -> Response:
 
 async def _units_page(request: Request, values: dict[str, str] | None = None,
                       errors: FormErrors | None = None, status: int = 200) -> Response:
+    async with app_ctx(request).db.read() as session:
+        unstaffed = [u.code for u in await units_without_desk(session)]
     return render(request, "admin/units.html", status=status, units=await _units(request),
                   values=values or {}, errors=errors or FormErrors(), notice=_notice(request),
-                  section="units")
+                  section="units", unstaffed=unstaffed)
 
 
 @page(roles=ADMIN)
