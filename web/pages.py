@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from web import i18n
 from web.render import STATIC_DIR
-from web.views import admin, auth, boards, kpi_page, public, supervisor, tasks
+from web.views import admin, admin_staff_edit, auth, boards, kpi_page, public, supervisor, tasks
 
 
 def page_routes() -> list[BaseRoute]:
@@ -44,6 +44,8 @@ def page_routes() -> list[BaseRoute]:
         Route("/admin/petugas", admin.staff_page, methods=get),
         Route("/admin/petugas", admin.staff_add, methods=post),
         Route("/admin/petugas/{staff_id}/sandi", admin.staff_password, methods=post),
+        Route("/admin/petugas/{staff_id}/ubah", admin_staff_edit.staff_edit_page, methods=get),
+        Route("/admin/petugas/{staff_id}/ubah", admin_staff_edit.staff_edit, methods=post),
         Route("/admin/petugas/{staff_id}/{change:str}", admin.staff_state, methods=post),
         Route("/admin/unit", admin.units_page, methods=get),
         Route("/admin/unit", admin.unit_add, methods=post),

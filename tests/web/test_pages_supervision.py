@@ -108,3 +108,35 @@ async def test_admin_unit_page_lists_units_without_an_active_desk(browser: Brows
     assert sorted(warning.split(": ", 1)[1].split(", ")) == UNSTAFFED
     assert "pusdatin" not in warning
     assert page.count("belum ada petugas aktif</span>") == len(UNSTAFFED)
+
+
+async def test_admin_edits_contacts_and_a_move_releases_requests_and_signs_out(
+        browser: Browser, api: ApiClient, app: Any) -> None:
+    """The edit form stores a new e-mail at once; a new unit releases the claimed request
+    (the notice says 1) and the moved person's page session ends."""
+    await _claimed(api)
+    victim = await browser("p1-barenbang-1")
+    assert (await victim.http.get("/papan")).status_code == 200
+    async with app.state.ctx.db.read() as session:
+        staff = (await session.exec(select(Staff).where(
+            Staff.username == "p1-barenbang-1"))).one()
+    admin = await browser("admin")
+    edit = f"/admin/petugas/{staff.id}/ubah"
+    form = (await admin.http.get(edit)).text
+    assert f'value="{staff.email}"' in form and f'value="{staff.full_name}"' in form
+    fields = {"full_name": staff.full_name, "email": "maria.l@kemnaker.go.id",
+              "phone": staff.phone or "", "unit": "barenbang", "role": "p1"}
+    answer = await admin.post_form(edit, fields, token_from=edit)
+    assert (answer.status_code, answer.headers["location"]) == (303, "/admin/petugas?ok=1")
+    assert (await victim.http.get("/papan")).status_code == 200  # contacts only: still in
+    bad = await admin.post_form(edit, {**fields, "email": "bukan-email"}, token_from=edit)
+    assert bad.status_code == 422 and 'id="err-email"' in bad.text
+    moved = await admin.post_form(edit, {**fields, "unit": "binapenta"}, token_from=edit)
+    assert moved.status_code == 303
+    notice = (await admin.http.get(moved.headers["location"])).text
+    assert "1 permohonan yang dipegang petugas ini dikembalikan ke antrean unitnya" in notice
+    assert (await victim.http.get("/papan")).status_code == 303  # signed out
+    async with app.state.ctx.db.read() as session:
+        after = await session.get(Staff, staff.id)
+    assert after is not None
+    assert (after.email, after.unit_code) == ("maria.l@kemnaker.go.id", "binapenta")
