@@ -37,6 +37,7 @@ from hub.domain.tasks import (
     TaskState,
     Transition,
     can_view,
+    picked_up,
 )
 from hub.errors import Conflict, Forbidden, InvalidInput
 
@@ -137,7 +138,7 @@ def _reassign(task: TaskState, to: Desk | None, action: SupervisorAction) -> Tra
     status = Status.ON_HOLD if task.status == Status.ON_HOLD else Status.CLAIMED
     clocks: tuple[ClockChange, ...] = ()
     if task.status == Status.QUEUED:  # someone now holds it: that is the pickup
-        clocks = (ClockChange(ClockOp.MEET, _pickup(task.level)),)
+        clocks = picked_up(task)
     return Transition(EVENTS[action], replace(task, status=status, assignee_id=to.id), clocks)
 
 
@@ -148,6 +149,8 @@ def _release(task: TaskState) -> Transition:
     clocks = [ClockChange(ClockOp.START, _pickup(task.level), task.unit)]
     if task.status == Status.ON_HOLD:
         clocks.insert(0, ClockChange(ClockOp.RESUME, ClockKind.RESOLUTION))
+    if task.level == Level.P1:  # the next claim starts a new handling clock
+        clocks.insert(0, ClockChange(ClockOp.CANCEL, ClockKind.P1_HANDLING))
     new = replace(task, status=Status.QUEUED, assignee_id=None)
     return Transition(EVENTS[SupervisorAction.RELEASE], new, tuple(clocks))
 

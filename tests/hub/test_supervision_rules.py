@@ -129,12 +129,17 @@ def test_supervision_table(state_name: str, action: SupervisorAction, column: st
 
 S, M, R, X = ClockOp.START, ClockOp.MEET, ClockOp.RESUME, ClockOp.CANCEL
 P1K, P2K, RES = ClockKind.P1_PICKUP, ClockKind.P2_PICKUP, ClockKind.RESOLUTION
+P1H = ClockKind.P1_HANDLING
 CLOCKS = [  # (state, action, clocks) — the SLA rule of each allowed change, by the admin
-    ("p1/queued", SupervisorAction.REASSIGN, (ClockChange(M, P1K),)),  # held now: picked up
+    # Held now: picked up, and the P1 desk's handling clock starts.
+    ("p1/queued", SupervisorAction.REASSIGN, (ClockChange(M, P1K),
+                                              ClockChange(S, P1H, "barenbang"))),
     ("p1/claimed", SupervisorAction.REASSIGN, ()),
-    ("p1/claimed", SupervisorAction.RELEASE, (ClockChange(S, P1K, "barenbang"),)),
-    ("p1/on_hold", SupervisorAction.RELEASE, (ClockChange(R, RES), ClockChange(S, P1K,
-                                                                               "barenbang"))),
+    # Released at P1: the handling clock is cancelled (the next claim starts a new one).
+    ("p1/claimed", SupervisorAction.RELEASE, (ClockChange(X, P1H),
+                                              ClockChange(S, P1K, "barenbang"))),
+    ("p1/on_hold", SupervisorAction.RELEASE, (ClockChange(X, P1H), ClockChange(R, RES),
+                                              ClockChange(S, P1K, "barenbang"))),
     ("p2/queued", SupervisorAction.REASSIGN, (ClockChange(M, P2K),)),
     ("p2/claimed", SupervisorAction.RELEASE, (ClockChange(S, P2K, "pusdatin"),)),
     ("p2/queued", SupervisorAction.REROUTE, (ClockChange(X, P2K),
