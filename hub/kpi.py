@@ -7,6 +7,8 @@ Definitions (the KPI page and ``GET /api/v1/kpi`` say the same):
   when the claim came at or before ``due_at``. A clock still running at ``now`` past its
   ``due_at`` is *overdue*: certainly a miss, so it counts in the share's denominator but has no
   time yet. Cancelled clocks (the task was returned before anyone claimed it) are left out.
+* **P1 handling** (``p1_handling``): like a pickup, from the P1 claim to the disposition (or
+  the return), time on hold excluded, against the P1 handling SLA.
 * **Completion** (the ``resolution`` clock, the SOP commitment): finished when the task is
   completed; its time is business time from registration to completion minus time on hold, in
   standard working days (``BusinessCalendar.working_days_between``); *within SOP* when completed
@@ -140,6 +142,7 @@ class GroupReport:
     open: int = 0
     pickup_p1: DurationStats = field(default_factory=DurationStats)
     pickup_p2: DurationStats = field(default_factory=DurationStats)
+    handling_p1: DurationStats = field(default_factory=DurationStats)
     completion: DurationStats = field(default_factory=DurationStats)
     weeks: dict[date, tuple[DurationStats, DurationStats]] = field(default_factory=dict)
 
@@ -197,7 +200,8 @@ def compute(tasks: Iterable[TaskFact], *, by: GroupBy, calendar: BusinessCalenda
                     value = _measure(report.completion, clock, now, calendar, day)
                     trend_index = 0
                 else:
-                    stats = report.pickup_p1 if clock.kind == "p1_pickup" else report.pickup_p2
+                    stats = {"p1_pickup": report.pickup_p1, "p1_handling": report.handling_p1,
+                             }.get(clock.kind, report.pickup_p2)
                     value = _measure(stats, clock, now, calendar, minute)
                     trend_index = 1 if clock.kind == "p2_pickup" else -1
                 if value is None or trend_index < 0 or clock.stopped_at is None:
@@ -232,6 +236,7 @@ def _group_dict(report: GroupReport, mondays: list[date]) -> dict[str, Any]:
             "open": report.open,
             "pickup_p1": report.pickup_p1.as_dict("minutes", 1),
             "pickup_p2": report.pickup_p2.as_dict("minutes", 1),
+            "handling_p1": report.handling_p1.as_dict("minutes", 1),
             "completion": report.completion.as_dict("days", 2),
             "trend": trend}
 
