@@ -64,8 +64,11 @@ async def run_checks(settings: Settings) -> int:
             (sla.p1_pickup, DEFAULT_PATH.name)
         p2 = (settings.sla_p2_pickup, "PTSA_SLA_P2_PICKUP") if settings.sla_p2_pickup else \
             (sla.p2_pickup, DEFAULT_PATH.name)
+        p1h = (settings.sla_p1_handling, "PTSA_SLA_P1_HANDLING") if settings.sla_p1_handling \
+            else (sla.p1_handling, DEFAULT_PATH.name)
         say(True, f"SLA: P1 pickup {_minutes(p1[0])} (from {p1[1]}), P2 pickup "
-                  f"{_minutes(p2[0])} (from {p2[1]}), "
+                  f"{_minutes(p2[0])} (from {p2[1]}), P1 handling {_minutes(p1h[0])} "
+                  f"(from {p1h[1]}), "
                   f"warning at {settings.sla_warn_at:.0%}; an admin's change in /admin/sla "
                   f"overrides both")
     db = Database(settings.database_url)

@@ -22,7 +22,7 @@ from hub.auth.sessions import kick
 from hub.context import AppContext
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.models import AppSetting, CalendarDay, Service, Staff, Unit
-from hub.sla_clocks import CALENDAR_VERSION_KEY, P1_PICKUP_KEY, P2_PICKUP_KEY
+from hub.sla_clocks import CALENDAR_VERSION_KEY, P1_HANDLING_KEY, P1_PICKUP_KEY, P2_PICKUP_KEY
 from hub.supervise import release_all_held_by
 from hub.validation import require_text
 
@@ -178,12 +178,17 @@ def _minutes(field: str, raw: str) -> float:
     return value
 
 
-async def set_sla_minutes(ctx: AppContext, p1_minutes: str, p2_minutes: str) -> None:
+async def set_sla_minutes(ctx: AppContext, p1_minutes: str, p2_minutes: str,
+                          p1_handling_minutes: str | None = None) -> None:
     p1 = _minutes("p1_minutes", p1_minutes)
     p2 = _minutes("p2_minutes", p2_minutes)
+    handling = (_minutes("p1_handling_minutes", p1_handling_minutes)
+                if p1_handling_minutes is not None else None)
     async with ctx.db.write() as session:
         await _set(session, P1_PICKUP_KEY, f"{p1 * 60:g}")
         await _set(session, P2_PICKUP_KEY, f"{p2 * 60:g}")
+        if handling is not None:
+            await _set(session, P1_HANDLING_KEY, f"{handling * 60:g}")
         await bump_calendar_version(session)
 
 

@@ -4,6 +4,7 @@ answers), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import select
@@ -140,3 +141,25 @@ async def test_admin_edits_contacts_and_a_move_releases_requests_and_signs_out(
         after = await session.get(Staff, staff.id)
     assert after is not None
     assert (after.email, after.unit_code) == ("maria.l@kemnaker.go.id", "binapenta")
+
+
+async def test_admin_sets_p1_handling_minutes_and_the_next_claim_uses_them(
+        browser: Browser, api: ApiClient) -> None:
+    """45 minutes on the SLA page: shown back, and the next P1 claim's handling clock is due
+    45 minutes after it (PTSA_CALENDAR=always); 0 is refused beside its field."""
+    admin = await browser("admin")
+    page = (await admin.http.get("/admin/sla")).text
+    assert 'name="p1_handling_minutes"' in page and 'value="60"' in page  # the default
+    fields = {"p1_minutes": "15", "p2_minutes": "30", "p1_handling_minutes": "45"}
+    answer = await admin.post_form("/admin/sla", fields, token_from="/admin/sla")
+    assert answer.status_code == 303
+    assert 'id="p1h" required inputmode="decimal" value="45"' in (
+        await admin.http.get("/admin/sla")).text
+    task = await _claimed(api)
+    [clock] = [c for c in task["clocks"] if c["kind"] == "p1_handling"]
+    started = datetime.fromisoformat(clock["started_at"].replace("Z", "+00:00"))
+    due = datetime.fromisoformat(clock["due_at"].replace("Z", "+00:00"))
+    assert due - started == timedelta(minutes=45)
+    bad = await admin.post_form("/admin/sla", {**fields, "p1_handling_minutes": "0"},
+                                token_from="/admin/sla")
+    assert bad.status_code == 422 and 'id="err-p1_handling_minutes"' in bad.text

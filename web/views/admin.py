@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from hub.errors import NotFound, PtsaError
 from hub.models import AppSetting, CalendarDay, Service, Unit, utcnow
-from hub.sla_clocks import P1_PICKUP_KEY, P2_PICKUP_KEY
+from hub.sla_clocks import P1_HANDLING_KEY, P1_PICKUP_KEY, P2_PICKUP_KEY
 from hub.supervise import units_without_desk
 from web import admin_ops
 from web.forms import FormErrors, localise, text_field
@@ -191,7 +191,8 @@ async def _sla_values(request: Request) -> dict[str, str]:
         return f"{seconds / 60:g}"
 
     return {"p1_minutes": minutes(P1_PICKUP_KEY, ctx.policies.defaults.p1_pickup),
-            "p2_minutes": minutes(P2_PICKUP_KEY, ctx.policies.defaults.p2_pickup)}
+            "p2_minutes": minutes(P2_PICKUP_KEY, ctx.policies.defaults.p2_pickup),
+            "p1_handling_minutes": minutes(P1_HANDLING_KEY, ctx.policies.defaults.p1_handling)}
 
 
 @page(roles=ADMIN)
@@ -204,10 +205,14 @@ async def sla_page(request: Request) -> Response:
 @page(roles=ADMIN)
 async def sla_save(request: Request) -> Response:
     form = await request.form()
-    values = {n: text_field(form, n) for n in ("p1_minutes", "p2_minutes")}
+    values = {n: text_field(form, n) for n in ("p1_minutes", "p2_minutes",
+                                                "p1_handling_minutes")}
     try:
+        # An older form without the handling field leaves that setting alone.
         await admin_ops.set_sla_minutes(app_ctx(request), values["p1_minutes"],
-                                        values["p2_minutes"])
+                                        values["p2_minutes"],
+                                        values["p1_handling_minutes"]
+                                        if "p1_handling_minutes" in form else None)
     except PtsaError as exc:
         errors = FormErrors()
         errors.add(exc, fallback_field="p1_minutes")
