@@ -17,8 +17,12 @@ Definitions (the KPI page and ``GET /api/v1/kpi`` say the same):
 * **Share within** = within / (finished + overdue); ``None`` when nothing is decided yet.
 * **Median** is the usual median (mean of the two middle values for an even count); the
   **90th percentile** is the nearest-rank one: the ⌈0.9·n⌉-th smallest value.
-* **Groups**: ``by="unit"`` groups by Eselon II unit (a task not yet disposed belongs to none;
-  a P2 pickup belongs to the unit whose queue it waited in), ``by="service"`` by service.
+* **Groups**: ``by="eselon1"`` groups everything by the task's Eselon I unit; ``by="unit"`` by
+  Eselon II unit (a P2 pickup belongs to the unit whose queue it waited in; requests not yet
+  disposed form the row ``"-"``) and leaves the P1 figures out — they are the Eselon I desk's
+  work and are credited to the Eselon I unit (issue 11); ``by="service"`` by service. In every
+  view the totals' counts (registered, completed, open, finished, within, overdue) are the sums
+  of the rows' counts; medians and P90 are over all requests, not sums.
 * **Weekly trend**: completions and P2 pickups bucketed by the Monday-based week (in the
   calendar's zone) in which they finished; the last ``weeks`` weeks up to ``now``, empty weeks
   included so a chart shows the gap.
@@ -37,8 +41,10 @@ from hub.domain import clocks as clockmath
 from hub.domain.calendar import BusinessCalendar
 from hub.domain.tasks import ClockKind
 
-GroupBy = Literal["unit", "service"]
+GroupBy = Literal["unit", "eselon1", "service"]
 PICKUP_KINDS = ("p1_pickup", "p2_pickup")
+P1_KINDS = ("p1_pickup", "p1_handling")  # the Eselon I desk's work: credited to the Eselon I
+NOT_DISPOSED = "-"  # the per-Eselon II row of requests not (yet) at any Eselon II unit
 
 
 @dataclass(frozen=True)
@@ -161,9 +167,11 @@ def _monday(moment: datetime, calendar: BusinessCalendar) -> date:
 def _group_keys(task: TaskFact, clock: ClockFact | None, by: GroupBy) -> str | None:
     if by == "service":
         return task.service
+    if by == "eselon1":
+        return task.eselon1
     if clock is not None and clock.kind == "p2_pickup":
         return clock.unit
-    return task.eselon2
+    return task.eselon2 or NOT_DISPOSED
 
 
 def compute(tasks: Iterable[TaskFact], *, by: GroupBy, calendar: BusinessCalendar,
@@ -195,6 +203,8 @@ def compute(tasks: Iterable[TaskFact], *, by: GroupBy, calendar: BusinessCalenda
             else:
                 report.open += 1
         for clock in task.clocks:
+            if by == "unit" and clock.kind in P1_KINDS:
+                continue  # credited to the Eselon I unit: see by="eselon1"
             for report in group(_group_keys(task, clock, by)):
                 if clock.kind == "resolution":
                     value = _measure(report.completion, clock, now, calendar, day)

@@ -1,7 +1,7 @@
 """``GET /api/v1/kpi``: unit and service KPIs as JSON, or CSV with ``format=csv``.
 
-Query parameters: ``by`` (``unit`` | ``service``), ``from`` and ``to`` (dates of registration,
-``YYYY-MM-DD`` in the office time zone; default: the trend window up to today), ``weeks`` (trend
+Query parameters: ``by`` (``unit`` | ``eselon1`` | ``service``), ``from`` and ``to`` (dates of
+registration, ``YYYY-MM-DD`` in the office time zone; default: the trend window up to today), ``weeks`` (trend
 length, 1-52, default 8), ``unit`` (an Eselon I or II code), ``service``, ``format``
 (``json`` | ``csv``). The caller sees the tasks their role may see (``visible_filter``).
 Definitions: ``hub/kpi.py``.
@@ -42,8 +42,8 @@ def _date_param(raw: str | None, name: str) -> date | None:
 def parse_params(query: Any, today: date) -> dict[str, Any]:
     """The KPI query's parameters, checked; raises InvalidInput naming the bad one."""
     by = query.get("by") or "unit"
-    if by not in ("unit", "service"):
-        raise InvalidInput(f"by must be unit or service; got {by!r}", field="by")
+    if by not in ("unit", "eselon1", "service"):
+        raise InvalidInput(f"by must be unit, eselon1 or service; got {by!r}", field="by")
     weeks_raw = query.get("weeks") or "8"
     if not weeks_raw.isdigit() or not 1 <= int(weeks_raw) <= 52:
         raise InvalidInput(f"weeks must be a whole number from 1 to 52; got {weeks_raw!r}",
@@ -97,9 +97,10 @@ async def build_report(request: Request, principal: Principal,
     report = kpi.compute(facts, by=params["by"], calendar=policy.calendar, now=utcnow(),
                          weeks=params["weeks"])
     for group in report["groups"]:
-        if params["by"] == "unit":
+        if params["by"] in ("unit", "eselon1"):
             unit = units.get(group["key"])
-            group["name"] = unit.name if unit else group["key"]
+            group["name"] = unit.name if unit else (
+                "Not yet disposed" if group["key"] == kpi.NOT_DISPOSED else group["key"])
             group["parent"] = unit.parent if unit else None
         else:
             service = services.get(group["key"])

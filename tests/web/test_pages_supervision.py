@@ -163,3 +163,18 @@ async def test_admin_sets_p1_handling_minutes_and_the_next_claim_uses_them(
     bad = await admin.post_form("/admin/sla", {**fields, "p1_handling_minutes": "0"},
                                 token_from="/admin/sla")
     assert bad.status_code == 422 and 'id="err-p1_handling_minutes"' in bad.text
+
+
+async def test_kpi_page_has_a_per_eselon1_view_with_p1_handling(browser: Browser,
+                                                                 api: ApiClient) -> None:
+    """Per Eselon I: the Barenbang row with its P1 handling column, the note on totals; per
+    Eselon II: a 'Belum didisposisikan' row for the request still at P1."""
+    await _claimed(api)
+    spv = await browser("spv-barenbang")
+    page = (await spv.http.get("/kinerja?by=eselon1")).text
+    assert '<option value="eselon1" selected>Unit Eselon I</option>' in page
+    assert "Penanganan P1 (menit)" in page and 'id="kpi-levels"' in page
+    assert 'data-key="barenbang"' in page and 'data-key="*"' in page
+    per_unit = (await spv.http.get("/kinerja?by=unit")).text
+    row = per_unit.split('data-key="-"', 1)[1].split("</tr>", 1)[0]
+    assert "Belum didisposisikan" in row
