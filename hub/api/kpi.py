@@ -2,8 +2,8 @@
 
 Query parameters: ``by`` (``unit`` | ``eselon1`` | ``service``), ``from`` and ``to`` (dates of
 registration, ``YYYY-MM-DD`` in the office time zone; default: the trend window up to today),
-``weeks`` (trend length, 1-52, default 8), ``unit`` (an Eselon I or II code), ``service``, ``format``
-(``json`` | ``csv``). The caller sees the tasks their role may see (``visible_filter``).
+``weeks`` (trend length, 1-52, default 8), ``unit`` (an Eselon I or II code), ``service``,
+``format`` (``json`` | ``csv``). The caller sees the tasks their role may see (``visible_filter``).
 Definitions: ``hub/kpi.py``.
 """
 
