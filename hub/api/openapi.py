@@ -155,11 +155,13 @@ DOCUMENT: dict[str, Any] = {
                             "schema": {"type": "string"}}],
             "responses": {"200": _json({"type": "object"}), "404": _ERRORS["404"]}}},
         "/kpi": {"get": {
-            "summary": "KPIs per Eselon II unit or service: pickups within SLA, completions "
+            "summary": "KPIs per Eselon I unit, Eselon II unit or service: pickups and P1 "
+                       "handling within SLA, completions "
                        "within SOP, median and 90th percentile times, counts, weekly trend",
             "security": [{"bearer": []}],
             "parameters": [
-                {"name": "by", "in": "query", "schema": {"enum": ["unit", "service"]}},
+                {"name": "by", "in": "query",
+                 "schema": {"enum": ["unit", "eselon1", "service"]}},
                 {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
                 {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
                 {"name": "weeks", "in": "query",
