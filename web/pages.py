@@ -20,7 +20,17 @@ from starlette.staticfiles import StaticFiles
 
 from web import i18n
 from web.render import STATIC_DIR
-from web.views import admin, admin_staff_edit, auth, boards, kpi_page, public, supervisor, tasks
+from web.views import (
+    admin,
+    admin_staff_edit,
+    admin_targets,
+    auth,
+    boards,
+    kpi_page,
+    public,
+    supervisor,
+    tasks,
+)
 
 
 def page_routes() -> list[BaseRoute]:
@@ -53,6 +63,8 @@ def page_routes() -> list[BaseRoute]:
         Route("/admin/layanan", admin.services_page, methods=get),
         Route("/admin/layanan", admin.service_add, methods=post),
         Route("/admin/layanan/{code}", admin.service_update, methods=post),
+        Route("/admin/target", admin_targets.targets_page, methods=get),
+        Route("/admin/target", admin_targets.target_save, methods=post),
         Route("/admin/sla", admin.sla_page, methods=get),
         Route("/admin/sla", admin.sla_save, methods=post),
         Route("/admin/kalender", admin.calendar_page, methods=get),

@@ -24,6 +24,7 @@ from hub.api.common import authenticate, ctx, json_response
 from hub.api.tasks import visible_filter
 from hub.auth.principal import Principal
 from hub.errors import InvalidInput
+from hub.kpi_targets import load_targets
 from hub.models import Service, SlaClock, Task, Unit, utcnow
 
 CHUNK = 500
@@ -89,6 +90,7 @@ async def build_report(request: Request, principal: Principal,
                     due_at=c.due_at, stopped_at=c.stopped_at, paused_at=c.paused_at,
                     paused_seconds=c.paused_seconds))
         units = {u.code: u for u in (await session.exec(select(Unit))).all()}
+        targets = await load_targets(session)
         services = {s.code: s for s in (await session.exec(select(Service))).all()}
     facts = [kpi.TaskFact(id=t.id or 0, service=t.service_code, eselon1=t.eselon1,
                           eselon2=t.eselon2, status=t.status, created_at=t.created_at,
@@ -102,6 +104,7 @@ async def build_report(request: Request, principal: Principal,
             group["name"] = unit.name if unit else (
                 "Not yet disposed" if group["key"] == kpi.NOT_DISPOSED else group["key"])
             group["parent"] = unit.parent if unit else None
+            group["targets"] = targets.get(group["key"], {})  # metric → share set by an admin
         else:
             service = services.get(group["key"])
             group["name"] = service.name if service else group["key"]

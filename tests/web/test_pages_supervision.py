@@ -178,3 +178,30 @@ async def test_kpi_page_has_a_per_eselon1_view_with_p1_handling(browser: Browser
     per_unit = (await spv.http.get("/kinerja?by=unit")).text
     row = per_unit.split('data-key="-"', 1)[1].split("</tr>", 1)[0]
     assert "Belum didisposisikan" in row
+
+
+async def test_admin_sets_a_kpi_target_shown_against_the_figure(browser: Browser,
+                                                                api: ApiClient) -> None:
+    """A 90 % P1 pickup target for Barenbang is listed, returned by the API and shown beside
+    the per-Eselon I figure (below it: marked); bad input is refused beside its field."""
+    task = await api.register()
+    admin = await browser("admin")
+    answer = await admin.post_form("/admin/target", {"unit": "barenbang", "metric": "pickup_p1",
+                                                     "target": "90"}, token_from="/admin/target")
+    assert answer.status_code == 303
+    listed = (await admin.http.get("/admin/target")).text
+    assert "barenbang" in listed.split('id="targets"', 1)[1] and "90.0 %" in listed
+    bad = await admin.post_form("/admin/target", {"unit": "barenbang", "metric": "pickup_p1",
+                                                  "target": "150"}, token_from="/admin/target")
+    assert bad.status_code == 422 and 'id="err-target"' in bad.text
+    wrong = await admin.post_form("/admin/target", {"unit": "ptsa", "metric": "pickup_p1",
+                                                    "target": "80"}, token_from="/admin/target")
+    assert wrong.status_code == 422 and 'id="err-unit"' in wrong.text
+    report = (await api.as_("admin", "GET", "/api/v1/kpi?by=eselon1")).json()
+    [barenbang] = report["groups"]
+    assert barenbang["targets"] == {"pickup_p1": 0.9}
+    # The request waits unclaimed: nothing decided yet, so no share to compare.
+    assert barenbang["pickup_p1"]["share_within"] is None and task["id"]
+    page = (await admin.http.get("/kinerja?by=eselon1")).text
+    row = page.split('data-key="barenbang"', 1)[1].split("</tr>", 1)[0]
+    assert '<small class="target">sasaran 90%</small>' in row
