@@ -33,7 +33,7 @@ from hub.models import Staff, Task, TaskEvent, Unit, utcnow
 from hub.sla_clocks import apply_clock_changes
 from hub.validation import require_text
 
-_DONE = {"task.reassigned": "reassigned", "task.released": "released",
+_DONE = {"task.created": "registered", "task.reassigned": "reassigned", "task.released": "released",
          "task.taken_over": "taken over", "task.rerouted": "re-routed",
          "task.claimed": "claimed", "task.disposed": "disposed", "task.returned": "returned",
          "task.held": "put on hold", "task.resumed": "resumed", "task.completed": "completed",
@@ -117,6 +117,21 @@ async def release_all_held_by(commands: TaskCommands, staff: Staff, by: Staff | 
     again), recorded as ``task.released`` by ``by`` (None: the staff member's own account, for
     changes made from the command line). Returns how many were released."""
     results: list[CommandResult] = []
+    for attempt in range(3):  # a desk action racing with this one: read again and retry
+        try:
+            results = await _release_all(commands, staff, by, why)
+            break
+        except Conflict:
+            if attempt == 2:
+                raise
+    for result in results:
+        await commands._finish(result)
+    return len(results)
+
+
+async def _release_all(commands: TaskCommands, staff: Staff, by: Staff | None,
+                       why: str) -> list[CommandResult]:
+    results: list[CommandResult] = []
     async with commands.db.write() as session:
         rows = await session.exec(select(Task).where(
             Task.assignee_id == staff.id,
@@ -129,9 +144,7 @@ async def release_all_held_by(commands: TaskCommands, staff: Staff, by: Staff | 
             await _update_task(session, task, before, transition.state, now, extra)
             results.append(await _apply(commands, session, task, before, transition,
                                         by or staff, now, extra))
-    for result in results:
-        await commands._finish(result)
-    return len(results)
+    return results
 
 
 async def _apply(commands: TaskCommands, session: AsyncSession, task: Task,
@@ -175,6 +188,8 @@ async def _who_got_there_first(session: AsyncSession, task_id: int, exc: Conflic
     event, who = row
     name = f"{who.full_name} ({who.username})" if who else "someone"
     what = _DONE.get(event.type, event.type)
-    return Conflict(f"{exc.message}: it was just {what} by {name}", code=exc.code,
+    # Stated as the last change, not as the cause: the refusal may have other reasons too.
+    return Conflict(f"{exc.message} (last change: {what} by {name} at "
+                    f"{event.at.isoformat(timespec='seconds')})", code=exc.code,
                     by=who.username if who else None, last_event=event.type,
                     at=event.at.isoformat())

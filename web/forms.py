@@ -19,9 +19,9 @@ _Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
 
 _RULES: list[_Rule] = [
     # Supervisor actions and routing (hub/domain/supervision.py, hub/supervise.py).
-    (re.compile(r": it was just (.+) by (.+)$"),
-     lambda m: _("Someone acted first: %(who)s already changed this request; reload to see "
-                 "it.") % {"who": m[2]}),
+    (re.compile(r"\(last change: (.+) by (.+) at [^)]*\)$"),
+     lambda m: _("Not possible in the request's current state; it was last changed by "
+                 "%(who)s. Reload to see it.") % {"who": m[2]}),
     (re.compile(r"unit '([^']+)' has no active P2 desk"),
      lambda m: _("Unit %(unit)s has no active desk, so nobody could claim the request there; "
                  "choose another unit.") % {"unit": m[1]}),

@@ -174,7 +174,7 @@ async def test_two_supervisors_at_once_one_wins_the_other_hears_who_did_what(
     verb = {"task.reassigned": "reassigned", "task.released": "released"}[winner["type"]]
     assert lost["by"] == winner["actor"]["username"]
     assert lost["last_event"] == winner["type"]
-    assert f"{verb} by {winner['actor']['name']}" in lost["message"]
+    assert f"(last change: {verb} by {winner['actor']['name']}" in lost["message"]
     async with app.state.ctx.db.read() as session:
         row = await session.get(Task, task["id"])
         events = (await session.exec(select(Outbox.type).where(
@@ -192,5 +192,5 @@ async def test_release_of_an_already_released_request_names_who_released_it(
     r = await _post(api, ADM, f"{base}/release", reason="kedua")
     assert r.status_code == 409
     error = r.json()["error"]
-    assert error["by"] == SPV and "released by" in error["message"]
+    assert error["by"] == SPV and "(last change: released by" in error["message"]
     assert json.dumps(error)  # plain JSON all the way

@@ -205,3 +205,17 @@ async def test_admin_sets_a_kpi_target_shown_against_the_figure(browser: Browser
     page = (await admin.http.get("/kinerja?by=eselon1")).text
     row = page.split('data-key="barenbang"', 1)[1].split("</tr>", 1)[0]
     assert '<small class="target">sasaran 90%</small>' in row
+
+
+async def test_a_second_release_through_the_form_names_who_changed_it_last(
+        browser: Browser, api: ApiClient) -> None:
+    """Two supervisors' pages both show 'Lepaskan'; the second post is a 409 in Indonesian
+    naming the first supervisor."""
+    task = await _claimed(api)
+    spv, admin = await browser("spv-barenbang"), await browser("admin")
+    path = f"/permohonan/{task['id']}"
+    first = await spv.post_form(f"{path}/release", {"reason": "pertama"}, token_from=path)
+    assert first.status_code == 303
+    second = await admin.post_form(f"{path}/release", {"reason": "kedua"}, token_from=path)
+    assert second.status_code == 409
+    assert "terakhir diubah oleh Rani Oktaviani (spv-barenbang)" in second.text
