@@ -219,3 +219,21 @@ async def test_a_second_release_through_the_form_names_who_changed_it_last(
     second = await admin.post_form(f"{path}/release", {"reason": "kedua"}, token_from=path)
     assert second.status_code == 409
     assert "terakhir diubah oleh Rani Oktaviani (spv-barenbang)" in second.text
+
+
+async def test_supervisor_who_took_over_gets_the_desk_actions_on_the_task_page(
+        browser: Browser, api: ApiClient) -> None:
+    """After a takeover the Barenbang supervisor's task page offers the disposition, the
+    primary action of a claimed request at P1, and it works through the form."""
+    task = await api.register()
+    spv = await browser("spv-barenbang")
+    path = f"/permohonan/{task['id']}"
+    taken = await spv.post_form(f"{path}/takeover", {"reason": "Antrean menumpuk"},
+                                token_from=path)
+    assert taken.status_code == 303
+    page = (await spv.http.get(path)).text
+    assert 'data-action="dispose"' in page and 'data-action="takeover"' not in page
+    disposed = await spv.post_form(f"{path}/dispose", {"unit": "pusdatin"}, token_from=path)
+    assert disposed.status_code == 303
+    detail = (await api.as_("p0-1", "GET", f"/api/v1/tasks/{task['id']}")).json()
+    assert (detail["level"], detail["unit"]) == ("p2", "pusdatin")

@@ -45,6 +45,8 @@ def available_actions(card: dict[str, Any], principal: Principal) -> set[str]:
     lives in ``static/js/board.js`` (``availableActions``) for cards drawn live."""
     role, status, level = principal.role, card["status"], card["level"]
     assignee = (card.get("assignee") or {}).get("username")
+    if role == "supervisor" and assignee == principal.username and card["unit"] == principal.unit:
+        role = level  # took it over (hub.domain.supervision): works it as the desk
     actions: set[str] = set()
     if role in ("p1", "p2") and level == role and card["unit"] == principal.unit:
         if status == "queued":

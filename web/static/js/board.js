@@ -13,7 +13,10 @@
   function availableActions(card, me) {
     const acts = new Set();
     const assignee = card.assignee ? card.assignee.username : null;
-    if ((me.role === "p1" || me.role === "p2") && card.level === me.role && card.unit === me.unit) {
+    // A supervisor who took the request over works it as the desk (hub/domain/supervision.py).
+    const role = me.role === "supervisor" && assignee === me.username && card.unit === me.unit
+      ? card.level : me.role;
+    if ((role === "p1" || role === "p2") && card.level === role && card.unit === me.unit) {
       if (card.status === "queued") { acts.add("claim"); acts.add("return"); }
       if (assignee === me.username) {
         if (card.status === "claimed") {
