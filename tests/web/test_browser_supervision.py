@@ -21,6 +21,7 @@ from tests.support.browser import (
     site_env,
     wait_online,
 )
+from tests.support.worker import WorkerProcess
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
@@ -128,3 +129,32 @@ async def test_eselon2_supervisor_takes_over_and_a_desk_sees_no_supervisor_actio
     holder = (await site.api("p0-1", "GET", f"/api/v1/tasks/{task['id']}")).json()["assignee"]
     assert holder["username"] == "spv-pusdatin"
     assert holder["name"] in (await desk.text_content("#task-assignee") or "")
+
+
+@pytest.fixture
+async def handling_site(sqlite_url: str, redis_url: str,
+                        tmp_path: Path) -> AsyncIterator[LiveSite]:
+    """The app and a ``ptsa worker`` with a 3-second P1 handling SLA."""
+    env = site_env(sqlite_url, redis_url, tmp_path, PTSA_SLA_P1_HANDLING="3s",
+                   PTSA_SLA_SWEEP="1s")
+    async with live_site(env, tmp_path) as running:
+        worker = WorkerProcess(env, tmp_path / "worker.log")
+        worker.start()
+        try:
+            yield running
+        finally:
+            worker.stop()
+
+
+async def test_p1_handling_breach_raises_the_live_banner(handling_site: LiveSite,
+                                                         browser: Browser) -> None:
+    """A request claimed at once but not disposed within 3 s raises the banner on the Barenbang
+    supervisor's screen, naming the P1 handling deadline, without a reload."""
+    page = await sign_in(browser, handling_site, "spv-barenbang")
+    await wait_online(page)
+    task = await handling_site.register(name="Didiamkan")
+    await handling_site.act("p1-barenbang-1", task["id"], "claim")
+    banner = page.locator(".breach-banner", has_text=task["code"])
+    await banner.wait_for(timeout=10000)
+    text = await banner.text_content() or ""
+    assert "SLA terlampaui" in text and "penanganan P1" in text and "Barenbang" in text
