@@ -1,6 +1,6 @@
 """Supervisor actions in a real browser (Chromium): release and take over from the supervisor
 screen, reassign and re-route from the task page, each seen live by the desks it concerns; a
-desk sees no supervisor actions."""
+desk sees no supervisor actions; and the live banner of a P1 handling breach."""
 
 from __future__ import annotations
 
