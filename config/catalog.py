@@ -33,6 +33,7 @@ DESK_LEVEL: dict[str, UnitLevel] = {"p0": "front", "p1": "eselon1", "p2": "eselo
 _UNIT_KEYS = {"code", "level", "name", "short_name", "parent"}
 _SERVICE_KEYS = {"code", "name", "name_en", "eselon1", "eselon2", "sop_days", "sop_source"}
 _SLA_KEYS = {"p1_pickup_minutes", "p2_pickup_minutes"}
+_SLA_OPTIONAL = {"p1_handling_minutes"}
 _DEMO_KEYS = {"admins", "email_domain", "phone_prefix", "names", "p0", "p1", "p2"}
 
 
@@ -60,6 +61,7 @@ class ServiceDef:
 class SlaPolicy:
     p1_pickup: timedelta
     p2_pickup: timedelta
+    p1_handling: timedelta = timedelta(minutes=60)
 
 
 @dataclass(frozen=True)
@@ -270,10 +272,13 @@ class _Reader:
         return services
 
     def sla(self, raw: Any) -> SlaPolicy:
-        self.keys(raw if raw is not None else {}, "[sla]", _SLA_KEYS, required=_SLA_KEYS)
+        self.keys(raw if raw is not None else {}, "[sla]", _SLA_KEYS | _SLA_OPTIONAL,
+                  required=_SLA_KEYS)
         return SlaPolicy(
             p1_pickup=timedelta(minutes=self.positive_int(raw, "p1_pickup_minutes", "[sla]")),
             p2_pickup=timedelta(minutes=self.positive_int(raw, "p2_pickup_minutes", "[sla]")),
+            p1_handling=timedelta(minutes=self.positive_int(raw, "p1_handling_minutes", "[sla]"))
+            if "p1_handling_minutes" in raw else SlaPolicy.p1_handling,
         )
 
     def demo(self, raw: Any, units: Mapping[str, UnitDef]) -> list[StaffDef]:

@@ -104,6 +104,7 @@ class Settings:
     # None: the [sla] section of config/organisation.toml decides (see hub.sla_clocks).
     sla_p1_pickup: timedelta | None = None
     sla_p2_pickup: timedelta | None = None
+    sla_p1_handling: timedelta | None = None
     sla_warn_at: float = 0.8
     sla_sweep_interval: timedelta = timedelta(seconds=10)
     # How long a notification claimed by a worker that stopped renewing it (a crash) waits before
@@ -210,6 +211,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sms_fields=get("PTSA_SMS_FIELDS", Settings.sms_fields),
         sla_p1_pickup=_optional_duration("PTSA_SLA_P1_PICKUP", get("PTSA_SLA_P1_PICKUP")),
         sla_p2_pickup=_optional_duration("PTSA_SLA_P2_PICKUP", get("PTSA_SLA_P2_PICKUP")),
+        sla_p1_handling=_optional_duration("PTSA_SLA_P1_HANDLING",
+                                           get("PTSA_SLA_P1_HANDLING")),
         sla_warn_at=_parse_float("PTSA_SLA_WARN_AT", get("PTSA_SLA_WARN_AT", "0.8"), 0.0, 1.0),
         sla_sweep_interval=parse_duration("PTSA_SLA_SWEEP", get("PTSA_SLA_SWEEP", "10s")),
         notify_lease=parse_duration("PTSA_NOTIFY_LEASE", get("PTSA_NOTIFY_LEASE", "5s")),

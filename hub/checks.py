@@ -7,6 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from config.catalog import DEFAULT_PATH, load_catalog
 from config.settings import Settings
+from hub.db import Database
 from hub.errors import ConfigError
 
 
@@ -22,6 +23,21 @@ def redact(url: str) -> str:
 
 def _minutes(duration: timedelta) -> str:
     return f"{duration.total_seconds() / 60:g} min"
+
+
+async def _warn_unstaffed(db: Database) -> None:
+    """A warning, not a failure: a new unit may wait for its desks, but nothing can be routed
+    there meanwhile (dispositions to it are refused)."""
+    from hub.supervise import units_without_desk
+
+    try:
+        async with db.read() as session:
+            empty = await units_without_desk(session)
+    except Exception:  # no schema yet (before the first `ptsa run`): nothing to say
+        return
+    for unit in empty:
+        desk = "P1" if unit.level == "eselon1" else "P2"
+        print(f"  warn  unit {unit.code} has no active {desk} desk: nothing can be routed there")
 
 
 async def run_checks(settings: Settings) -> int:
@@ -49,14 +65,18 @@ async def run_checks(settings: Settings) -> int:
             (sla.p1_pickup, DEFAULT_PATH.name)
         p2 = (settings.sla_p2_pickup, "PTSA_SLA_P2_PICKUP") if settings.sla_p2_pickup else \
             (sla.p2_pickup, DEFAULT_PATH.name)
+        p1h = (settings.sla_p1_handling, "PTSA_SLA_P1_HANDLING") if settings.sla_p1_handling \
+            else (sla.p1_handling, DEFAULT_PATH.name)
         say(True, f"SLA: P1 pickup {_minutes(p1[0])} (from {p1[1]}), P2 pickup "
-                  f"{_minutes(p2[0])} (from {p2[1]}), "
+                  f"{_minutes(p2[0])} (from {p2[1]}), P1 handling {_minutes(p1h[0])} "
+                  f"(from {p1h[1]}), "
                   f"warning at {settings.sla_warn_at:.0%}; an admin's change in /admin/sla "
                   f"overrides both")
     db = Database(settings.database_url)
     try:
         await db.ping()
         say(True, f"database {db.dialect} answers")
+        await _warn_unstaffed(db)
     except Exception as exc:
         say(False, f"database {db.dialect} does not answer: {exc}")
     finally:

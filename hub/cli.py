@@ -1,4 +1,4 @@
-"""The ``ptsa`` command: run, web, worker, init-db, seed, user add, users, check."""
+"""The ``ptsa`` command: run, web, worker, init-db, seed, user add, user set, users, check."""
 
 from __future__ import annotations
 
@@ -89,6 +89,20 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_set(args: argparse.Namespace) -> int:
+    from hub.admin_users import set_user
+
+    fields = {k: getattr(args, k) for k in ("email", "phone", "unit", "role")}
+    fields["full_name"] = args.name
+    edit = asyncio.run(set_user(_settings(), args.username, **fields))
+    staff = edit.staff
+    print(f"updated {staff.username} ({staff.role}, {staff.unit_code})")
+    if edit.moved:
+        print(f"moved: {edit.released} request(s) they held went back to their unit's queue; "
+              "their sessions were ended")
+    return 0
+
+
 def cmd_users(args: argparse.Namespace) -> int:
     from hub.admin_users import list_users
 
@@ -157,6 +171,16 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from the first line of standard input")
     add.set_defaults(func=cmd_user_add)
+    edit = user_sub.add_parser("set", help="change a staff account's name, contacts, unit or "
+                                           "role (a new unit or role releases the requests "
+                                           "they hold and ends their sessions)")
+    edit.add_argument("username")
+    edit.add_argument("--name")
+    edit.add_argument("--email", help="'' clears it")
+    edit.add_argument("--phone", help="'' clears it")
+    edit.add_argument("--unit", help="unit code from config/organisation.toml")
+    edit.add_argument("--role", choices=["p0", "p1", "p2", "supervisor", "admin"])
+    edit.set_defaults(func=cmd_user_set)
     sub.add_parser("users", help="list staff accounts").set_defaults(func=cmd_users)
     sub.add_parser("check", help="check configuration and connectivity").set_defaults(
         func=cmd_check)

@@ -183,6 +183,9 @@ class TaskCommands:
                 if exc.code == "already_claimed":
                     raise await _claimed_conflict(session, task) from None
                 raise
+            if action == sm.Action.DISPOSE:  # route only where someone can claim it
+                from hub.supervise import require_staffed
+                await require_staffed(session, transition.state.unit)
             if version is not None and version != task.version:
                 raise Conflict(f"the task changed since you loaded it (your version {version}, "
                                f"now {task.version}); reload and try again",
@@ -271,7 +274,8 @@ async def _claimed_conflict(session: AsyncSession, task: Task) -> Conflict:
 
 async def _record(session: AsyncSession, task: Task, event_type: str, actor: Staff,
                   now: datetime, extra: dict[str, Any], before: sm.TaskState | None,
-                  clocks: list[SlaClock]) -> CommandResult:
+                  clocks: list[SlaClock], extra_channels: list[str] | None = None
+                  ) -> CommandResult:
     """Append the history event and its outbox rows (same transaction as the change)."""
     from channels.outbox import add_outbox_rows
     from hub.serializers import event_payload
@@ -285,7 +289,9 @@ async def _record(session: AsyncSession, task: Task, event_type: str, actor: Sta
                       actor_id=actor.id, at=now, data=json.dumps(data))
     session.add(event)
     payload = await event_payload(session, task, actor, data, clocks)
-    await add_outbox_rows(session, event_id, event_type, now, payload, event_channels(task, before))
+    chans = event_channels(task, before) + [c for c in extra_channels or ()
+                                            if c not in event_channels(task, before)]
+    await add_outbox_rows(session, event_id, event_type, now, payload, chans)
     return CommandResult(task, event_id, event_type, clocks, event, payload)
 
 

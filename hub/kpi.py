@@ -7,6 +7,8 @@ Definitions (the KPI page and ``GET /api/v1/kpi`` say the same):
   when the claim came at or before ``due_at``. A clock still running at ``now`` past its
   ``due_at`` is *overdue*: certainly a miss, so it counts in the share's denominator but has no
   time yet. Cancelled clocks (the task was returned before anyone claimed it) are left out.
+* **P1 handling** (``p1_handling``): like a pickup, from the P1 claim to the disposition (or
+  the return), time on hold excluded, against the P1 handling SLA.
 * **Completion** (the ``resolution`` clock, the SOP commitment): finished when the task is
   completed; its time is business time from registration to completion minus time on hold, in
   standard working days (``BusinessCalendar.working_days_between``); *within SOP* when completed
@@ -15,8 +17,12 @@ Definitions (the KPI page and ``GET /api/v1/kpi`` say the same):
 * **Share within** = within / (finished + overdue); ``None`` when nothing is decided yet.
 * **Median** is the usual median (mean of the two middle values for an even count); the
   **90th percentile** is the nearest-rank one: the ⌈0.9·n⌉-th smallest value.
-* **Groups**: ``by="unit"`` groups by Eselon II unit (a task not yet disposed belongs to none;
-  a P2 pickup belongs to the unit whose queue it waited in), ``by="service"`` by service.
+* **Groups**: ``by="eselon1"`` groups everything by the task's Eselon I unit; ``by="unit"`` by
+  Eselon II unit (a P2 pickup belongs to the unit whose queue it waited in; requests not yet
+  disposed form the row ``"-"``) and leaves the P1 figures out — they are the Eselon I desk's
+  work and are credited to the Eselon I unit (issue 11); ``by="service"`` by service. In every
+  view the totals' counts (registered, completed, open, finished, within, overdue) are the sums
+  of the rows' counts; medians and P90 are over all requests, not sums.
 * **Weekly trend**: completions and P2 pickups bucketed by the Monday-based week (in the
   calendar's zone) in which they finished; the last ``weeks`` weeks up to ``now``, empty weeks
   included so a chart shows the gap.
@@ -35,8 +41,10 @@ from hub.domain import clocks as clockmath
 from hub.domain.calendar import BusinessCalendar
 from hub.domain.tasks import ClockKind
 
-GroupBy = Literal["unit", "service"]
+GroupBy = Literal["unit", "eselon1", "service"]
 PICKUP_KINDS = ("p1_pickup", "p2_pickup")
+P1_KINDS = ("p1_pickup", "p1_handling")  # the Eselon I desk's work: credited to the Eselon I
+NOT_DISPOSED = "-"  # the per-Eselon II row of requests not (yet) at any Eselon II unit
 
 
 @dataclass(frozen=True)
@@ -140,6 +148,7 @@ class GroupReport:
     open: int = 0
     pickup_p1: DurationStats = field(default_factory=DurationStats)
     pickup_p2: DurationStats = field(default_factory=DurationStats)
+    handling_p1: DurationStats = field(default_factory=DurationStats)
     completion: DurationStats = field(default_factory=DurationStats)
     weeks: dict[date, tuple[DurationStats, DurationStats]] = field(default_factory=dict)
 
@@ -158,9 +167,11 @@ def _monday(moment: datetime, calendar: BusinessCalendar) -> date:
 def _group_keys(task: TaskFact, clock: ClockFact | None, by: GroupBy) -> str | None:
     if by == "service":
         return task.service
+    if by == "eselon1":
+        return task.eselon1
     if clock is not None and clock.kind == "p2_pickup":
         return clock.unit
-    return task.eselon2
+    return task.eselon2 or NOT_DISPOSED
 
 
 def compute(tasks: Iterable[TaskFact], *, by: GroupBy, calendar: BusinessCalendar,
@@ -192,12 +203,15 @@ def compute(tasks: Iterable[TaskFact], *, by: GroupBy, calendar: BusinessCalenda
             else:
                 report.open += 1
         for clock in task.clocks:
+            if by == "unit" and clock.kind in P1_KINDS:
+                continue  # credited to the Eselon I unit: see by="eselon1"
             for report in group(_group_keys(task, clock, by)):
                 if clock.kind == "resolution":
                     value = _measure(report.completion, clock, now, calendar, day)
                     trend_index = 0
                 else:
-                    stats = report.pickup_p1 if clock.kind == "p1_pickup" else report.pickup_p2
+                    stats = {"p1_pickup": report.pickup_p1, "p1_handling": report.handling_p1,
+                             }.get(clock.kind, report.pickup_p2)
                     value = _measure(stats, clock, now, calendar, minute)
                     trend_index = 1 if clock.kind == "p2_pickup" else -1
                 if value is None or trend_index < 0 or clock.stopped_at is None:
@@ -232,6 +246,7 @@ def _group_dict(report: GroupReport, mondays: list[date]) -> dict[str, Any]:
             "open": report.open,
             "pickup_p1": report.pickup_p1.as_dict("minutes", 1),
             "pickup_p2": report.pickup_p2.as_dict("minutes", 1),
+            "handling_p1": report.handling_p1.as_dict("minutes", 1),
             "completion": report.completion.as_dict("days", 2),
             "trend": trend}
 

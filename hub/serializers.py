@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.models import Service, SlaClock, Staff, Task, TaskEvent, TaskMessage, Unit
@@ -72,17 +72,20 @@ async def task_summary(session: AsyncSession, task: Task,
     }
 
 
+PICKUPS = ("p1_pickup", "p2_pickup")  # not p1_handling: that runs while someone holds it
+
+
 def pickup_deadlines(clocks: Iterable[SlaClock]) -> dict[int, datetime]:
     """The running pickup deadline of each task among ``clocks`` (a task has at most one pickup
     clock running): for the card, without a query when the clocks are at hand."""
     return {c.task_id: c.due_at for c in clocks
-            if c.state == "running" and c.kind != "resolution"}
+            if c.state == "running" and c.kind in PICKUPS}
 
 
 async def running_pickup_due(session: AsyncSession, task_id: int) -> datetime | None:
     rows = await session.exec(select(SlaClock).where(
         SlaClock.task_id == task_id, SlaClock.state == "running",
-        SlaClock.kind != "resolution"))
+        col(SlaClock.kind).in_(PICKUPS)))
     clock = rows.first()
     return clock.due_at if clock else None
 

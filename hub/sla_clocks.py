@@ -27,6 +27,7 @@ from hub.models import AppSetting, CalendarDay, Service, SlaClock, Task
 # config/organisation.toml, where the policy is kept as data.
 P1_PICKUP_KEY = "sla_p1_pickup_seconds"
 P2_PICKUP_KEY = "sla_p2_pickup_seconds"
+P1_HANDLING_KEY = "sla_p1_handling_seconds"  # PTSA_SLA_P1_HANDLING, [sla] p1_handling_minutes
 CALENDAR_VERSION_KEY = "calendar_version"
 
 
@@ -37,8 +38,12 @@ class ClockPolicy:
     p1_pickup: timedelta
     p2_pickup: timedelta
     warn_ratio: float
+    p1_handling: timedelta = timedelta(minutes=60)
 
     def pickup_duration(self, kind: ClockKind) -> timedelta:
+        """The business duration of a fixed-length clock (a pickup, or P1 handling)."""
+        if kind == ClockKind.P1_HANDLING:
+            return self.p1_handling
         return self.p1_pickup if kind == ClockKind.P1_PICKUP else self.p2_pickup
 
 
@@ -53,13 +58,14 @@ class PolicyProvider:
     def __init__(self, settings: Settings, catalog_sla: SlaPolicy) -> None:
         self.settings = settings
         self.defaults = SlaPolicy(settings.sla_p1_pickup or catalog_sla.p1_pickup,
-                                  settings.sla_p2_pickup or catalog_sla.p2_pickup)
+                                  settings.sla_p2_pickup or catalog_sla.p2_pickup,
+                                  settings.sla_p1_handling or catalog_sla.p1_handling)
         self._cached: tuple[str, ClockPolicy] | None = None
 
     async def get(self, session: AsyncSession) -> ClockPolicy:
         stored = {s.key: s.value for s in (await session.exec(select(AppSetting))).all()}
         version = stored.get(CALENDAR_VERSION_KEY, "0") + "|" + stored.get(P1_PICKUP_KEY, "") + \
-            "|" + stored.get(P2_PICKUP_KEY, "")
+            "|" + stored.get(P2_PICKUP_KEY, "") + "|" + stored.get(P1_HANDLING_KEY, "")
         if self._cached and self._cached[0] == version:
             return self._cached[1]
         days = (await session.exec(select(CalendarDay))).all()
@@ -76,7 +82,8 @@ class PolicyProvider:
             return timedelta(seconds=float(stored[key])) if key in stored else default
 
         return ClockPolicy(s.tz, calendar, seconds(P1_PICKUP_KEY, self.defaults.p1_pickup),
-                           seconds(P2_PICKUP_KEY, self.defaults.p2_pickup), s.sla_warn_at)
+                           seconds(P2_PICKUP_KEY, self.defaults.p2_pickup), s.sla_warn_at,
+                           seconds(P1_HANDLING_KEY, self.defaults.p1_handling))
 
 
 async def apply_clock_changes(session: AsyncSession, task: Task, changes: Iterable[ClockChange],

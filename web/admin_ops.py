@@ -23,7 +23,8 @@ from hub.context import AppContext
 from hub.domain.documents import parse_checklist
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.models import AppSetting, CalendarDay, Service, Staff, Unit
-from hub.sla_clocks import CALENDAR_VERSION_KEY, P1_PICKUP_KEY, P2_PICKUP_KEY
+from hub.sla_clocks import CALENDAR_VERSION_KEY, P1_HANDLING_KEY, P1_PICKUP_KEY, P2_PICKUP_KEY
+from hub.supervise import release_all_held_by
 from hub.validation import require_text
 
 MAX_SLA_MINUTES = 24 * 60
@@ -43,7 +44,10 @@ def _revoke(session: AsyncSession, staff: Staff) -> None:
     session.add(staff)
 
 
-async def set_staff_active(ctx: AppContext, staff_id: int, active: bool) -> Staff:
+async def set_staff_active(ctx: AppContext, staff_id: int, active: bool,
+                           by: Staff | None = None) -> tuple[Staff, int]:
+    """Returns the account and how many requests were released: deactivating releases every
+    request the account holds to its unit's queue, as nobody else could act on them."""
     async with ctx.db.write() as session:
         staff = await session.get(Staff, staff_id)
         if staff is None:
@@ -52,9 +56,11 @@ async def set_staff_active(ctx: AppContext, staff_id: int, active: bool) -> Staf
         if not active:
             _revoke(session, staff)
         session.add(staff)
+    released = 0
     if not active:
         await kick(ctx.redis, staff.username)
-    return staff
+        released = await release_all_held_by(ctx.commands, staff, by, "account deactivated")
+    return staff, released
 
 
 async def reset_password(ctx: AppContext, staff_id: int, password: str) -> Staff:
@@ -176,12 +182,17 @@ def _minutes(field: str, raw: str) -> float:
     return value
 
 
-async def set_sla_minutes(ctx: AppContext, p1_minutes: str, p2_minutes: str) -> None:
+async def set_sla_minutes(ctx: AppContext, p1_minutes: str, p2_minutes: str,
+                          p1_handling_minutes: str | None = None) -> None:
     p1 = _minutes("p1_minutes", p1_minutes)
     p2 = _minutes("p2_minutes", p2_minutes)
+    handling = (_minutes("p1_handling_minutes", p1_handling_minutes)
+                if p1_handling_minutes is not None else None)
     async with ctx.db.write() as session:
         await _set(session, P1_PICKUP_KEY, f"{p1 * 60:g}")
         await _set(session, P2_PICKUP_KEY, f"{p2 * 60:g}")
+        if handling is not None:
+            await _set(session, P1_HANDLING_KEY, f"{handling * 60:g}")
         await bump_calendar_version(session)
 
 

@@ -18,6 +18,19 @@ from web.i18n import gettext as _
 _Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
 
 _RULES: list[_Rule] = [
+    # Supervisor actions and routing (hub/domain/supervision.py, hub/supervise.py).
+    (re.compile(r"\(last change: (.+) by (.+) at [^)]*\)$"),
+     lambda m: _("Not possible in the request's current state; it was last changed by "
+                 "%(who)s. Reload to see it.") % {"who": m[2]}),
+    (re.compile(r"unit '([^']+)' has no active P2 desk"),
+     lambda m: _("Unit %(unit)s has no active desk, so nobody could claim the request there; "
+                 "choose another unit.") % {"unit": m[1]}),
+    (re.compile(r"is not an active P\d desk|name the desk"),
+     lambda m: _("Choose an active desk of the unit holding the request.")),
+    (re.compile(r"already assigned to them"),
+     lambda m: _("The request is already with that desk.")),
+    (re.compile(r"outside your supervision|only a supervisor"),
+     lambda m: _("You may not do this for this request.")),
     (re.compile(r"must not be empty"), lambda m: _("This field is required.")),
     (re.compile(r"is too long: (\d+) characters, at most (\d+)"),
      lambda m: _("Too long: %(n)s characters, at most %(max)s.") % {"n": m[1], "max": m[2]}),

@@ -26,6 +26,8 @@ from web import i18n
 from web.render import STATIC_DIR
 from web.views import (
     admin,
+    admin_staff_edit,
+    admin_targets,
     auth,
     boards,
     complaints,
@@ -65,6 +67,8 @@ def page_routes() -> list[BaseRoute]:
         Route("/admin/petugas", admin.staff_page, methods=get),
         Route("/admin/petugas", admin.staff_add, methods=post),
         Route("/admin/petugas/{staff_id}/sandi", admin.staff_password, methods=post),
+        Route("/admin/petugas/{staff_id}/ubah", admin_staff_edit.staff_edit_page, methods=get),
+        Route("/admin/petugas/{staff_id}/ubah", admin_staff_edit.staff_edit, methods=post),
         Route("/admin/petugas/{staff_id}/{change:str}", admin.staff_state, methods=post),
         Route("/admin/unit", admin.units_page, methods=get),
         Route("/admin/unit", admin.unit_add, methods=post),
@@ -72,6 +76,8 @@ def page_routes() -> list[BaseRoute]:
         Route("/admin/layanan", admin.services_page, methods=get),
         Route("/admin/layanan", admin.service_add, methods=post),
         Route("/admin/layanan/{code}", admin.service_update, methods=post),
+        Route("/admin/target", admin_targets.targets_page, methods=get),
+        Route("/admin/target", admin_targets.target_save, methods=post),
         Route("/admin/sla", admin.sla_page, methods=get),
         Route("/admin/sla", admin.sla_save, methods=post),
         Route("/admin/kalender", admin.calendar_page, methods=get),

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.api.tasks import visible_filter
 from hub.auth.principal import Principal
-from hub.models import Service, SlaClock, Task, Unit, utcnow
+from hub.models import Service, SlaClock, Staff, Task, Unit, utcnow
 from hub.serializers import task_summary
 
 OPEN_STATUSES = ("queued", "claimed", "on_hold", "returned")
@@ -71,4 +71,19 @@ async def eselon2_under(session: AsyncSession, eselon1: str) -> list[Unit]:
     rows = await session.exec(select(Unit).where(Unit.parent == eselon1,
                                                  col(Unit.active).is_(True))
                               .order_by(col(Unit.name)))
+    return list(rows.all())
+
+
+async def staffed_units(session: AsyncSession, role: str) -> set[str]:
+    """Units with at least one active desk of ``role``: where a task may be routed."""
+    rows = await session.exec(select(Staff.unit_code).where(
+        Staff.role == role, col(Staff.active).is_(True)).distinct())
+    return set(rows.all())
+
+
+async def active_desks(session: AsyncSession, unit: str, level: str) -> list[Staff]:
+    """The active desks of ``unit`` at ``level`` (p1/p2): whom a supervisor may reassign to."""
+    rows = await session.exec(select(Staff).where(
+        Staff.unit_code == unit, Staff.role == level, col(Staff.active).is_(True))
+        .order_by(col(Staff.full_name)))
     return list(rows.all())

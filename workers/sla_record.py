@@ -227,7 +227,7 @@ async def _running_pickups(session: AsyncSession, tasks: dict[int | None, Task],
     if others:
         rows = await session.exec(select(SlaClock).where(
             col(SlaClock.task_id).in_(others), SlaClock.state == "running",
-            SlaClock.kind != ClockKind.RESOLUTION.value))
+            col(SlaClock.kind).in_((ClockKind.P1_PICKUP.value, ClockKind.P2_PICKUP.value))))
         pickups.update({c.task_id: c.due_at for c in rows.all()})
     return pickups
 

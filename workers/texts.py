@@ -53,6 +53,9 @@ def what_happened(clock: SlaClock, unit: Unit | None, sop_days: int | None) -> t
     name = unit.short_name or unit.name if unit else clock.unit_code
     if clock.kind == ClockKind.P1_PICKUP:
         return f"belum diambil oleh petugas P1 {name} dalam batas waktu", "belum diambil P1"
+    if clock.kind == ClockKind.P1_HANDLING:
+        return (f"sudah diambil petugas P1 {name} tetapi belum didisposisikan dalam batas waktu "
+                "penanganan", "P1 belum disposisi")
     if clock.kind == ClockKind.P2_PICKUP:
         return f"belum diambil oleh petugas P2 {name} dalam batas waktu", "belum diambil P2"
     days = f" ({sop_days} hari kerja)" if sop_days else ""

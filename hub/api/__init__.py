@@ -23,6 +23,8 @@ from hub.api import (
 )
 from hub.api.common import error_response
 from hub.api.openapi import openapi_endpoint
+from hub.api.supervision import supervisor_endpoint
+from hub.domain.supervision import SupervisorAction
 from hub.errors import NotFound, PtsaError
 
 
@@ -58,6 +60,10 @@ def api_routes() -> list[Route]:
     ]
     for path, action in tasks.ACTION_ENDPOINTS.items():
         routes.append(Route(f"/tasks/{{task_id}}/{path}", tasks._action_endpoint(action),
+                            methods=["POST"]))
+    for supervisor_action in SupervisorAction:
+        routes.append(Route(f"/tasks/{{task_id}}/{supervisor_action.value}",
+                            supervisor_endpoint(supervisor_action),
                             methods=["POST"]))
     # Last: anything else under /api/v1 answers in the JSON error shape too (Starlette's own
     # 404/405 are plain text, which API clients cannot parse).

@@ -1,10 +1,10 @@
 """``GET /api/v1/kpi``: unit and service KPIs as JSON, or CSV with ``format=csv``.
 
-Query parameters: ``by`` (``unit`` | ``service``), ``from`` and ``to`` (dates of registration,
-``YYYY-MM-DD`` in the office time zone; default: the trend window up to today), ``weeks`` (trend
-length, 1-52, default 8), ``unit`` (an Eselon I or II code), ``service``, ``format``
-(``json`` | ``csv`` | ``excel``: the CSV for Excel set to Indonesian, ``hub/kpi_excel.py``).
-The caller sees the tasks their role may see (``visible_filter``).
+Query parameters: ``by`` (``unit`` | ``eselon1`` | ``service``), ``from`` and ``to`` (dates of
+registration, ``YYYY-MM-DD`` in the office time zone; default: the trend window up to today),
+``weeks`` (trend length, 1-52, default 8), ``unit`` (an Eselon I or II code), ``service``,
+``format`` (``json`` | ``csv`` | ``excel``: the CSV for Excel set to Indonesian,
+``hub/kpi_excel.py``). The caller sees the tasks their role may see (``visible_filter``).
 Definitions: ``hub/kpi.py``.
 """
 
@@ -26,6 +26,7 @@ from hub.api.tasks import visible_filter
 from hub.auth.principal import Principal
 from hub.errors import InvalidInput
 from hub.kpi_excel import excel_csv
+from hub.kpi_targets import load_targets
 from hub.models import Service, SlaClock, Task, Unit, utcnow
 
 CHUNK = 500
@@ -44,8 +45,8 @@ def _date_param(raw: str | None, name: str) -> date | None:
 def parse_params(query: Any, today: date) -> dict[str, Any]:
     """The KPI query's parameters, checked; raises InvalidInput naming the bad one."""
     by = query.get("by") or "unit"
-    if by not in ("unit", "service"):
-        raise InvalidInput(f"by must be unit or service; got {by!r}", field="by")
+    if by not in ("unit", "eselon1", "service"):
+        raise InvalidInput(f"by must be unit, eselon1 or service; got {by!r}", field="by")
     weeks_raw = query.get("weeks") or "8"
     if not weeks_raw.isdigit() or not 1 <= int(weeks_raw) <= 52:
         raise InvalidInput(f"weeks must be a whole number from 1 to 52; got {weeks_raw!r}",
@@ -91,6 +92,7 @@ async def build_report(request: Request, principal: Principal,
                     due_at=c.due_at, stopped_at=c.stopped_at, paused_at=c.paused_at,
                     paused_seconds=c.paused_seconds))
         units = {u.code: u for u in (await session.exec(select(Unit))).all()}
+        targets = await load_targets(session)
         services = {s.code: s for s in (await session.exec(select(Service))).all()}
     facts = [kpi.TaskFact(id=t.id or 0, service=t.service_code, eselon1=t.eselon1,
                           eselon2=t.eselon2, status=t.status, created_at=t.created_at,
@@ -99,10 +101,12 @@ async def build_report(request: Request, principal: Principal,
     report = kpi.compute(facts, by=params["by"], calendar=policy.calendar, now=utcnow(),
                          weeks=params["weeks"])
     for group in report["groups"]:
-        if params["by"] == "unit":
+        if params["by"] in ("unit", "eselon1"):
             unit = units.get(group["key"])
-            group["name"] = unit.name if unit else group["key"]
+            group["name"] = unit.name if unit else (
+                "Not yet disposed" if group["key"] == kpi.NOT_DISPOSED else group["key"])
             group["parent"] = unit.parent if unit else None
+            group["targets"] = targets.get(group["key"], {})  # metric → share set by an admin
         else:
             service = services.get(group["key"])
             group["name"] = service.name if service else group["key"]

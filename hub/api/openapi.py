@@ -165,6 +165,15 @@ DOCUMENT: dict[str, Any] = {
         "/tasks/{task_id}/complete": _action("Complete the task (P2)",
                                              {"result": {"type": "string", "minLength": 1,
                                                          "maxLength": 4000}}),
+        # Supervisor actions (a supervisor within scope, or an admin; hub/domain/supervision.py)
+        "/tasks/{task_id}/reassign": _action("Reassign to an active desk of the holding unit",
+                                             {"to": {"type": "string"}, "reason": _TEXT}),
+        "/tasks/{task_id}/release": _action("Release a claimed task to its unit's queue",
+                                            {"reason": _TEXT}),
+        "/tasks/{task_id}/takeover": _action("A supervisor of the holding unit claims it",
+                                             {"reason": _TEXT}),
+        "/tasks/{task_id}/reroute": _action("Re-route a disposition to another Eselon II unit",
+                                            {"unit": {"type": "string"}, "reason": _TEXT}),
         "/track/{code}": {"get": {
             "summary": "Public: an applicant's view of their request (no sign-in); survey_url "
                        "while its SKM questionnaire may be answered. With a complaint number "
@@ -174,11 +183,13 @@ DOCUMENT: dict[str, Any] = {
                             "schema": {"type": "string"}}],
             "responses": {"200": _json({"type": "object"}), "404": _ERRORS["404"]}}},
         "/kpi": {"get": {
-            "summary": "KPIs per Eselon II unit or service: pickups within SLA, completions "
+            "summary": "KPIs per Eselon I unit, Eselon II unit or service: pickups and P1 "
+                       "handling within SLA, completions "
                        "within SOP, median and 90th percentile times, counts, weekly trend",
             "security": [{"bearer": []}],
             "parameters": [
-                {"name": "by", "in": "query", "schema": {"enum": ["unit", "service"]}},
+                {"name": "by", "in": "query",
+                 "schema": {"enum": ["unit", "eselon1", "service"]}},
                 {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
                 {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
                 {"name": "weeks", "in": "query",

@@ -123,7 +123,7 @@ async def _pickup_dues(session: Any, ids: list[int]) -> dict[int, Any]:
         return {}
     rows = await session.exec(select(SlaClock).where(
         col(SlaClock.task_id).in_(ids), SlaClock.state == "running",
-        SlaClock.kind != "resolution"))
+        col(SlaClock.kind).in_(("p1_pickup", "p2_pickup"))))
     return {c.task_id: c.due_at for c in rows.all()}
 
 

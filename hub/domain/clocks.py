@@ -4,6 +4,8 @@ Kinds (``hub.domain.tasks.ClockKind``):
 
     p1_pickup   the P1 desk must claim a task within 15 business minutes of it reaching its queue
     p2_pickup   the P2 desk must claim within 30 business minutes of the disposition
+    p1_handling the P1 desk must dispose (or return) within 60 business minutes of its claim;
+                paused while on hold (started with start_pickup, like the pickups)
     resolution  the service's SOP commitment: N working days from registration
 
 A clock is a ``ClockPlan``, an immutable value that maps onto an ``sla_clocks`` row
@@ -41,6 +43,8 @@ from hub.domain.tasks import ClockKind
 ClockStatus = Literal["ok", "warning", "breached"]
 DEFAULT_WARN_RATIO = 0.8
 PICKUP_KINDS = frozenset({ClockKind.P1_PICKUP, ClockKind.P2_PICKUP})
+# Clocks of a fixed business duration (minutes), started by start_pickup.
+DURATION_KINDS = PICKUP_KINDS | {ClockKind.P1_HANDLING}
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,9 @@ def start_pickup(
             ``warn_ratio`` is outside 0..1.
     """
     kind = ClockKind(kind)
-    if kind not in PICKUP_KINDS:
-        raise ValueError(f"expected a pickup clock kind (p1_pickup, p2_pickup), got {kind!r}")
+    if kind not in DURATION_KINDS:
+        raise ValueError("expected a duration clock kind (p1_pickup, p2_pickup, p1_handling), "
+                         f"got {kind!r}")
     if duration <= ZERO:
         raise ValueError(f"expected a positive pickup duration, got {duration!r}")
     _check_ratio(warn_ratio)

@@ -62,6 +62,7 @@ class ClockKind(StrEnum):
     P1_PICKUP = "p1_pickup"
     P2_PICKUP = "p2_pickup"
     RESOLUTION = "resolution"
+    P1_HANDLING = "p1_handling"  # from the P1 claim to the disposition (or return)
 
 
 class ClockOp(StrEnum):
@@ -161,6 +162,9 @@ def decide(
     """
     if not can_view(task, actor):
         raise Forbidden("this task belongs to another unit")
+    if actor.role == Role.SUPERVISOR and task.assignee_id == actor.id and actor.unit == task.unit:
+        # A supervisor who took the task over (hub.domain.supervision) works it as the desk.
+        actor = replace(actor, role=Role(task.level.value))
     if action == Action.MESSAGE:
         if task.status == Status.COMPLETED:
             raise Conflict("the task is completed; its thread is closed", code="task_closed")
@@ -213,9 +217,17 @@ def _claim(task: TaskState, actor: Actor, *_: object) -> Transition:
     _require_not_returned(task, Action.CLAIM)
     _require_desk(task, actor, "claim")
     _require_status(task, Action.CLAIM, Status.QUEUED)
-    pickup = ClockKind.P1_PICKUP if task.level == Level.P1 else ClockKind.P2_PICKUP
     new = replace(task, status=Status.CLAIMED, assignee_id=actor.id)
-    return Transition("task.claimed", new, (ClockChange(ClockOp.MEET, pickup),))
+    return Transition("task.claimed", new, picked_up(task))
+
+
+def picked_up(task: TaskState) -> tuple[ClockChange, ...]:
+    """A queued task gets a holder: its pickup clock is met, and at P1 the handling clock
+    starts, so a desk cannot meet the pickup by claiming and then sit on the request."""
+    if task.level == Level.P1:
+        return (ClockChange(ClockOp.MEET, ClockKind.P1_PICKUP),
+                ClockChange(ClockOp.START, ClockKind.P1_HANDLING, task.unit))
+    return (ClockChange(ClockOp.MEET, ClockKind.P2_PICKUP),)
 
 
 def _dispose(task: TaskState, actor: Actor, target: str | None, parent: str | None) -> Transition:
@@ -232,7 +244,8 @@ def _dispose(task: TaskState, actor: Actor, target: str | None, parent: str | No
                            field="unit")
     new = TaskState(Status.QUEUED, Level.P2, target, task.eselon1, target, None)
     return Transition("task.disposed", new,
-                      (ClockChange(ClockOp.START, ClockKind.P2_PICKUP, target),))
+                      (ClockChange(ClockOp.MEET, ClockKind.P1_HANDLING),
+                       ClockChange(ClockOp.START, ClockKind.P2_PICKUP, target)))
 
 
 def _return(task: TaskState, actor: Actor, *_: object) -> Transition:
@@ -253,6 +266,8 @@ def _return(task: TaskState, actor: Actor, *_: object) -> Transition:
     clocks = [ClockChange(ClockOp.PAUSE, ClockKind.RESOLUTION)]
     if task.status == Status.QUEUED:
         clocks.insert(0, ClockChange(ClockOp.CANCEL, ClockKind.P1_PICKUP))
+    else:  # sending it back is how this desk finished handling it
+        clocks.insert(0, ClockChange(ClockOp.MEET, ClockKind.P1_HANDLING))
     return Transition("task.returned", new, tuple(clocks))
 
 
@@ -271,7 +286,8 @@ def _hold(task: TaskState, actor: Actor, *_: object) -> Transition:
     _require_status(task, Action.HOLD, Status.CLAIMED)
     _require_assignee(task, actor, "put on hold")
     return Transition("task.held", replace(task, status=Status.ON_HOLD),
-                      (ClockChange(ClockOp.PAUSE, ClockKind.RESOLUTION),))
+                      (ClockChange(ClockOp.PAUSE, ClockKind.RESOLUTION), *_handling(task,
+                                                                                 ClockOp.PAUSE)))
 
 
 def _resume(task: TaskState, actor: Actor, *_: object) -> Transition:
@@ -280,7 +296,13 @@ def _resume(task: TaskState, actor: Actor, *_: object) -> Transition:
     _require_status(task, Action.RESUME, Status.ON_HOLD)
     _require_assignee(task, actor, "resume")
     return Transition("task.resumed", replace(task, status=Status.CLAIMED),
-                      (ClockChange(ClockOp.RESUME, ClockKind.RESOLUTION),))
+                      (ClockChange(ClockOp.RESUME, ClockKind.RESOLUTION), *_handling(task,
+                                                                                  ClockOp.RESUME)))
+
+
+def _handling(task: TaskState, op: ClockOp) -> tuple[ClockChange, ...]:
+    """A hold at P1 (waiting for the applicant) pauses the P1 handling clock too."""
+    return (ClockChange(op, ClockKind.P1_HANDLING),) if task.level == Level.P1 else ()
 
 
 def _complete(task: TaskState, actor: Actor, *_: object) -> Transition:

@@ -260,14 +260,15 @@ NEW_STATES = [
 # The SLA clocks each change starts, meets, pauses, resumes or cancels.
 S, M, P, R, X = ClockOp.START, ClockOp.MEET, ClockOp.PAUSE, ClockOp.RESUME, ClockOp.CANCEL
 P1K, P2K, RES = ClockKind.P1_PICKUP, ClockKind.P2_PICKUP, ClockKind.RESOLUTION
+P1H = ClockKind.P1_HANDLING  # issue 11: the P1 desk's own time, from its claim to disposition
 CLOCKS = {
-    ("p1/queued", Action.CLAIM): (ClockChange(M, P1K),),
+    ("p1/queued", Action.CLAIM): (ClockChange(M, P1K), ClockChange(S, P1H, "barenbang")),
     ("p1/queued", Action.RETURN): (ClockChange(X, P1K), ClockChange(P, RES)),
-    ("p1/queued+", Action.CLAIM): (ClockChange(M, P1K),),
-    ("p1/claimed", Action.DISPOSE): (ClockChange(S, P2K, "pusdatin"),),
-    ("p1/claimed", Action.RETURN): (ClockChange(P, RES),),
-    ("p1/claimed", Action.HOLD): (ClockChange(P, RES),),
-    ("p1/on_hold", Action.RESUME): (ClockChange(R, RES),),
+    ("p1/queued+", Action.CLAIM): (ClockChange(M, P1K), ClockChange(S, P1H, "barenbang")),
+    ("p1/claimed", Action.DISPOSE): (ClockChange(M, P1H), ClockChange(S, P2K, "pusdatin")),
+    ("p1/claimed", Action.RETURN): (ClockChange(M, P1H), ClockChange(P, RES)),
+    ("p1/claimed", Action.HOLD): (ClockChange(P, RES), ClockChange(P, P1H)),
+    ("p1/on_hold", Action.RESUME): (ClockChange(R, RES), ClockChange(R, P1H)),
     ("p2/queued", Action.CLAIM): (ClockChange(M, P2K),),
     ("p2/queued", Action.RETURN): (ClockChange(X, P2K), ClockChange(S, P1K, "barenbang")),
     ("p2/claimed", Action.RETURN): (ClockChange(S, P1K, "barenbang"),),

@@ -76,30 +76,91 @@ def stats(finished: int, within: int, overdue: int, share: float | None, median:
 
 
 def test_unit_kpis_match_the_hand_computed_figures() -> None:
-    """Per Eselon II unit: counts, shares within SLA/SOP, medians and nearest-rank P90."""
+    """Per Eselon II unit: counts, shares within SLA/SOP, medians and nearest-rank P90; the P1
+    figures are the Eselon I unit's (issue 11), so no Eselon II row carries them."""
     report = compute(FIXTURE, by="unit", calendar=ALWAYS, now=NOW, weeks=2)
     groups = {g["key"]: g for g in report["groups"]}
-    assert sorted(groups) == ["pusdatin", "pusrenaker"]
+    assert sorted(groups) == ["-", "pusdatin", "pusrenaker"]  # "-": not yet disposed (4, 5)
     pusdatin = groups["pusdatin"]
     assert (pusdatin["registered"], pusdatin["completed"], pusdatin["open"]) == (2, 2, 0)
-    assert pusdatin["pickup_p1"] == stats(2, 2, 0, 1.0, 7.5, 10.0, "minutes")
+    assert pusdatin["pickup_p1"] == stats(0, 0, 0, None, None, None, "minutes")
     assert pusdatin["pickup_p2"] == stats(2, 1, 0, 0.5, 30.0, 40.0, "minutes")
     assert pusdatin["completion"] == stats(2, 1, 0, 0.5, 2.5, 3.5, "days")
     pusrenaker = groups["pusrenaker"]
     assert (pusrenaker["registered"], pusrenaker["completed"], pusrenaker["open"]) == (1, 0, 1)
-    assert pusrenaker["pickup_p1"] == stats(1, 0, 0, 0.0, 20.0, 20.0, "minutes")
+    assert pusrenaker["pickup_p1"] == stats(0, 0, 0, None, None, None, "minutes")
     assert pusrenaker["pickup_p2"] == stats(0, 0, 1, 0.0, None, None, "minutes")
     assert pusrenaker["completion"] == stats(0, 0, 0, None, None, None, "days")
 
 
 def test_totals_include_requests_not_yet_disposed() -> None:
     """Totals count every request; overdue running clocks count as misses, cancelled and paused
-    ones do not."""
-    totals = compute(FIXTURE, by="unit", calendar=ALWAYS, now=NOW, weeks=2)["totals"]
+    ones do not (per Eselon I, the view that carries the P1 figures)."""
+    totals = compute(FIXTURE, by="eselon1", calendar=ALWAYS, now=NOW, weeks=2)["totals"]
     assert (totals["registered"], totals["completed"], totals["open"]) == (5, 2, 3)
     assert totals["pickup_p1"] == stats(3, 2, 1, 0.5, 10.0, 20.0, "minutes")
     assert totals["pickup_p2"] == stats(2, 1, 1, 0.3333, 30.0, 40.0, "minutes")
     assert totals["completion"] == stats(2, 1, 0, 0.5, 2.5, 3.5, "days")
+
+
+# A sixth request at another Eselon I, for the per-level views. By hand (NOW = 27 Nov 12:00):
+# P1 pickup 10:00→10:12 = 12 min, in time; P1 handling 10:12→11:30 = 78 min against 60, late;
+# P2 pickup running since 11:30 on the 26th, due 12:00: overdue; resolution running, not due.
+BINAPENTA = TaskFact(6, "izin-pemagangan-ln", "binapenta", "ptkln", "queued", at(26, 10), None, (
+    clock("p1_pickup", "binapenta", at(26, 10), at(26, 10, 15), at(26, 10, 12)),
+    clock("p1_handling", "binapenta", at(26, 10, 12), at(26, 11, 12), at(26, 11, 30)),
+    clock("p2_pickup", "ptkln", at(26, 11, 30), at(26, 12)),
+    clock("resolution", "binapenta", at(26, 10), at(29, 10)),
+))
+LEVELS = [*FIXTURE, BINAPENTA]
+COUNTS = ("finished", "within", "overdue")
+
+
+def test_eselon1_kpis_credit_p1_pickup_and_handling_to_the_eselon1_unit() -> None:
+    """Per Eselon I: barenbang and binapenta with their own P1 pickup and handling figures,
+    and totals worked out by hand over both."""
+    report = compute(LEVELS, by="eselon1", calendar=ALWAYS, now=NOW, weeks=2)
+    groups = {g["key"]: g for g in report["groups"]}
+    assert sorted(groups) == ["barenbang", "binapenta"]
+    barenbang, binapenta, totals = groups["barenbang"], groups["binapenta"], report["totals"]
+    assert (barenbang["registered"], barenbang["completed"], barenbang["open"]) == (5, 2, 3)
+    assert barenbang["pickup_p1"] == stats(3, 2, 1, 0.5, 10.0, 20.0, "minutes")
+    assert barenbang["handling_p1"] == stats(0, 0, 0, None, None, None, "minutes")
+    assert barenbang["pickup_p2"] == stats(2, 1, 1, 0.3333, 30.0, 40.0, "minutes")
+    assert (binapenta["registered"], binapenta["completed"], binapenta["open"]) == (1, 0, 1)
+    assert binapenta["pickup_p1"] == stats(1, 1, 0, 1.0, 12.0, 12.0, "minutes")
+    assert binapenta["handling_p1"] == stats(1, 0, 0, 0.0, 78.0, 78.0, "minutes")
+    assert binapenta["pickup_p2"] == stats(0, 0, 1, 0.0, None, None, "minutes")
+    assert binapenta["completion"] == stats(0, 0, 0, None, None, None, "days")
+    assert (totals["registered"], totals["completed"], totals["open"]) == (6, 2, 4)
+    # [5, 10, 12, 20] minutes: median (10 + 12) / 2 = 11; P90 rank ⌈3.6⌉ = 4th = 20; 3 of 5.
+    assert totals["pickup_p1"] == stats(4, 3, 1, 0.6, 11.0, 20.0, "minutes")
+    assert totals["handling_p1"] == stats(1, 0, 0, 0.0, 78.0, 78.0, "minutes")
+    assert totals["pickup_p2"] == stats(2, 1, 2, 0.25, 30.0, 40.0, "minutes")
+
+
+def test_eselon2_view_has_a_row_for_requests_not_yet_disposed_and_no_p1_figures() -> None:
+    """Per Eselon II: 2 not yet disposed, pusdatin 2, pusrenaker 1, ptkln 1; P1 figures nowhere,
+    not even in the totals, since no Eselon II row may carry them."""
+    report = compute(LEVELS, by="unit", calendar=ALWAYS, now=NOW, weeks=2)
+    groups = {g["key"]: g for g in report["groups"]}
+    assert {k: g["registered"] for k, g in groups.items()} == {
+        "-": 2, "pusdatin": 2, "pusrenaker": 1, "ptkln": 1}
+    assert groups["ptkln"]["pickup_p2"] == stats(0, 0, 1, 0.0, None, None, "minutes")
+    for key in ("pickup_p1", "handling_p1"):
+        assert report["totals"][key] == stats(0, 0, 0, None, None, None, "minutes")
+
+
+@pytest.mark.parametrize("by", ["unit", "eselon1", "service"])
+def test_totals_are_the_sum_of_the_rows_in_every_view(by: str) -> None:
+    """Registered, completed, open and every finished/within/overdue count add up to the totals."""
+    report = compute(LEVELS, by=by, calendar=ALWAYS, now=NOW, weeks=2)  # type: ignore[arg-type]
+    rows, totals = report["groups"], report["totals"]
+    for key in ("registered", "completed", "open"):
+        assert sum(g[key] for g in rows) == totals[key], key
+    for metric in ("pickup_p1", "handling_p1", "pickup_p2", "completion"):
+        for count in COUNTS:
+            assert sum(g[metric][count] for g in rows) == totals[metric][count], (metric, count)
 
 
 def test_weekly_trend_buckets_by_the_jakarta_week_of_finishing() -> None:
@@ -157,8 +218,8 @@ def test_csv_rows_flatten_every_group_and_the_totals() -> None:
     rows = csv_rows(report)
     header = rows[0]
     assert header[:3] == ["key", "name", "sop_days"]
-    assert [r[0] for r in rows[1:]] == ["pusdatin", "pusrenaker", "*"]
-    pusrenaker = dict(zip(header, rows[2], strict=True))
+    assert [r[0] for r in rows[1:]] == ["-", "pusdatin", "pusrenaker", "*"]
+    pusrenaker = dict(zip(header, rows[3], strict=True))
     assert pusrenaker["pickup_p2.overdue"] == 1 and pusrenaker["completion.median_days"] == ""
 
 
@@ -309,9 +370,8 @@ async def test_kpi_api_figures_from_requests_driven_through_the_commands_at_set_
     report = answer.json()
     pusdatin = next(g for g in report["groups"] if g["key"] == "pusdatin")
     assert (pusdatin["registered"], pusdatin["completed"], pusdatin["open"]) == (4, 3, 1)
-    # P1 pickups 6, 20, 10, 14: 3 of 4 in time = 0.75; sorted 6 10 14 20, median (10+14)/2 = 12;
-    # P90 nearest rank ⌈0.9·4⌉ = 4th = 20.
-    assert pusdatin["pickup_p1"] == stats(4, 3, 0, 0.75, 12.0, 20.0, "minutes")
+    # P1 figures are Barenbang's (the Eselon I), not Pusdatin's: see by=eselon1 below.
+    assert pusdatin["pickup_p1"] == stats(0, 0, 0, None, None, None, "minutes")
     # P2 pickups 12, 45, 30 finished (2 in time) + D overdue: 2 / (3 + 1) = 0.5; median of
     # 12 30 45 = 30; P90 ⌈0.9·3⌉ = 3rd = 45.
     assert pusdatin["pickup_p2"] == stats(3, 2, 1, 0.5, 30.0, 45.0, "minutes")
@@ -320,8 +380,15 @@ async def test_kpi_api_figures_from_requests_driven_through_the_commands_at_set_
     assert pusdatin["completion"] == stats(3, 2, 1, 0.5, 2.0, 3.5, "days")
     totals = report["totals"]
     assert (totals["registered"], totals["completed"], totals["open"]) == (5, 3, 2)
-    # E's overdue P1 pickup joins: 3 / (4 + 1) = 0.6, figures of the finished ones unchanged.
-    assert totals["pickup_p1"] == stats(4, 3, 1, 0.6, 12.0, 20.0, "minutes")
+    answer = await api.as_("admin", "GET", f"/api/v1/kpi?by=eselon1&from={since}")
+    [barenbang] = answer.json()["groups"]
+    assert barenbang["key"] == "barenbang" and barenbang["registered"] == 5
+    # P1 pickups 6, 20, 10, 14 (3 in time) + E overdue: 3 / 5 = 0.6; sorted 6 10 14 20, median
+    # (10 + 14) / 2 = 12; P90 nearest rank ⌈0.9·4⌉ = 4th = 20.
+    assert barenbang["pickup_p1"] == stats(4, 3, 1, 0.6, 12.0, 20.0, "minutes")
+    # P1 handling, claim to disposition: A 4, B 5, C 5, D 2 minutes, all within 60; median of
+    # 2 4 5 5 = 4.5, P90 4th = 5.
+    assert barenbang["handling_p1"] == stats(4, 4, 0, 1.0, 4.5, 5.0, "minutes")
     assert totals["pickup_p2"] == stats(3, 2, 1, 0.5, 30.0, 45.0, "minutes")
     # E's overdue SOP joins D's: 2 / (3 + 2) = 0.4.
     assert totals["completion"] == stats(3, 2, 2, 0.4, 2.0, 3.5, "days")

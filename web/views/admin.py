@@ -11,7 +11,8 @@ from starlette.responses import Response
 
 from hub.errors import NotFound, PtsaError
 from hub.models import AppSetting, CalendarDay, Service, Unit, utcnow
-from hub.sla_clocks import P1_PICKUP_KEY, P2_PICKUP_KEY
+from hub.sla_clocks import P1_HANDLING_KEY, P1_PICKUP_KEY, P2_PICKUP_KEY
+from hub.supervise import units_without_desk
 from web import admin_ops
 from web.forms import FormErrors, localise, text_field
 from web.i18n import gettext as _
@@ -29,6 +30,10 @@ async def _units(request: Request) -> list[Unit]:
 
 
 def _notice(request: Request) -> str:
+    released = request.query_params.get("released", "")
+    if released.isdigit() and int(released) > 0:
+        return _("Saved. %(count)s request(s) this staff member held went back to their "
+                 "unit's queue.") % {"count": int(released)}
     return _("Saved.") if request.query_params.get("ok") else ""
 
 
@@ -71,8 +76,11 @@ async def staff_state(request: Request) -> Response:
     if change not in ("aktifkan", "nonaktifkan"):
         raise NotFound(f"no change {change!r}")
     active = change == "aktifkan"
-    await admin_ops.set_staff_active(app_ctx(request), staff_id, active)
-    return redirect("/admin/petugas?ok=1")
+    principal = request.scope["principal"]
+    _staff, released = await admin_ops.set_staff_active(app_ctx(request), staff_id, active,
+                                                        by=principal.staff)
+    return redirect(f"/admin/petugas?ok=1&released={released}" if released
+                    else "/admin/petugas?ok=1")
 
 
 @page(roles=ADMIN)
@@ -90,9 +98,11 @@ async def staff_password(request: Request) -> Response:
 
 async def _units_page(request: Request, values: dict[str, str] | None = None,
                       errors: FormErrors | None = None, status: int = 200) -> Response:
+    async with app_ctx(request).db.read() as session:
+        unstaffed = [u.code for u in await units_without_desk(session)]
     return render(request, "admin/units.html", status=status, units=await _units(request),
                   values=values or {}, errors=errors or FormErrors(), notice=_notice(request),
-                  section="units")
+                  section="units", unstaffed=unstaffed)
 
 
 @page(roles=ADMIN)
@@ -182,7 +192,8 @@ async def _sla_values(request: Request) -> dict[str, str]:
         return f"{seconds / 60:g}"
 
     return {"p1_minutes": minutes(P1_PICKUP_KEY, ctx.policies.defaults.p1_pickup),
-            "p2_minutes": minutes(P2_PICKUP_KEY, ctx.policies.defaults.p2_pickup)}
+            "p2_minutes": minutes(P2_PICKUP_KEY, ctx.policies.defaults.p2_pickup),
+            "p1_handling_minutes": minutes(P1_HANDLING_KEY, ctx.policies.defaults.p1_handling)}
 
 
 @page(roles=ADMIN)
@@ -195,10 +206,14 @@ async def sla_page(request: Request) -> Response:
 @page(roles=ADMIN)
 async def sla_save(request: Request) -> Response:
     form = await request.form()
-    values = {n: text_field(form, n) for n in ("p1_minutes", "p2_minutes")}
+    values = {n: text_field(form, n) for n in ("p1_minutes", "p2_minutes",
+                                                "p1_handling_minutes")}
     try:
+        # An older form without the handling field leaves that setting alone.
         await admin_ops.set_sla_minutes(app_ctx(request), values["p1_minutes"],
-                                        values["p2_minutes"])
+                                        values["p2_minutes"],
+                                        values["p1_handling_minutes"]
+                                        if "p1_handling_minutes" in form else None)
     except PtsaError as exc:
         errors = FormErrors()
         errors.add(exc, fallback_field="p1_minutes")

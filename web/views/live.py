@@ -57,6 +57,7 @@ JS_STRINGS = {
     "acked_text": N_("%(code)s: breach acknowledged by %(name)s at %(time)s"),
     "kind.p1_pickup": N_("P1 pickup"),
     "kind.p2_pickup": N_("P2 pickup"),
+    "kind.p1_handling": N_("P1 handling"),
     "kind.resolution": N_("SOP"),
     "notify.on": N_("Desktop notifications on"),
     "notify.denied": N_("Notifications blocked"),

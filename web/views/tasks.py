@@ -13,11 +13,13 @@ from starlette.responses import JSONResponse, Response
 
 from channels import names
 from hub.auth.principal import Principal
-from hub.commands import ensure_can_view, load_task
+from hub.commands import CommandResult, actor_of, ensure_can_view, load_task, state_of
+from hub.domain.supervision import SupervisorAction, may_supervise
 from hub.domain.tasks import Action
 from hub.errors import NotFound, PtsaError
-from hub.models import Service
+from hub.models import Service, Task
 from hub.serializers import task_detail, task_summary
+from hub.supervise import supervise
 from web import queries
 from web.forms import FormErrors, localise, text_field
 from web.i18n import N_
@@ -30,7 +32,13 @@ from web.views.live import js_strings
 ACTIONS = {"claim": Action.CLAIM, "dispose": Action.DISPOSE, "return": Action.RETURN,
            "hold": Action.HOLD, "resume": Action.RESUME, "complete": Action.COMPLETE,
            "resubmit": Action.RESUBMIT, "message": Action.MESSAGE}
-ACTION_FIELDS = ("unit", "reason", "result", "body")
+SUPERVISOR_ACTIONS = {a.value: a for a in SupervisorAction}
+ACTION_FIELDS = ("unit", "reason", "result", "body", "to")
+# The one action a state asks for next gets the primary button and comes first.
+_PRIMARY = {("queued", "p1"): "claim", ("queued", "p2"): "claim", ("claimed", "p1"): "dispose",
+            ("claimed", "p2"): "complete", ("on_hold", "p1"): "resume",
+            ("on_hold", "p2"): "resume", ("returned", "p0"): "resubmit"}
+_DESK_ORDER = ("claim", "dispose", "complete", "resume", "resubmit", "hold", "return")
 
 
 def available_actions(card: dict[str, Any], principal: Principal) -> set[str]:
@@ -38,6 +46,8 @@ def available_actions(card: dict[str, Any], principal: Principal) -> set[str]:
     lives in ``static/js/board.js`` (``availableActions``) for cards drawn live."""
     role, status, level = principal.role, card["status"], card["level"]
     assignee = (card.get("assignee") or {}).get("username")
+    if role == "supervisor" and assignee == principal.username and card["unit"] == principal.unit:
+        role = level  # took it over (hub.domain.supervision): works it as the desk
     actions: set[str] = set()
     if role in ("p1", "p2") and level == role and card["unit"] == principal.unit:
         if status == "queued":
@@ -54,6 +64,22 @@ def available_actions(card: dict[str, Any], principal: Principal) -> set[str]:
     return actions
 
 
+def supervisor_actions(task: Task, principal: Principal) -> list[str]:
+    """Which supervisor forms to show (a hint: ``hub.domain.supervision`` decides)."""
+    state, actor = state_of(task), actor_of(principal.staff, principal.scope)
+    if task.status == "completed" or task.level == "p0" or not may_supervise(state, actor):
+        return []
+    acts = ["reassign"]
+    if task.status in ("claimed", "on_hold"):
+        acts.append("release")
+    if principal.role == "supervisor" and principal.unit == task.unit_code \
+            and task.assignee_id != principal.staff.id:
+        acts.append("takeover")
+    if task.level == "p2" and may_supervise(state, actor, routing=True):
+        acts.append("reroute")
+    return acts
+
+
 async def _task_context(request: Request, principal: Principal) -> dict[str, Any]:
     async with app_ctx(request).db.read() as session:
         task = await load_task(session, path_int(request))
@@ -62,6 +88,14 @@ async def _task_context(request: Request, principal: Principal) -> dict[str, Any
         service = await session.get(Service, task.service_code)
         units = await queries.units_by_code(session)
         eselon2 = await queries.eselon2_under(session, task.eselon1)
+        staffed = await queries.staffed_units(session, "p2")
+        supervising = supervisor_actions(task, principal)
+        desks = (await queries.active_desks(session, task.unit_code, task.level)
+                 if "reassign" in supervising else [])
+    acts = available_actions(detail, principal)
+    primary = _PRIMARY.get((detail["status"], detail["level"]), "")
+    desk_actions = sorted((a for a in _DESK_ORDER if a in acts),
+                          key=lambda a: (a != primary, _DESK_ORDER.index(a)))
     await app_ctx(request).commands.mark_read(principal.staff, task)  # the page is being read
     config = {"kind": "task", "task_id": detail["id"],
               "channels": [f"task.{detail['id']}", names.user(principal.username)],
@@ -69,7 +103,9 @@ async def _task_context(request: Request, principal: Principal) -> dict[str, Any
                      "unit": principal.unit},
               "fragment": f"/permohonan/{detail['id']}?partial=1", "strings": js_strings()}
     return {"task": detail, "service": service, "units": units, "eselon2": eselon2,
-            "actions": available_actions(detail, principal), "config": config}
+            "actions": acts, "desk_actions": desk_actions, "primary": primary,
+            "staffed": staffed, "supervising": supervising,
+            "desks": [d for d in desks if d.id != task.assignee_id], "config": config}
 
 
 def _render_task(request: Request, context: dict[str, Any], status: int = 200,
@@ -89,6 +125,10 @@ NOTICES = {
     "complete": N_("The request is completed."),
     "resubmit": N_("The request was resubmitted."),
     "message": N_("Message sent."),
+    "reassign": N_("The request was reassigned."),
+    "release": N_("The request went back to the unit's queue."),
+    "takeover": N_("You took the request over."),
+    "reroute": N_("The request was re-routed."),
 }
 
 
@@ -101,11 +141,25 @@ async def task_page(request: Request) -> Response:
     return _render_task(request, context, notice=notice)
 
 
+async def _run(request: Request, principal: Principal, name: str, task_id: int,
+               version: int | None, values: dict[str, str]) -> CommandResult:
+    commands = app_ctx(request).commands
+    if name in SUPERVISOR_ACTIONS:
+        return await supervise(commands, principal.staff, task_id, SUPERVISOR_ACTIONS[name],
+                               reason=values["reason"], to=values["to"] or None,
+                               unit=values["unit"] or None, version=version,
+                               scope=principal.scope)
+    return await commands.act(principal.staff, task_id, ACTIONS[name], version=version,
+                              unit=values["unit"] or None, reason=values["reason"],
+                              result_text=values["result"], body=values["body"],
+                              scope=principal.scope)
+
+
 @page()
 async def task_action(request: Request) -> Response:
     principal: Principal = request.scope["principal"]
     name = request.path_params["action"]
-    if name not in ACTIONS:
+    if name not in ACTIONS and name not in SUPERVISOR_ACTIONS:
         raise NotFound(f"no action {name!r}")
     task_id = path_int(request)
     form = await request.form()
@@ -113,10 +167,7 @@ async def task_action(request: Request) -> Response:
     version_text = text_field(form, "version")
     version = int(version_text) if version_text.isdigit() else None
     try:
-        result = await app_ctx(request).commands.act(
-            principal.staff, task_id, ACTIONS[name], version=version,
-            unit=values["unit"] or None, reason=values["reason"],
-            result_text=values["result"], body=values["body"], scope=principal.scope)
+        result = await _run(request, principal, name, task_id, version, values)
     except PtsaError as exc:
         if wants_json(request):
             body = exc.to_dict()

@@ -50,8 +50,8 @@ def test_p2_pickup_counts_thirty_business_minutes() -> None:
 
 
 def test_pickup_refuses_the_resolution_kind() -> None:
-    """start_pickup only starts pickup clocks."""
-    with pytest.raises(ValueError, match="pickup clock kind"):
+    """start_pickup only starts fixed-duration clocks (the pickups and P1 handling)."""
+    with pytest.raises(ValueError, match="duration clock kind"):
         start_pickup("resolution", wib(2026, 1, 8, 10), 15 * MINUTE, OFFICE)
 
 

@@ -13,7 +13,10 @@
   function availableActions(card, me) {
     const acts = new Set();
     const assignee = card.assignee ? card.assignee.username : null;
-    if ((me.role === "p1" || me.role === "p2") && card.level === me.role && card.unit === me.unit) {
+    // A supervisor who took the request over works it as the desk (hub/domain/supervision.py).
+    const role = me.role === "supervisor" && assignee === me.username && card.unit === me.unit
+      ? card.level : me.role;
+    if ((role === "p1" || role === "p2") && card.level === role && card.unit === me.unit) {
       if (card.status === "queued") { acts.add("claim"); acts.add("return"); }
       if (assignee === me.username) {
         if (card.status === "claimed") {
@@ -25,6 +28,14 @@
       }
     }
     if ((me.role === "p0" || me.role === "admin") && card.status === "returned") acts.add("resubmit");
+    // Supervisor actions (hub/domain/supervision.py decides; web/templates/supervisor.html).
+    if ((me.role === "supervisor" || me.role === "admin") && card.level !== "p0" &&
+        card.status !== "completed") {
+      if (card.status === "claimed" || card.status === "on_hold") acts.add("release");
+      if (me.role === "supervisor" && card.unit === me.unit && assignee !== me.username) {
+        acts.add("takeover");
+      }
+    }
     return acts;
   }
 
@@ -134,6 +145,9 @@
       });
       el.querySelectorAll('[data-f="contact"]').forEach((a) => {
         a.setAttribute("href", "/permohonan/" + card.id + "#pemohon");
+      });
+      el.querySelectorAll('[data-f="supervise"]').forEach((a) => {
+        a.setAttribute("href", "/permohonan/" + card.id + "#supervisi");
       });
       el.querySelectorAll('[data-f="countdown"]').forEach((n) => {
         n.setAttribute("data-due", card.status === "queued" && card.pickup_due_at ? card.pickup_due_at : "");

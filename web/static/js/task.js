@@ -13,9 +13,22 @@
     if (!response.ok) return;
     const doc = new DOMParser().parseFromString(await response.text(), "text/html");
     const target = document.getElementById("task-main");
-    const focused = document.activeElement && target.contains(document.activeElement);
+    const active = document.activeElement;
+    const focused = active && target.contains(active) ? active.id : null;
+    // What is being typed or chosen in an action form (a reason, a desk) survives the redraw;
+    // the hidden version is the new one, so the action applies to the task as now shown.
+    const kept = {};
+    target.querySelectorAll("input[id], select[id], textarea[id]").forEach((n) => {
+      if (n.type !== "hidden" && n.value) kept[n.id] = n.value;
+    });
     target.replaceChildren(...Array.from(doc.body.childNodes).map((n) => document.importNode(n, true)));
-    if (focused) target.focus();
+    for (const [id, value] of Object.entries(kept)) {
+      const n = document.getElementById(id);
+      if (n && target.contains(n)) n.value = value;
+    }
+    const again = focused && document.getElementById(focused);
+    if (again) again.focus();
+    else if (focused) target.focus();
     const thread = document.getElementById("thread");
     if (thread) thread.scrollTop = thread.scrollHeight;
     PTSA.tick();
