@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from hub.api.kpi import build_report, parse_params
 from hub.errors import InvalidInput
+from hub.kpi import NOT_DISPOSED
 from hub.models import utcnow
 from web import i18n
 from web.charts import bar_chart, line_chart
@@ -51,8 +52,9 @@ async def kpi_page(request: Request) -> Response:
     groups = report["groups"]
     share_key = "pickup_p2" if params["by"] == "unit" else "pickup_p1"
     charts: dict[str, Any] = {
-        "pickup": bar_chart([(g["name"], g[share_key]["share_within"]) for g in groups]),
-        "completion": bar_chart([(g["name"], g["completion"]["share_within"]) for g in groups]),
+        "pickup": bar_chart([(group_label(g), g[share_key]["share_within"]) for g in groups]),
+        "completion": bar_chart([(group_label(g), g["completion"]["share_within"])
+                                 for g in groups]),
         "trend": line_chart([(axis_day(w["start"]), w["completion_share_within"])
                              for w in report["totals"]["trend"]]),
         "trend_pickup": line_chart([(axis_day(w["start"]), w["pickup_share_within"])
@@ -67,6 +69,11 @@ async def kpi_page(request: Request) -> Response:
                   errors=errors, share_key=share_key, percent=percent, number=number,
                   csv_url="/api/v1/kpi?" + urlencode(csv_query),
                   excel_url="/api/v1/kpi?" + urlencode(excel_query), ikm=ikm)
+
+
+def group_label(group: dict[str, Any]) -> str:
+    """A row's name on the page: the API names the row of requests not yet disposed in English."""
+    return i18n.gettext("Not yet disposed") if group["key"] == NOT_DISPOSED else str(group["name"])
 
 
 def axis_day(iso_day: str) -> str:
