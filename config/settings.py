@@ -119,6 +119,8 @@ class Settings:
     ws_queue_size: int = 256
     ws_max_subscriptions: int = 64
     ws_max_message_bytes: int = 64 * 1024
+    # How often each web process re-checks its sockets' sign-ins and subscriptions.
+    ws_recheck_interval: timedelta = timedelta(seconds=30)
     # The outbox relay in this process: "on" (publish after commit + sweep), "sweep" (only the
     # sweep, e.g. when a separate process publishes), "off" (tests of a crashed relay).
     relay: str = "on"
@@ -209,6 +211,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ws_queue_size=_parse_int("PTSA_WS_QUEUE_SIZE", get("PTSA_WS_QUEUE_SIZE", "256"), 2),
         ws_max_subscriptions=_parse_int("PTSA_WS_MAX_SUBSCRIPTIONS",
                                         get("PTSA_WS_MAX_SUBSCRIPTIONS", "64"), 1),
+        ws_recheck_interval=parse_duration("PTSA_WS_RECHECK", get("PTSA_WS_RECHECK", "30s")),
         relay=_parse_relay(get("PTSA_RELAY", "on")),
     )
     # Validate the office-hours text now rather than at the first SLA computation.

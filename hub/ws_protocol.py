@@ -40,6 +40,10 @@ RATE_LIMITED = "rate_limited"
 UNAVAILABLE = "unavailable"
 INTERNAL = "internal"
 
+# Reason codes of an {"op":"unsubscribed"} frame the server sends on its own.
+UNSUB_TASK_MOVED = "task_moved"  # the task moved to where this user may not see it
+UNSUB_FORBIDDEN = "forbidden"  # the periodic re-check: the channel is no longer this user's
+
 PONG = '{"op":"pong"}'
 
 
@@ -126,8 +130,12 @@ def subscribed_frame(channel: str, offset: str, epoch: str, recovered: bool, mis
                        "recovered": recovered, "missed": missed}, separators=(",", ":"))
 
 
-def unsubscribed_frame(channel: str) -> str:
-    return json.dumps({"op": "unsubscribed", "channel": channel}, separators=(",", ":"))
+def unsubscribed_frame(channel: str, code: str | None = None) -> str:
+    """The answer to an unsubscribe, or (with a reason ``code``) the server's own decision."""
+    frame = {"op": "unsubscribed", "channel": channel}
+    if code is not None:
+        frame["code"] = code
+    return json.dumps(frame, separators=(",", ":"))
 
 
 def error_frame(code: str, message: str, channel: str | None = None) -> str:
