@@ -130,6 +130,9 @@ async def test_check_reports_what_answers(redis_url: str, tmp_path: Path) -> Non
 @pytest.mark.parametrize(("env", "expected"), [
     ({"PTSA_SLA_P1_PICKUP": "soon"}, "PTSA_SLA_P1_PICKUP"),
     ({"PTSA_ENV": "production"}, "PTSA_SECRET_KEY"),
+    ({"PTSA_ENV": "production", "PTSA_SECRET_KEY": "k" * 32}, "PTSA_SECRET_KEY"),
+    ({"PTSA_ENV": "production", "PTSA_ALLOWED_ORIGINS": "https://ptsa.example",
+      "PTSA_SECRET_KEY": "Zq8-vK2pLm4nRt7wXy1cBd5fGh9jS0aE"}, "PTSA_BASE_URL"),
     ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
 ])
 def test_configuration_errors_are_plain_words_and_exit_2(tmp_path: Path, env: dict[str, str],
@@ -142,9 +145,7 @@ def test_configuration_errors_are_plain_words_and_exit_2(tmp_path: Path, env: di
 
 def test_demo_accounts_are_refused_in_production(tmp_path: Path) -> None:
     """`ptsa seed --demo` will not create shared-password accounts in production."""
-    env = _env(tmp_path, PTSA_ENV="production", PTSA_SECRET_KEY="k" * 40,
-               PTSA_ALLOWED_ORIGINS="https://ptsa.example",
-               DATABASE_URL=f"sqlite:///{tmp_path / 'prod.db'}")
+    env = _production_env(tmp_path, f"sqlite:///{tmp_path / 'prod.db'}")
     done = ptsa(env, "seed", "--demo")
     assert done.returncode == 2
     assert "refusing to create demo accounts" in done.stderr
