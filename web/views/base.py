@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from hub.auth.principal import Principal
 from hub.errors import Forbidden, NotFound, PtsaError
 from hub.models import Staff
+from hub.validation import parse_id
 from web import csrf, i18n
 from web.render import app_ctx, redirect, render
 
@@ -116,7 +117,4 @@ def page(*, roles: Iterable[str] | None = None, public: bool = False) -> Callabl
 
 def path_int(request: Request, name: str = "task_id") -> int:
     """A numeric path parameter, or NotFound (never a 500 for ``/permohonan/abc``)."""
-    raw = str(request.path_params[name])
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound(f"{raw!r} is not a task number")
-    return int(raw)
+    return parse_id(str(request.path_params[name]), "number")
