@@ -14,9 +14,11 @@ from typing import NewType
 
 Channel = NewType("Channel", str)
 
-SLUG = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
-_UNIT_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_TASK_ID = re.compile(r"^[1-9][0-9]{0,17}$")
+# Matched with ``fullmatch``: ``$`` would also accept a trailing newline (``task.5\n``).
+SLUG = re.compile(r"[a-z0-9]+(?:[-_.][a-z0-9]+)*")
+_UNIT_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_TASK_ID = re.compile(r"[1-9][0-9]{0,9}")
+MAX_TASK_ID = 2**31 - 1  # the tasks.id column
 MAX_CHANNEL_LENGTH = 80
 
 # Redis keys. Prefix everything so the hub can share a Redis with other applications.
@@ -62,11 +64,11 @@ def parse_channel(name: object) -> ParsedChannel | None:
     kind, sep, key = name.partition(".")
     if not sep:
         return None
-    if kind in ("p1", "p2", "sup") and _UNIT_SLUG.match(key):
+    if kind in ("p1", "p2", "sup") and _UNIT_SLUG.fullmatch(key):
         return ParsedChannel(kind, key)
-    if kind == "task" and _TASK_ID.match(key):
+    if kind == "task" and _TASK_ID.fullmatch(key) and int(key) <= MAX_TASK_ID:
         return ParsedChannel(kind, key)
-    if kind == "user" and SLUG.match(key):
+    if kind == "user" and SLUG.fullmatch(key):
         return ParsedChannel(kind, key)
     return None
 

@@ -32,7 +32,7 @@ MIN_SECRET_LENGTH = 32
 MIN_SECRET_DISTINCT = 10  # different characters
 MIN_SECRET_BITS = 128.0  # length × per-character Shannon entropy of the text
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*\Z")
 _UNIT_SECONDS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 

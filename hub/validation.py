@@ -21,8 +21,8 @@ from urllib.parse import unquote_plus
 
 from hub.errors import InvalidInput, NotFound
 
-_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{6,20}$")
-_EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,185}\.[A-Za-z]{2,}$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{6,20}\Z")
+_EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,185}\.[A-Za-z]{2,}\Z")
 # Control characters other than tab/newline have no business in a name or a message; a lone
 # surrogate is not a character at all (it cannot be encoded as UTF-8).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
