@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config.settings import Settings, load_settings
 from hub.api import api_routes
@@ -88,6 +88,30 @@ class CleanUrls:
         await response(scope, receive, send)
 
 
+class NoStore:
+    """``Cache-Control: no-store`` on every page and API answer (they carry applicants' names
+    and phone numbers, tokens, CSRF tokens): no browser or proxy cache keeps them. Static files
+    and /healthz keep their own caching."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(("/static/", "/healthz")):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", ())
+                           if k.lower() != b"cache-control"]
+                headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     ctx = AppContext(settings)
@@ -112,7 +136,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(routes=routes, lifespan=lifespan,
                     # /ws is served by WebSocketMiddleware (hub/ws.py: the live channels).
-                    middleware=[Middleware(CleanUrls), Middleware(PrincipalMiddleware),
+                    middleware=[Middleware(NoStore), Middleware(CleanUrls),
+                                Middleware(PrincipalMiddleware),
                                 Middleware(WebSocketMiddleware)],
                     exception_handlers={PtsaError: handle_ptsa_error, 404: unrouted,
                                         405: unrouted})
