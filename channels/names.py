@@ -86,7 +86,9 @@ def parse_channel(name: object) -> ParsedChannel | None:
 # ptsa:seen:{<ch>}:<event> "this event is already in this channel's stream" (set with the append,
 #                         TTL = history age): makes the relay's retries idempotent.
 # ptsa:live:{<channel>}   pub/sub channel for the live fan-out.
-# ptsa:login:<username>   failed-login counter for throttling; TTL = the throttling window.
+# ptsa:login:<user>@<addr> failed sign-ins of one account from one address; TTL = the window.
+# ptsa:login:ip:<addr>    failed sign-ins from one address, any account; TTL = the window.
+# ptsa:login-ok:<user>    addresses the account signed in from; TTL 30 days (hub/auth/throttle).
 # ptsa:session:<sid>      a browser session (JSON); TTL = PTSA_SESSION_MAX_AGE.
 # ptsa:kick               pub/sub channel telling hub processes to close a user's sockets.
 
@@ -117,6 +119,16 @@ def live_channel_from_key(key: str) -> str:
 
 def login_attempts_key(username: str) -> str:
     return f"{PREFIX}:login:{username.lower()}"
+
+
+def login_pair_key(username: str, client: str) -> str:
+    """``ptsa:login:<username>@<address>``: failed sign-ins of one account from one address."""
+    return f"{PREFIX}:login:{username.lower()}@{client}"
+
+
+def login_known_key(username: str) -> str:
+    """``ptsa:login-ok:<username>``: addresses the account signed in from (a set, 30 days)."""
+    return f"{PREFIX}:login-ok:{username.lower()}"
 
 
 def rate_key(scope: str, client: str) -> str:
