@@ -18,7 +18,6 @@ from redis.asyncio import Redis
 from channels import names
 from hub.errors import TooManyRequests
 
-
 KNOWN_ADDRESS_DAYS = 30
 
 

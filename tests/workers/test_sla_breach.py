@@ -16,6 +16,7 @@ from config.settings import Settings
 from hub.models import SlaClock, utcnow
 from tests.conftest import ApiClient
 from tests.support.mailbox import Mailbox
+from tests.support.pages import PageClient, page_client
 from tests.support.sla import (
     BASE_URL,
     SUPERVISOR_EMAIL,
@@ -25,7 +26,6 @@ from tests.support.sla import (
     notifications,
     stream_events,
 )
-from tests.support.pages import PageClient, page_client
 from tests.support.sms_gateway import SmsGateway
 from tests.support.worker import eventually, running_worker
 from workers.gsm import gsm7_length, is_gsm7
