@@ -79,6 +79,7 @@ class CleanUrls:
         error = InvalidInput("the address holds control characters or is not UTF-8",
                              code="bad_url").with_status(400)
         request = Request(scope, receive)
+        response: Response
         if scope["path"] == "/api" or scope["path"].startswith("/api/"):
             response = error_response(error)
         else:
