@@ -177,6 +177,13 @@ class WebSocketHub:
             await _refuse(scope, send, exc)
             return
         await send({"type": "websocket.accept"})
+        cap = self.settings.ws_max_sockets_per_account
+        if self.registry.count(identity.principal.username) >= cap:
+            # Accepted first so that a browser can read the code (a refused handshake is only
+            # "failed" to a page's script).
+            await send({"type": "websocket.close", "code": proto.CLOSE_TOO_MANY_SOCKETS,
+                        "reason": f"at most {cap} open connections per account"})
+            return
         conn = Connection(identity, send, self.realtime, self.task_visible,
                           queue_size=self.settings.ws_queue_size,
                           max_subscriptions=self.settings.ws_max_subscriptions,

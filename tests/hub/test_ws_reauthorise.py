@@ -119,3 +119,24 @@ async def test_the_periodic_recheck_drops_a_subscription_whose_move_event_never_
     assert await old.recv_until(lambda f: f.get("op") == "pong") == {"op": "pong"}
     assert (await old.subscribe(channel))["code"] == "forbidden"
     await old.close()
+
+
+async def test_an_account_over_its_socket_cap_gets_a_clear_close_code(hubs: HubCluster,
+                                                                      tokens: Tokens) -> None:
+    """With PTSA_WS_MAX_SOCKETS_PER_ACCOUNT=2 the third socket of one account is closed with
+    4009 while its first two and another account's sockets work; closing one frees a place."""
+    [hub] = await hubs.start(1, PTSA_WS_MAX_SOCKETS_PER_ACCOUNT="2")
+    token = await tokens(hub.url, "p1-barenbang-1")
+    first, second = [await WsClient.open(hub.ws_url, token) for _ in range(2)]
+    third = await WsClient.open(hub.ws_url, token)
+    code, reason = await third.closed_with(5)
+    assert code == 4009 and "2" in reason
+    other = await WsClient.open(hub.ws_url, await tokens(hub.url, "p1-barenbang-2"))
+    for client in (first, second, other):
+        assert (await client.subscribe("p1.barenbang"))["op"] == "subscribed"
+    await first.close()
+    await asyncio.sleep(0.3)
+    again = await WsClient.open(hub.ws_url, token)
+    assert (await again.subscribe("p1.barenbang"))["op"] == "subscribed"
+    for client in (second, other, again):
+        await client.close()
