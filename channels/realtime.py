@@ -218,7 +218,10 @@ class Realtime:
 
     async def _reauthorise(self, local: LocalChannel) -> None:
         assert self.reauthorise is not None
-        await self.reauthorise(local.name, list(local.members))
+        try:
+            await self.reauthorise(local.name, list(local.members))
+        except Exception:  # the hook fails closed itself; a bug in it must not stall the channel
+            log.exception("re-checking the subscribers of %s failed", local.name)
 
     async def _drain(self, local: LocalChannel, *, resetting: bool = False) -> None:
         """Forward the held live messages in order, re-checking the subscribers before each one
