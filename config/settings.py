@@ -188,7 +188,7 @@ class Settings:
     ws_max_subscriptions: int = 64
     ws_max_message_bytes: int = 64 * 1024
     # Open sockets one account may hold on one hub process; the next is closed with 4009.
-    ws_max_sockets_per_account: int = 20
+    ws_max_sockets_per_account: int = 50
     # How often each web process re-checks its sockets' sign-ins and subscriptions.
     ws_recheck_interval: timedelta = timedelta(seconds=30)
     # The outbox relay in this process: "on" (publish after commit + sweep), "sweep" (only the
@@ -290,7 +290,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ws_max_subscriptions=_parse_int("PTSA_WS_MAX_SUBSCRIPTIONS",
                                         get("PTSA_WS_MAX_SUBSCRIPTIONS", "64"), 1),
         ws_max_sockets_per_account=_parse_int("PTSA_WS_MAX_SOCKETS_PER_ACCOUNT",
-                                              get("PTSA_WS_MAX_SOCKETS_PER_ACCOUNT", "20"), 1),
+                                              get("PTSA_WS_MAX_SOCKETS_PER_ACCOUNT", "50"), 1),
         ws_recheck_interval=parse_duration("PTSA_WS_RECHECK", get("PTSA_WS_RECHECK", "30s")),
         relay=_parse_relay(get("PTSA_RELAY", "on")),
     )
