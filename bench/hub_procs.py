@@ -74,7 +74,9 @@ def start_hub_processes(fanout_port: int, publisher: str, password: str) -> HubP
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     env = {**os.environ, "REDIS_URL": redis_url, "PTSA_VAR_DIR": str(workdir),
-           "PTSA_CALENDAR": "always", "PTSA_ENV": "development"}
+           "PTSA_CALENDAR": "always", "PTSA_ENV": "development",
+           # Simulated screens share the demo accounts, hundreds per account.
+           "PTSA_WS_MAX_SOCKETS_PER_ACCOUNT": "1000000"}
     env.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'ptsa.db'}")
     _run(["init-db"], env)
     _run(["seed", "--demo"], env)

@@ -38,8 +38,8 @@ ZERO_OFFSET = "0-0"
 # Longest replay a subscribe answers with; a client further behind reloads over HTTP, which is
 # cheaper than thousands of frames (history itself keeps PTSA_HISTORY_MAX_LEN per channel).
 MAX_REPLAY = 2000
-_OFFSET = re.compile(r"^(\d{1,15})-(\d{1,15})$")
-_EPOCH = re.compile(r"^[0-9]{1,24}$")
+_OFFSET = re.compile(r"^([0-9]{1,15})-([0-9]{1,15})\Z")
+_EPOCH = re.compile(r"^[0-9]{1,24}\Z")
 
 # Lua: ms and seq of a stream id, and "a is older than b".
 _LUA_OFFSETS = """

@@ -15,9 +15,11 @@ from typing import NewType
 
 Channel = NewType("Channel", str)
 
-SLUG = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
-_UNIT_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_TASK_ID = re.compile(r"^[1-9][0-9]{0,17}$")
+# Matched with ``fullmatch``: ``$`` would also accept a trailing newline (``task.5\n``).
+SLUG = re.compile(r"[a-z0-9]+(?:[-_.][a-z0-9]+)*")
+_UNIT_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_TASK_ID = re.compile(r"[1-9][0-9]{0,9}")
+MAX_TASK_ID = 2**31 - 1  # the tasks.id column
 MAX_CHANNEL_LENGTH = 80
 
 # Redis keys. Prefix everything so the hub can share a Redis with other applications.
@@ -68,11 +70,11 @@ def parse_channel(name: object) -> ParsedChannel | None:
     kind, sep, key = name.partition(".")
     if not sep:
         return None
-    if kind in ("p1", "p2", "sup") and _UNIT_SLUG.match(key):
+    if kind in ("p1", "p2", "sup") and _UNIT_SLUG.fullmatch(key):
         return ParsedChannel(kind, key)
-    if kind == "task" and _TASK_ID.match(key):
+    if kind == "task" and _TASK_ID.fullmatch(key) and int(key) <= MAX_TASK_ID:
         return ParsedChannel(kind, key)
-    if kind == "user" and SLUG.match(key):
+    if kind == "user" and SLUG.fullmatch(key):
         return ParsedChannel(kind, key)
     return None
 
@@ -90,7 +92,9 @@ def parse_channel(name: object) -> ParsedChannel | None:
 # ptsa:seen:{<ch>}:<event> "this event is already in this channel's stream" (set with the append,
 #                         TTL = history age): makes the relay's retries idempotent.
 # ptsa:live:{<channel>}   pub/sub channel for the live fan-out.
-# ptsa:login:<username>   failed-login counter for throttling; TTL = the throttling window.
+# ptsa:login:<user>@<addr> failed sign-ins of one account from one address; TTL = the window.
+# ptsa:login:ip:<addr>    failed sign-ins from one address, any account; TTL = the window.
+# ptsa:login-ok:<user>    addresses the account signed in from; TTL 30 days (hub/auth/throttle).
 # ptsa:session:<sid>      a browser session (JSON); TTL = PTSA_SESSION_MAX_AGE.
 # ptsa:kick               pub/sub channel telling hub processes to close a user's sockets.
 
@@ -121,6 +125,16 @@ def live_channel_from_key(key: str) -> str:
 
 def login_attempts_key(username: str) -> str:
     return f"{PREFIX}:login:{username.lower()}"
+
+
+def login_pair_key(username: str, client: str) -> str:
+    """``ptsa:login:<username>@<address>``: failed sign-ins of one account from one address."""
+    return f"{PREFIX}:login:{username.lower()}@{client}"
+
+
+def login_known_key(username: str) -> str:
+    """``ptsa:login-ok:<username>``: addresses the account signed in from (a set, 30 days)."""
+    return f"{PREFIX}:login-ok:{username.lower()}"
 
 
 def rate_key(scope: str, client: str) -> str:

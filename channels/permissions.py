@@ -17,6 +17,33 @@ from hub.domain.tasks import FRONT_OFFICE
 # Looks up whether the principal may see task <id> (a database read, done by the caller's side).
 TaskVisibility = Callable[[Principal, int], Awaitable[bool]]
 
+# Events after which a task may be seen by other people than before (it moved to another unit or
+# level). When one arrives on ``task.<id>``, every hub process re-checks the subscribers it holds
+# on that channel before forwarding it (``channels.realtime``): the event is the signal, so the
+# decision reaches every process, in order with the channel's other events. A command that moves
+# a task (a future reassign or reroute) adds its event type here and needs nothing else.
+# Events after which a task may sit where some of its watchers may no longer see it: a desk's
+# and a supervisor's moves (hub.domain.tasks, hub.domain.supervision).
+REAUTHORISE_ON = frozenset({"task.disposed", "task.returned", "task.resubmitted",
+                            "task.reassigned", "task.released", "task.taken_over",
+                            "task.rerouted"})
+_TYPE_MARK = ',"type":"'
+
+
+def moves_task(channel: str, frame: str) -> bool:
+    """True for an event frame on a ``task.`` channel whose type is in ``REAUTHORISE_ON``.
+
+    The frame is read without decoding it: ``channels.history.event_body`` writes the type right
+    after the event id, and neither a channel name nor an event id holds a quote.
+    """
+    if not channel.startswith("task."):
+        return False
+    start = frame.find(_TYPE_MARK)
+    if start < 0:
+        return False
+    start += len(_TYPE_MARK)
+    return frame[start:frame.find('"', start)] in REAUTHORISE_ON
+
 
 def default_channels(principal: Principal) -> list[str]:
     """The channels a workstation of this principal subscribes to when its board opens."""

@@ -10,13 +10,18 @@ subscription is added (buffering) and Redis confirms the pub/sub subscription *b
 is read, so every event is either in the snapshot or arrives live; the buffered live events at or
 below the snapshot's head are then dropped. The same rule (drop what is not newer than the last
 forwarded offset) makes the gap fill after a reconnect exact.
+
+An event that moves a task (``channels.permissions.moves_task``) holds its channel: the
+``reauthorise`` hook re-checks who of the channel's subscribers may still see the task and drops
+the others, and only then is the event (and whatever arrived meanwhile) forwarded. Every process
+that has subscribers on the channel receives the same event, so each decides for its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from channels import names
@@ -45,11 +50,12 @@ class Subscription:
     flight when the snapshot was read) is already covered by the replay or the reload.
     """
 
-    __slots__ = ("channel", "sink", "pending", "floor")
+    __slots__ = ("channel", "sink", "pending", "floor", "owner")
 
-    def __init__(self, channel: str, sink: Sink) -> None:
+    def __init__(self, channel: str, sink: Sink, owner: Any = None) -> None:
         self.channel = channel
         self.sink = sink
+        self.owner = owner  # the connection, for the reauthorise hook
         self.pending: list[tuple[Offset | None, Any]] | None = []
         self.floor: Offset | None = None
 
@@ -67,6 +73,11 @@ class LocalChannel:
         self.held: list[tuple[str, Offset, str]] | None = None  # live messages during a reset
 
 
+# Re-checks a channel's subscriptions and unsubscribes those that may no longer see it.
+Reauthorise = Callable[[str, list[Subscription]], Awaitable[None]]
+MovesTask = Callable[[str, str], bool]
+
+
 class Realtime:
     """The process's live channels (``ctx.extras["realtime"]``).
 
@@ -76,11 +87,15 @@ class Realtime:
         on_kick: gets the data of each message on ``names.KICK_KEY``.
         pending_limit: live messages a subscribing connection may buffer before it counts as a
             slow consumer.
+        reauthorise, moves: the re-check before an event for which ``moves(channel, frame)``.
     """
 
     def __init__(self, redis_url: str, history: History, make_message: Callable[[str], Any],
                  on_kick: Callable[[str], None], *, pending_limit: int = 256,
-                 heartbeat: float = 5.0) -> None:
+                 heartbeat: float = 5.0, reauthorise: Reauthorise | None = None,
+                 moves: MovesTask | None = None) -> None:
+        self.reauthorise = reauthorise
+        self.moves = moves
         self.history = history
         self.make_message = make_message
         self.on_kick = on_kick
@@ -108,13 +123,13 @@ class Realtime:
 
     # --- subscribing -----------------------------------------------------------------------
     async def subscribe(self, sink: Sink, channel: str, since: str | None,
-                        epoch: str | None) -> Subscription:
+                        epoch: str | None, owner: Any = None) -> Subscription:
         """Join ``channel``: answer ``subscribed``, replay what was missed, then go live.
 
         Raises:
             SubscriberUnavailable, redis errors: Redis is unreachable (nothing is left behind).
         """
-        sub = Subscription(channel, sink)
+        sub = Subscription(channel, sink, owner)
         local = self._channels.get(channel)
         if local is None:
             local = self._channels[channel] = self._by_key[names.live_key(channel)] = \
@@ -190,8 +205,45 @@ class Realtime:
             local.epoch = epoch
         if local.last is not None and pos <= local.last:
             return  # already forwarded (by a gap fill or a replay)
+        if self._moves(local, frame):
+            local.held = [(epoch, pos, frame)]
+            self._track(asyncio.create_task(self._drain(local), name=f"reauth-{local.name}"))
+            return
         local.last, local.last_offset = pos, offset
         self._deliver(local, pos, self.make_message(frame))
+
+    def _moves(self, local: LocalChannel, frame: str) -> bool:
+        return self.reauthorise is not None and self.moves is not None and bool(
+            local.members) and self.moves(local.name, frame)
+
+    async def _reauthorise(self, local: LocalChannel) -> None:
+        assert self.reauthorise is not None
+        try:
+            await self.reauthorise(local.name, list(local.members))
+        except Exception:  # the hook fails closed itself; a bug in it must not stall the channel
+            log.exception("re-checking the subscribers of %s failed", local.name)
+
+    async def _drain(self, local: LocalChannel, *, resetting: bool = False) -> None:
+        """Forward the held live messages in order, re-checking the subscribers before each one
+        that moves a task; new live messages keep queueing behind until the last is out."""
+        while local.held:
+            epoch, pos, frame = local.held[0]
+            if epoch != local.epoch and not resetting:
+                # A new history arrived while held: the reset takes over what is held.
+                self._track(asyncio.create_task(self._reset(local), name=f"reset-{local.name}"))
+                return
+            del local.held[0]
+            if epoch != local.epoch or (local.last is not None and pos <= local.last):
+                continue  # of a replaced history, or already forwarded
+            if self._moves(local, frame):
+                await self._reauthorise(local)
+            local.last, local.last_offset = pos, _offset_text(pos)
+            self._deliver(local, pos, self.make_message(frame))
+        local.held = None
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._resets.add(task)
+        task.add_done_callback(self._resets.discard)
 
     def _deliver(self, local: LocalChannel, pos: Offset | None, message: Any) -> None:
         for sub in local.members:
@@ -212,9 +264,7 @@ class Realtime:
     def _start_reset(self, local: LocalChannel) -> None:
         if local.held is None:
             local.held = []
-        task = asyncio.create_task(self._reset(local), name=f"reset-{local.name}")
-        self._resets.add(task)
-        task.add_done_callback(self._resets.discard)
+        self._track(asyncio.create_task(self._reset(local), name=f"reset-{local.name}"))
 
     async def _reset(self, local: LocalChannel) -> None:
         """The channel's epoch changed: tell every subscriber to reload, then carry on live."""
@@ -225,11 +275,7 @@ class Realtime:
             local.held = None
             return
         self._restart(local, snap)
-        held, local.held = local.held or [], None
-        for epoch, pos, frame in held:
-            if epoch == local.epoch and local.last is not None and pos > local.last:
-                local.last, local.last_offset = pos, _offset_text(pos)
-                self._deliver(local, pos, self.make_message(frame))
+        await self._drain(local, resetting=True)
 
     def _restart(self, local: LocalChannel, snap: Snapshot) -> None:
         log.info("channel %s has a new epoch %s (was %s): subscribers reload", local.name,
@@ -253,6 +299,8 @@ class Realtime:
             for offset, frame in snap.entries:
                 pos = parse_offset(offset)
                 if pos > local.last:
+                    if self._moves(local, frame):
+                        await self._reauthorise(local)
                     local.last, local.last_offset = pos, offset
                     self._deliver(local, pos, self.make_message(frame))
             if snap.entries:

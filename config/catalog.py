@@ -24,7 +24,7 @@ UnitLevel = Literal["front", "eselon1", "eselon2"]
 StaffRole = Literal["p0", "p1", "p2", "supervisor", "admin"]
 
 # Codes end up in channel names and Redis keys, so they share the channel-name alphabet.
-SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*\Z")
 SLUG_MAX = 40
 LEVELS: tuple[UnitLevel, ...] = ("front", "eselon1", "eselon2")
 # Which unit level each desk role sits at.

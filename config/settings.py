@@ -1,15 +1,21 @@
 """Typed settings read from environment variables and checked at start-up.
 
-Every variable is optional in development. Production (``PTSA_ENV=production``) refuses the
-development secret key, so a forgotten variable is a start-up error and not a forged session.
+Every variable is optional in development, where a missing ``PTSA_SECRET_KEY`` is replaced by a
+random key generated once per install and kept in ``var/secret_key`` (owner-only): the built-in
+key is never used to sign anything, so nobody can mint a token from the published source.
+Production (``PTSA_ENV=production``) requires a secret with real entropy and ``PTSA_BASE_URL``,
+so a forgotten variable is a start-up error and not a forged session or a dead link.
 Durations accept ``s``, ``m`` and ``h`` suffixes (``15m``, ``90s``) so a test can run a whole SLA
 breach in seconds.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import secrets
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -19,9 +25,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.errors import ConfigError
 
+# Published in the source, so refused everywhere; kept as a name for the tests that prove it.
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+SECRET_FILE = "secret_key"
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT = 10  # different characters
+MIN_SECRET_BITS = 128.0  # length × per-character Shannon entropy of the text
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*\Z")
 _UNIT_SECONDS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -67,6 +78,63 @@ def _parse_relay(text: str) -> str:
     if text not in ("on", "sweep", "off"):
         raise ConfigError(f"PTSA_RELAY must be 'on', 'sweep' or 'off'; got {text!r}")
     return text
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why ``secret`` is too weak for production, or None. Catches the forms people type:
+    short strings, one character repeated, a short pattern repeated, few distinct characters;
+    a random value from ``secrets.token_urlsafe(48)`` passes with a wide margin."""
+    if secret == DEV_SECRET_KEY:
+        return "it is the built-in development key"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"it has {len(secret)} characters, fewer than {MIN_SECRET_LENGTH}"
+    for period in range(1, len(secret) // 2 + 1):
+        if all(secret[i] == secret[i % period] for i in range(len(secret))):
+            return f"it repeats a pattern of {period} character(s)"
+    counts = Counter(secret)
+    if len(counts) < MIN_SECRET_DISTINCT:
+        return f"it uses only {len(counts)} different characters"
+    bits = -len(secret) * sum(n / len(secret) * math.log2(n / len(secret))
+                              for n in counts.values())
+    if bits < MIN_SECRET_BITS:
+        return f"it carries about {bits:.0f} bits of entropy, fewer than {MIN_SECRET_BITS:.0f}"
+    return None
+
+
+def install_secret(var_dir: Path) -> str:
+    """The per-install development key in ``var_dir/secret_key``, created on first use.
+
+    Several processes may start at once (``ptsa run``, tests): the key is written to a private
+    temporary file and linked into place, so exactly one key wins and all of them read it.
+
+    Raises:
+        ConfigError: ``var_dir`` cannot hold the file.
+    """
+    path = var_dir / SECRET_FILE
+    try:
+        if not path.exists():
+            var_dir.mkdir(parents=True, exist_ok=True)
+            tmp = var_dir / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48) + "\n")
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another process won the race; use its key
+            finally:
+                tmp.unlink()
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)  # a key others can read signs their sessions too
+        key = path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"PTSA_SECRET_KEY is unset and no key can be kept in PTSA_VAR_DIR "
+                          f"({var_dir}): {exc.strerror or exc}; set PTSA_SECRET_KEY or make "
+                          "the directory writable") from None
+    if secret_weakness(key) is not None:
+        raise ConfigError(f"{path} does not hold a usable key; delete it to get a new one "
+                          "(everyone signs in again)")
+    return key
 
 
 def normalise_database_url(url: str) -> str:
@@ -127,6 +195,10 @@ class Settings:
     ws_queue_size: int = 256
     ws_max_subscriptions: int = 64
     ws_max_message_bytes: int = 64 * 1024
+    # Open sockets one account may hold on one hub process; the next is closed with 4009.
+    ws_max_sockets_per_account: int = 50
+    # How often each web process re-checks its sockets' sign-ins and subscriptions.
+    ws_recheck_interval: timedelta = timedelta(seconds=30)
     # The outbox relay in this process: "on" (publish after commit + sweep), "sweep" (only the
     # sweep, e.g. when a separate process publishes), "off" (tests of a crashed relay).
     relay: str = "on"
@@ -169,12 +241,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if mode not in ("development", "production"):
         raise ConfigError(f"PTSA_ENV must be 'development' or 'production'; got {mode!r}")
     var_dir = Path(get("PTSA_VAR_DIR", str(PROJECT_ROOT / "var")))
-    secret = get("PTSA_SECRET_KEY", DEV_SECRET_KEY)
-    if mode == "production" and (secret == DEV_SECRET_KEY or len(secret) < 32):
+    secret = get("PTSA_SECRET_KEY", "")
+    weakness = secret_weakness(secret) if secret or mode == "production" else None
+    if weakness is not None and (mode == "production" or secret == DEV_SECRET_KEY):
         raise ConfigError(
-            "PTSA_SECRET_KEY must be set to a random value of at least 32 characters in production "
-            "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
-        )
+            f"PTSA_SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters "
+            f"in production; {weakness} (for example: python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))')")
+    if not secret:
+        secret = install_secret(var_dir)
+    base_url = get("PTSA_BASE_URL", "").strip().rstrip("/")
+    if mode == "production" and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", base_url):
+        raise ConfigError("PTSA_BASE_URL must be the hub's public address in production, e.g. "
+                          "https://ptsa.kemnaker.go.id (links in e-mails and SMS use it); got "
+                          f"{base_url!r}")
     timezone = get("PTSA_TIMEZONE", "Asia/Jakarta")
     try:
         ZoneInfo(timezone)
@@ -223,7 +303,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                                           get("PTSA_REDIS_HOOK_TIMEOUT", "0.25s")),
         calendar=calendar,
         office_hours=get("PTSA_OFFICE_HOURS", "mon-fri 08:00-16:00"),
-        base_url=get("PTSA_BASE_URL", "").rstrip("/"),
+        base_url=base_url,
         var_dir=var_dir,
         session_max_age=parse_duration("PTSA_SESSION_MAX_AGE", get("PTSA_SESSION_MAX_AGE", "10h")),
         history_max_len=_parse_int("PTSA_HISTORY_MAX_LEN",
@@ -232,6 +312,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ws_queue_size=_parse_int("PTSA_WS_QUEUE_SIZE", get("PTSA_WS_QUEUE_SIZE", "256"), 2),
         ws_max_subscriptions=_parse_int("PTSA_WS_MAX_SUBSCRIPTIONS",
                                         get("PTSA_WS_MAX_SUBSCRIPTIONS", "64"), 1),
+        ws_max_sockets_per_account=_parse_int("PTSA_WS_MAX_SOCKETS_PER_ACCOUNT",
+                                              get("PTSA_WS_MAX_SOCKETS_PER_ACCOUNT", "50"), 1),
+        ws_recheck_interval=parse_duration("PTSA_WS_RECHECK", get("PTSA_WS_RECHECK", "30s")),
         relay=_parse_relay(get("PTSA_RELAY", "on")),
         queue_wait_target=parse_duration("PTSA_QUEUE_WAIT_TARGET",
                                          get("PTSA_QUEUE_WAIT_TARGET", "30m")),

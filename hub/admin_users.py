@@ -19,7 +19,7 @@ from hub.models import Staff, Unit, utcnow
 from hub.supervise import release_all_held_by
 from hub.validation import optional_email, optional_phone, require_text
 
-_USERNAME = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
+_USERNAME = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*\Z")
 # Which unit level each role works at ("any" for admins and supervisors of any unit).
 _ROLE_LEVEL = {"p0": "front", "p1": "eselon1", "p2": "eselon2"}
 

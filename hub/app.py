@@ -11,16 +11,18 @@ from datetime import datetime
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config.settings import Settings, load_settings
 from hub.api import api_routes
-from hub.api.common import handle_ptsa_error
+from hub.api.common import error_response, handle_ptsa_error
 from hub.auth.sessions import PrincipalMiddleware
 from hub.context import AppContext
 from hub.domain.calendar import indonesian_holidays
-from hub.errors import PtsaError
+from hub.errors import InvalidInput, NotFound, PtsaError
+from hub.validation import url_is_clean
 from hub.ws import WebSocketMiddleware, start_realtime
 from web.pages import page_routes
 
@@ -55,6 +57,68 @@ async def healthz(request: Request) -> JSONResponse:
                         status_code=200 if healthy else 503)
 
 
+async def unrouted(request: Request, exc: Exception) -> Response:
+    """What no route matched (e.g. a path with a newline, which no route pattern accepts):
+    the JSON error body under /api/, the error page elsewhere, never Starlette's plain text."""
+    status = getattr(exc, "status_code", 404)
+    error = NotFound(f"nothing at {request.url.path[:200]!r}") if status == 404 else \
+        PtsaError(f"{request.method[:10]} is not allowed here",
+                  code="method_not_allowed").with_status(405)
+    if request.url.path == "/api" or request.url.path.startswith("/api/"):
+        return error_response(error)
+    from web.views.base import error_page
+
+    return error_page(request, error)
+
+
+class CleanUrls:
+    """Refuses (400) a request whose path or query holds control characters or bad UTF-8
+    before any route sees it (``hub.validation.url_is_clean``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or url_is_clean(scope["path"], scope["query_string"]):
+            await self.app(scope, receive, send)
+            return
+        error = InvalidInput("the address holds control characters or is not UTF-8",
+                             code="bad_url").with_status(400)
+        request = Request(scope, receive)
+        response: Response
+        if scope["path"] == "/api" or scope["path"].startswith("/api/"):
+            response = error_response(error)
+        else:
+            from web.views.base import error_page
+
+            response = error_page(request, error)
+        await response(scope, receive, send)
+
+
+class NoStore:
+    """``Cache-Control: no-store`` on every page and API answer (they carry applicants' names
+    and phone numbers, tokens, CSRF tokens): no browser or proxy cache keeps them. Static files
+    and /healthz keep their own caching."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(("/static/", "/healthz")):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", ())
+                           if k.lower() != b"cache-control"]
+                headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     ctx = AppContext(settings)
@@ -79,8 +143,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(routes=routes, lifespan=lifespan,
                     # /ws is served by WebSocketMiddleware (hub/ws.py: the live channels).
-                    middleware=[Middleware(PrincipalMiddleware), Middleware(WebSocketMiddleware)],
-                    exception_handlers={PtsaError: handle_ptsa_error})
+                    middleware=[Middleware(NoStore), Middleware(CleanUrls),
+                                Middleware(PrincipalMiddleware),
+                                Middleware(WebSocketMiddleware)],
+                    exception_handlers={PtsaError: handle_ptsa_error, 404: unrouted,
+                                        405: unrouted})
     app.state.ctx = ctx
     # Parts that need start-up work register an async ``starter(ctx, exit_stack)`` here (the
     # relay, the WebSocket hub); each pushes its own shutdown onto the stack.

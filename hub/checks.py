@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from config.catalog import DEFAULT_PATH, load_catalog
-from config.settings import Settings
+from config.settings import SECRET_FILE, Settings
 from hub.db import Database
 from hub.errors import ConfigError
 
@@ -97,7 +98,8 @@ async def run_checks(settings: Settings) -> int:
                            "PTSA_SMTP_URL unset, warnings are kept in the admin outbox"))
     say(True, "SMS: " + (f"gateway {settings.sms_url}" if settings.sms_url else
                          "PTSA_SMS_URL unset, SMS are kept in the admin outbox"))
-    if settings.env != "production":
-        print("  note  development mode: the built-in secret key is in use")
+    if settings.env != "production" and not os.environ.get("PTSA_SECRET_KEY"):
+        print(f"  note  development mode: the secret key is this install's own, kept in "
+              f"{settings.var_dir / SECRET_FILE}")
     print("all good" if not problems else f"{problems} problem(s)")
     return 0 if not problems else 1

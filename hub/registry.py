@@ -50,6 +50,10 @@ class ConnectionRegistry:
         for peers in list(self._by_user.values()):
             yield from list(peers)
 
+    def count(self, username: str) -> int:
+        """How many sockets ``username`` has open on this process."""
+        return len(self._by_user.get(username, ()))
+
     def add(self, peer: Peer) -> None:
         peers = self._by_user.setdefault(peer.username, set())
         if peer not in peers:

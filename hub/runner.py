@@ -76,7 +76,19 @@ def worker_command() -> list[str]:
     return [sys.executable, "-m", "hub.cli", "worker"]
 
 
+def refuse_demo_in_production(settings: Settings, demo: bool) -> None:
+    """Demo accounts share a published password: no entry point may create them in production.
+
+    Raises:
+        ConfigError: ``demo`` is asked for with ``PTSA_ENV=production``.
+    """
+    if demo and settings.is_production:
+        raise ConfigError("refusing to create demo accounts with a shared password in production; "
+                          "`ptsa run --no-demo` starts without them, `ptsa user add` adds staff")
+
+
 async def prepare(settings: Settings, demo: bool) -> str:
+    refuse_demo_in_production(settings, demo)
     from config.catalog import load_catalog
     from config.seed import seed
     from hub.db import Database
@@ -95,6 +107,7 @@ async def prepare(settings: Settings, demo: bool) -> str:
 
 
 def run_all(settings: Settings, demo: bool = True) -> int:
+    refuse_demo_in_production(settings, demo)  # before anything is started or created
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     children: list[subprocess.Popen[bytes]] = []
     env = dict(os.environ)

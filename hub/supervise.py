@@ -4,9 +4,9 @@ transaction, the pure rule (``hub.domain.supervision``) decides, the optimistic 
 of two simultaneous supervisors exactly one win, history + outbox rows + clocks are written
 together, after-commit hooks publish and schedule.
 
-"Task moved" point: every change here that can take a task away from a unit or a person goes
-through ``_moved`` — the one place to hook anything that must react (e.g. dropping socket
-subscriptions of people who may no longer see the task).
+Every event written here can take a task away from a unit or a person: each is in
+``channels.permissions.REAUTHORISE_ON``, so every hub process re-checks the ``task.<id>``
+subscribers before the event goes out and drops those who may no longer see the task.
 """
 
 from __future__ import annotations
@@ -154,13 +154,7 @@ async def _apply(commands: TaskCommands, session: AsyncSession, task: Task,
     clocks = await apply_clock_changes(session, task, transition.clocks, now, policy)
     result = await _record(session, task, transition.event, actor, now, extra, before, clocks,
                            extra_channels=_supervisor_channels(task, before))
-    _moved(task, before)
     return result
-
-
-def _moved(task: Task, before: sm.TaskState) -> None:
-    """THE "task moved" point of the supervisor commands: ``task`` now holds its new unit and
-    assignee, ``before`` the old ones. Nothing to do yet; subscription clean-up hooks in here."""
 
 
 def _supervisor_channels(task: Task, before: sm.TaskState) -> list[str]:

@@ -8,6 +8,10 @@ each connection's ``Outbound``.
 
 ``start_realtime`` is the web process's starter: the relay (fast path + sweep), the Redis
 subscriber and fan-out, the kick listener and the periodic sign-in recheck.
+
+Subscriptions are re-authorised, not only checked once: an event that moves a task makes each
+process re-check its own subscribers of that task's channel before forwarding it
+(``reauthorise``), and the periodic recheck runs ``may_subscribe`` over every subscription.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ import logging
 from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 
+from sqlmodel import col, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from channels import names
 from channels.history import History
-from channels.realtime import Realtime
+from channels.permissions import may_subscribe, moves_task
+from channels.realtime import Realtime, Subscription
 from channels.relay import Relay
 from hub import ws_protocol as proto
 from hub.auth.principal import Principal
@@ -39,7 +46,6 @@ from hub.ws_wire import prepared_message, wire_writer
 log = logging.getLogger(__name__)
 
 WS_PATH = "/ws"
-RECHECK_INTERVAL_S = 30.0
 WEB_IDLE_SWEEP_S = 5.0  # the relay sweep's pause when nothing is known to wait
 
 
@@ -54,7 +60,8 @@ class WebSocketHub:
         self.registry = ConnectionRegistry()
         # Fan-out frames are prepared for the wire once per event, not framed once per socket.
         self.realtime = Realtime(ctx.settings.redis_url or "", history, prepared_message,
-                                 self.on_kick, pending_limit=ctx.settings.ws_queue_size)
+                                 self.on_kick, pending_limit=ctx.settings.ws_queue_size,
+                                 reauthorise=self.reauthorise, moves=moves_task)
         self.collector = CollectorGovernor(lambda: len(self.registry))
         self._recheck: asyncio.Task[None] | None = None
 
@@ -86,12 +93,72 @@ class WebSocketHub:
 
     async def _recheck_loop(self) -> None:
         while True:
-            await asyncio.sleep(RECHECK_INTERVAL_S)
+            await asyncio.sleep(self.settings.ws_recheck_interval.total_seconds())
             try:
                 await self.registry.recheck(self.ctx.db, self.ctx.redis,
                                             proto.CLOSE_SESSION_ENDED, "sign in again")
             except Exception as exc:  # the database or Redis is away; try again next round
                 log.warning("WebSocket sign-in recheck failed: %s", exc)
+                continue
+            try:
+                await self.recheck_subscriptions()
+            except Exception as exc:
+                log.warning("WebSocket subscription recheck failed: %s", exc)
+
+    async def _task_states(self, ids: set[int]) -> dict[int, Task]:
+        found: dict[int, Task] = {}
+        wanted = sorted(ids)
+        async with self.ctx.db.read() as session:
+            for start in range(0, len(wanted), 500):
+                rows = await session.exec(
+                    select(Task).where(col(Task.id).in_(wanted[start:start + 500])))
+                found.update((t.id or 0, t) for t in rows.all())
+        return found
+
+    async def recheck_subscriptions(self) -> int:
+        """Run the subscribe rule over every subscription of this process (tasks read in one
+        pass); drop those that no longer pass. Returns how many were dropped."""
+        conns = [c for c in self.registry if isinstance(c, Connection) and c.subs]
+        ids = {int(p.key) for c in conns for ch in c.subs
+               if (p := names.parse_channel(ch)) is not None and p.kind == "task"}
+        tasks = await self._task_states(ids) if ids else {}
+
+        async def visible(principal: Principal, task_id: int) -> bool:
+            task = tasks.get(task_id)
+            return task is not None and can_view(state_of(task),
+                                                 actor_of(principal.staff, principal.scope))
+
+        dropped = 0
+        for conn in conns:
+            for channel in list(conn.subs):
+                if not await may_subscribe(conn.principal, channel, visible):
+                    conn.revoke(channel, proto.UNSUB_FORBIDDEN)
+                    dropped += 1
+        if dropped:
+            log.info("dropped %d subscription(s) their users may no longer see", dropped)
+        return dropped
+
+    async def reauthorise(self, channel: str, subs: list[Subscription]) -> None:
+        """Before a task-moving event goes out on ``task.<id>``: unsubscribe this process's
+        subscribers who may no longer see the task. Fails closed: if the task cannot be read,
+        every subscriber is dropped (they may subscribe again, which checks afresh)."""
+        parsed = names.parse_channel(channel)
+        if parsed is None or parsed.kind != "task":
+            return
+        task: Task | None = None
+        try:
+            async with self.ctx.db.read() as session:
+                task = await session.get(Task, int(parsed.key))
+        except Exception as exc:
+            log.warning("could not re-check the subscribers of %s: %s", channel, exc)
+        for sub in subs:
+            conn = sub.owner
+            if not isinstance(conn, Connection):
+                continue
+            staff = conn.principal.staff
+            if task is None or not can_view(state_of(task), actor_of(staff,
+                                                                     conn.principal.scope)):
+                conn.revoke(channel, proto.UNSUB_TASK_MOVED)
 
     async def task_visible(self, principal: Principal, task_id: int) -> bool:
         async with self.ctx.db.read() as session:
@@ -110,6 +177,13 @@ class WebSocketHub:
             await _refuse(scope, send, exc)
             return
         await send({"type": "websocket.accept"})
+        cap = self.settings.ws_max_sockets_per_account
+        if self.registry.count(identity.principal.username) >= cap:
+            # Accepted first so that a browser can read the code (a refused handshake is only
+            # "failed" to a page's script).
+            await send({"type": "websocket.close", "code": proto.CLOSE_TOO_MANY_SOCKETS,
+                        "reason": f"at most {cap} open connections per account"})
+            return
         conn = Connection(identity, send, self.realtime, self.task_visible,
                           queue_size=self.settings.ws_queue_size,
                           max_subscriptions=self.settings.ws_max_subscriptions,

@@ -38,6 +38,7 @@ class Identity:
     principal: Principal
     epoch: int  # the session epoch the credential was issued for
     session_id: str | None  # the browser session, None for a token
+    expires_at: float | None = None  # a token's end (Unix time); None for a browser session
 
 
 def header(scope: Scope, name: bytes) -> str | None:
@@ -86,7 +87,7 @@ class PrincipalCache:
         now = time.monotonic()
         hit = self._entries.get(key)
         if hit is not None and hit[0] > now:
-            return Identity(hit[1], claims.epoch, None)
+            return Identity(hit[1], claims.epoch, None, claims.expires_at)
         async with self.db.read() as session:
             principal = await load_principal(session, claims.staff_id, claims.epoch)
         if principal is None:
@@ -95,7 +96,7 @@ class PrincipalCache:
         if len(self._entries) > 10_000:
             self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
         self._entries[key] = (now + self.ttl, principal)
-        return Identity(principal, claims.epoch, None)
+        return Identity(principal, claims.epoch, None, claims.expires_at)
 
     def forget(self, username: str) -> None:
         self._entries = {k: v for k, v in self._entries.items() if v[1].username != username}

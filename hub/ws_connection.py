@@ -40,7 +40,7 @@ def text_message(frame: str) -> dict[str, Any]:
 class Connection:
     __slots__ = ("principal", "username", "staff_id", "epoch", "role", "unit", "session_id",
                  "outbound", "subs", "realtime", "task_visible", "max_subscriptions",
-                 "_tokens", "_stamp", "_refused")
+                 "_tokens", "_stamp", "_refused", "_expiry")
 
     def __init__(self, identity: Identity, send: Send, realtime: Realtime,
                  task_visible: TaskVisible, *, queue_size: int, max_subscriptions: int,
@@ -61,6 +61,12 @@ class Connection:
         self._tokens = RATE_BURST
         self._stamp = time.monotonic()
         self._refused = 0
+        # A token socket ends when its token does (a browser session's end is a kick instead).
+        self._expiry: asyncio.TimerHandle | None = None
+        if identity.expires_at is not None:
+            self._expiry = asyncio.get_running_loop().call_later(
+                max(0.0, identity.expires_at - time.time()), self.close,
+                proto.CLOSE_SESSION_ENDED, "the token has expired; request a new one")
 
     # --- frames in -------------------------------------------------------------------------
     async def handle(self, text: str) -> None:
@@ -113,7 +119,8 @@ class Connection:
             raise proto.ProtocolError(proto.FORBIDDEN, "you may not subscribe to this channel",
                                       channel)
         try:
-            sub = await self.realtime.subscribe(self.outbound, channel, op.since, op.epoch)
+            sub = await self.realtime.subscribe(self.outbound, channel, op.since, op.epoch,
+                                                owner=self)
         except (SubscriberUnavailable, RedisError, OSError) as exc:
             log.warning("subscribe to %s failed: %s", channel, exc)
             raise proto.ProtocolError(proto.UNAVAILABLE, "live updates are unavailable right "
@@ -131,6 +138,13 @@ class Connection:
         self.realtime.unsubscribe(sub)
         self.send(proto.unsubscribed_frame(channel))
 
+    def revoke(self, channel: str, code: str) -> None:
+        """The server ends one subscription (the user may no longer see the channel)."""
+        sub = self.subs.pop(channel, None)
+        if sub is not None:
+            self.realtime.unsubscribe(sub)
+            self.send(proto.unsubscribed_frame(channel, code))
+
     # --- frames out, closing ---------------------------------------------------------------
     def send(self, frame: str) -> None:
         self.outbound.push(text_message(frame))
@@ -141,6 +155,9 @@ class Connection:
         self.outbound.close(code, reason)
 
     def detach(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
         subs, self.subs = self.subs, {}
         for sub in subs.values():
             self.realtime.unsubscribe(sub)

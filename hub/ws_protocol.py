@@ -23,6 +23,7 @@ CLOSE_TOO_BIG = 1009  # an inbound message above PTSA_WS_MAX_MESSAGE_BYTES
 CLOSE_INTERNAL = 1011
 CLOSE_RESTART = 1012  # the hub process is shutting down: reconnect (with since)
 CLOSE_SESSION_ENDED = 4001  # signed out, deactivated or sessions revoked: sign in again
+CLOSE_TOO_MANY_SOCKETS = 4009  # the account has PTSA_WS_MAX_SOCKETS_PER_ACCOUNT open already
 CLOSE_SLOW_CONSUMER = 4008  # the client did not keep up: reconnect with since
 CLOSE_RATE_LIMITED = 4029  # far too many frames: reconnect later
 
@@ -39,6 +40,10 @@ TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions"
 RATE_LIMITED = "rate_limited"
 UNAVAILABLE = "unavailable"
 INTERNAL = "internal"
+
+# Reason codes of an {"op":"unsubscribed"} frame the server sends on its own.
+UNSUB_TASK_MOVED = "task_moved"  # the task moved to where this user may not see it
+UNSUB_FORBIDDEN = "forbidden"  # the periodic re-check: the channel is no longer this user's
 
 PONG = '{"op":"pong"}'
 
@@ -126,8 +131,12 @@ def subscribed_frame(channel: str, offset: str, epoch: str, recovered: bool, mis
                        "recovered": recovered, "missed": missed}, separators=(",", ":"))
 
 
-def unsubscribed_frame(channel: str) -> str:
-    return json.dumps({"op": "unsubscribed", "channel": channel}, separators=(",", ":"))
+def unsubscribed_frame(channel: str, code: str | None = None) -> str:
+    """The answer to an unsubscribe, or (with a reason ``code``) the server's own decision."""
+    frame = {"op": "unsubscribed", "channel": channel}
+    if code is not None:
+        frame["code"] = code
+    return json.dumps(frame, separators=(",", ":"))
 
 
 def error_frame(code: str, message: str, channel: str | None = None) -> str:

@@ -121,6 +121,21 @@ async def app(settings: Settings, seeded_db: Database) -> AsyncIterator[Any]:
 
 @pytest.fixture
 async def api(app: Any) -> AsyncIterator[ApiClient]:
+    from tests.support.api_statuses import record
+
     transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                 event_hooks={"response": [record]}) as client:
         yield ApiClient(client)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After any run that went through the API clients: every status they saw must be in the
+    OpenAPI document for its operation (tests/support/api_statuses.py)."""
+    from tests.support.api_statuses import SEEN, undocumented
+
+    missing = undocumented(SEEN)
+    if missing:
+        print("\nStatuses the API returned that hub/api/openapi.py does not document:\n  "
+              + "\n  ".join(missing))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

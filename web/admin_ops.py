@@ -10,8 +10,6 @@ Two rules the rest of the system relies on:
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,7 +23,7 @@ from hub.errors import Conflict, InvalidInput, NotFound
 from hub.models import AppSetting, CalendarDay, Service, Staff, Unit
 from hub.sla_clocks import CALENDAR_VERSION_KEY, P1_HANDLING_KEY, P1_PICKUP_KEY, P2_PICKUP_KEY
 from hub.supervise import release_all_held_by
-from hub.validation import require_text
+from hub.validation import parse_date, parse_int, require_text
 
 MAX_SLA_MINUTES = 24 * 60
 MAX_SOP_DAYS = 60
@@ -117,10 +115,7 @@ async def update_unit(ctx: AppContext, code: str, *, name: str, short_name: str,
 
 
 def _sop_days(raw: str) -> int:
-    if not raw.strip().isdigit() or not 1 <= int(raw) <= MAX_SOP_DAYS:
-        raise InvalidInput(f"sop_days must be a whole number from 1 to {MAX_SOP_DAYS}; "
-                           f"got {raw!r}", field="sop_days")
-    return int(raw)
+    return parse_int("sop_days", raw, low=1, high=MAX_SOP_DAYS)
 
 
 async def update_service(ctx: AppContext, code: str, *, name: str, sop_days: str,
@@ -198,11 +193,9 @@ async def set_sla_minutes(ctx: AppContext, p1_minutes: str, p2_minutes: str,
 
 async def set_calendar_day(ctx: AppContext, *, day: str, kind: str, name: str,
                            by: Staff) -> CalendarDay:
-    try:
-        when = date.fromisoformat(day)
-    except ValueError:
-        raise InvalidInput(f"day must be a date like 2026-12-24; got {day!r}",
-                           field="day") from None
+    when = parse_date("day", day)
+    if when is None:
+        raise InvalidInput("day must be a date like 2026-12-24", field="day")
     if kind not in ("holiday", "working"):
         raise InvalidInput(f"kind must be holiday or working; got {kind!r}", field="kind")
     name = require_text("name", name, max_length=200)
@@ -219,9 +212,11 @@ async def set_calendar_day(ctx: AppContext, *, day: str, kind: str, name: str,
 
 async def remove_calendar_day(ctx: AppContext, day: str) -> None:
     try:
-        when = date.fromisoformat(day)
-    except ValueError:
-        raise NotFound(f"no calendar day {day!r}") from None
+        when = parse_date("day", day)
+    except InvalidInput:
+        when = None
+    if when is None:
+        raise NotFound(f"no calendar day {day[:40]!r}")
     async with ctx.db.write() as session:
         row = await session.get(CalendarDay, when)
         if row is None:

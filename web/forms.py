@@ -52,7 +52,7 @@ _RULES: list[_Rule] = [
     (re.compile(r"a (\w+) works at a (\w+) unit"),
      lambda m: _("This role works at a unit of another level.")),
     (re.compile(r"must be a whole number"), lambda m: _("Enter a whole number in range.")),
-    (re.compile(r"must be a date like"), lambda m: _("Enter a date like 2026-11-27.")),
+    (re.compile(r"must be a date (like|between)"), lambda m: _("Enter a date like 2026-11-27.")),
     (re.compile(r"must have at least two letters or digits"),
      lambda m: _("Type at least two letters or digits of a number, name, organisation or "
                  "phone.")),

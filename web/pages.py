@@ -51,6 +51,7 @@ def page_routes() -> list[BaseRoute]:
         Route("/masuk", auth.login_form, methods=get),
         Route("/masuk", auth.login, methods=post),
         Route("/keluar", auth.logout, methods=post),
+        Route("/bahasa", auth.set_language, methods=post),
         Route("/loket", boards.intake_form, methods=get),
         Route("/loket", boards.intake_submit, methods=post),
         Route("/tanda-terima/{task_id}", boards.receipt, methods=get),

@@ -28,7 +28,7 @@ REFERENCE_MAX_CHARS = 200
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _PHONE_SEPARATORS = re.compile(r"[\s\-.()/]")
 # Indonesian mobile numbers have 10 to 13 digits written nationally: 08 and 8 to 11 more.
-_INDONESIAN_MOBILE = re.compile(r"^628\d{8,11}$")
+_INDONESIAN_MOBILE = re.compile(r"^628\d{8,11}\Z")
 _TRANSIENT_STATUS = frozenset({408, 429})
 
 

@@ -45,7 +45,7 @@ def environment() -> Environment:
 
 
 def task_link(public_url: str, task_id: int) -> str:
-    return f"{public_url.rstrip('/')}/tasks/{task_id}"
+    return f"{public_url.rstrip('/')}/permohonan/{task_id}"  # web/pages.py's task page
 
 
 def what_happened(clock: SlaClock, unit: Unit | None, sop_days: int | None) -> tuple[str, str]:

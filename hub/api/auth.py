@@ -35,7 +35,7 @@ async def authenticate_password(request: Request, username: str, password: str) 
             staff is None or not staff.active:
         await app.throttle.failed(username, client)
         raise NotAuthenticated("wrong username or password", code="bad_credentials")
-    await app.throttle.succeeded(username)
+    await app.throttle.succeeded(username, client)
     return staff
 
 

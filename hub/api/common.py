@@ -4,7 +4,6 @@ answering errors in one shape: ``{"error": {"code": ..., "message": ...}}``."""
 from __future__ import annotations
 
 import hmac
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -13,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from hub.auth.principal import Principal
 from hub.context import AppContext
 from hub.errors import Forbidden, InvalidInput, NotAuthenticated, PtsaError
+from hub.validation import loads_json
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -48,11 +48,7 @@ async def read_json(request: Request) -> dict[str, Any]:
                             code="too_large").with_status(413)
     if not body:
         return {}
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"the body is not valid JSON: {exc}",
-                           code="bad_json").with_status(400) from None
+    data = loads_json(body)
     if not isinstance(data, dict):
         raise InvalidInput(f"the body must be a JSON object; got {type(data).__name__}",
                            code="bad_json").with_status(400)

@@ -28,18 +28,9 @@ from hub.errors import InvalidInput
 from hub.kpi_excel import excel_csv
 from hub.kpi_targets import load_targets
 from hub.models import Service, SlaClock, Task, Unit, utcnow
+from hub.validation import parse_date, parse_int
 
 CHUNK = 500
-
-
-def _date_param(raw: str | None, name: str) -> date | None:
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be a date like 2026-11-27; got {raw!r}",
-                           field=name) from None
 
 
 def parse_params(query: Any, today: date) -> dict[str, Any]:
@@ -47,13 +38,9 @@ def parse_params(query: Any, today: date) -> dict[str, Any]:
     by = query.get("by") or "unit"
     if by not in ("unit", "eselon1", "service"):
         raise InvalidInput(f"by must be unit, eselon1 or service; got {by!r}", field="by")
-    weeks_raw = query.get("weeks") or "8"
-    if not weeks_raw.isdigit() or not 1 <= int(weeks_raw) <= 52:
-        raise InvalidInput(f"weeks must be a whole number from 1 to 52; got {weeks_raw!r}",
-                           field="weeks")
-    weeks = int(weeks_raw)
-    end = _date_param(query.get("to"), "to") or today
-    start = _date_param(query.get("from"), "from") or \
+    weeks = parse_int("weeks", query.get("weeks"), low=1, high=52, default=8)
+    end = parse_date("to", query.get("to")) or today
+    start = parse_date("from", query.get("from")) or \
         (end - timedelta(days=end.weekday()) - timedelta(weeks=weeks - 1))
     if start > end:
         raise InvalidInput(f"from ({start}) must not be after to ({end})", field="from")

@@ -31,7 +31,8 @@ _ERRORS = {
 }
 
 
-def _action(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def _action(summary: str, body: dict[str, Any] | None = None, *,
+            status: str = "200") -> dict[str, Any]:
     props: dict[str, Any] = {"version": {"type": "integer", "description":
                              "the version you saw; 409 stale_version if it changed"}}
     required: list[str] = []
@@ -44,7 +45,7 @@ def _action(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
                         "schema": {"type": "integer"}}],
         "requestBody": {"content": {"application/json": {"schema": {
             "type": "object", "properties": props, "required": required}}}},
-        "responses": {"200": _json(_ref("TaskDetail")), **_ERRORS},
+        "responses": {status: _json(_ref("TaskDetail")), **_ERRORS},
     }}
 
 
@@ -161,7 +162,7 @@ DOCUMENT: dict[str, Any] = {
         "/tasks/{task_id}/resubmit": _action("Send a returned task to P1 again (P0)"),
         "/tasks/{task_id}/messages": _action("Post a message on the task's thread",
                                              {"body": {"type": "string", "minLength": 1,
-                                                       "maxLength": 4000}}),
+                                                       "maxLength": 4000}}, status="201"),
         "/tasks/{task_id}/complete": _action("Complete the task (P2)",
                                              {"result": {"type": "string", "minLength": 1,
                                                          "maxLength": 4000}}),
@@ -234,6 +235,27 @@ DOCUMENT["paths"].update(QUEUE_PATHS)
 DOCUMENT["components"]["securitySchemes"]["device"] = {
     "type": "http", "scheme": "device",
     "description": "Authorization: Device <token> of a kiosk or hall display (ptsa device add)"}
+def _add_shared_answers(document: dict[str, Any]) -> None:
+    """Statuses any operation can answer, added where an operation does not describe its own:
+    400 (an address with control characters; a malformed JSON body), 401 behind a bearer
+    token, 413 and 422 with a request body, 429 on the rate-limited public lookup."""
+    shared = {"400": _json(_ref("Error"), "Malformed: bad_url, or bad_json for a body"),
+              "413": _json(_ref("Error"), "Body over 64 KiB (too_large)"),
+              "429": _json(_ref("Error"), "Too many requests (Retry-After)")}
+    for path, item in document["paths"].items():
+        for operation in item.values():
+            answers = operation.setdefault("responses", {})
+            answers.setdefault("400", shared["400"])
+            if operation.get("security"):
+                answers.setdefault("401", _ERRORS["401"])
+            if "requestBody" in operation:
+                answers.setdefault("413", shared["413"])
+                answers.setdefault("422", _ERRORS["422"])
+            if path.startswith("/track/"):
+                answers.setdefault("429", shared["429"])
+
+
+_add_shared_answers(DOCUMENT)
 
 
 async def openapi_endpoint(request: Request) -> JSONResponse:

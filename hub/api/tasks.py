@@ -3,7 +3,6 @@ resubmit, message, complete), plus the public ``GET /track/{code}``."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_
@@ -24,16 +23,20 @@ from hub.models import Service, SlaClock, Staff, Task, utcnow
 from hub.search import Filters
 from hub.serializers import iso, new_task_detail, task_detail, task_summary
 from hub.survey import survey_url
-from hub.validation import Applicant, require_int, require_text
+from hub.validation import (
+    Applicant,
+    parse_datetime,
+    parse_id,
+    parse_int,
+    require_int,
+    require_text,
+)
 
 MAX_PAGE = 500
 
 
 def _task_id(request: Request) -> int:
-    raw = request.path_params["task_id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound(f"task {raw!r} does not exist")
-    return int(raw)
+    return parse_id(request.path_params["task_id"], "task")
 
 
 async def create_task(request: Request) -> JSONResponse:
@@ -99,17 +102,10 @@ async def list_tasks(request: Request) -> JSONResponse:
             col(SlaClock.state).in_(("running", "paused")),
             col(SlaClock.due_at) < utcnow())
         query = query.where(col(Task.id).in_(overdue))
-    if since := q.get("since"):
-        try:
-            moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidInput(f"since must be an ISO date-time; got {since!r}",
-                               field="since") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ctx(request).settings.tz)
+    if moment := parse_datetime("since", q.get("since"), ctx(request).settings.tz):
         query = query.where(col(Task.created_at) >= moment)
-    limit = _int_param(q.get("limit"), "limit", 100, 1, MAX_PAGE)
-    offset = _int_param(q.get("offset"), "offset", 0, 0, 10**9)
+    limit = parse_int("limit", q.get("limit"), low=1, high=MAX_PAGE, default=100)
+    offset = parse_int("offset", q.get("offset"), low=0, high=10**9, default=0)
     query = query.order_by(col(Task.id).desc()).limit(limit).offset(offset)
     async with ctx(request).db.read() as session:
         tasks = (await session.exec(query)).all()
@@ -125,15 +121,6 @@ async def _pickup_dues(session: Any, ids: list[int]) -> dict[int, Any]:
         col(SlaClock.task_id).in_(ids), SlaClock.state == "running",
         col(SlaClock.kind).in_(("p1_pickup", "p2_pickup"))))
     return {c.task_id: c.due_at for c in rows.all()}
-
-
-def _int_param(raw: str | None, name: str, default: int, low: int, high: int) -> int:
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise InvalidInput(f"{name} must be a whole number from {low} to {high}; got {raw!r}",
-                           field=name)
-    return int(raw)
 
 
 def _action_endpoint(action: Action) -> Any:

@@ -20,6 +20,7 @@ _SALT = "ptsa.api-token.v1"
 class TokenClaims:
     staff_id: int
     epoch: int
+    expires_at: float = 0.0  # Unix time
 
 
 class TokenSigner:
@@ -32,10 +33,11 @@ class TokenSigner:
 
     def verify(self, token: str) -> TokenClaims:
         try:
-            staff_id, epoch = self._serializer.loads(token, max_age=self.max_age)
+            (staff_id, epoch), issued = self._serializer.loads(token, max_age=self.max_age,
+                                                               return_timestamp=True)
         except SignatureExpired:
             raise NotAuthenticated("the token has expired; request a new one from "
                                    "POST /api/v1/auth/token", code="token_expired") from None
         except (BadSignature, ValueError, TypeError):
             raise NotAuthenticated("the token is not valid", code="bad_token") from None
-        return TokenClaims(int(staff_id), int(epoch))
+        return TokenClaims(int(staff_id), int(epoch), issued.timestamp() + self.max_age)

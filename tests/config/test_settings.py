@@ -15,9 +15,10 @@ from config.settings import (
 )
 from hub.errors import ConfigError
 
-GOOD_SECRET = "s" * 48
+GOOD_SECRET = "Hq3vN8-zR1xLk5TwY0bJ7mPd2sGf9cA4eU6"
 PRODUCTION = {"PTSA_ENV": "production", "PTSA_SECRET_KEY": GOOD_SECRET,
-              "PTSA_ALLOWED_ORIGINS": "https://ptsa.kemnaker.go.id"}
+              "PTSA_ALLOWED_ORIGINS": "https://ptsa.kemnaker.go.id",
+              "PTSA_BASE_URL": "https://ptsa.kemnaker.go.id"}
 
 
 @pytest.mark.parametrize(("text", "seconds"), [
@@ -42,7 +43,7 @@ def test_defaults_follow_design_md(tmp_path: Path) -> None:
     """With nothing set: development, SQLite under var/, no Redis URL, pickups from the
     catalogue (no override), warnings at 80 %, Asia/Jakarta, office calendar, port 8000."""
     s = load_settings({"PTSA_VAR_DIR": str(tmp_path)})
-    assert (s.env, s.is_production, s.secret_key) == ("development", False, DEV_SECRET_KEY)
+    assert (s.env, s.is_production) == ("development", False)
     assert s.database_url == f"sqlite+aiosqlite:///{tmp_path / 'ptsa.db'}"
     assert s.redis_url is None
     assert (s.sla_p1_pickup, s.sla_p2_pickup) == (None, None)
@@ -98,9 +99,12 @@ def test_production_is_accepted_when_complete() -> None:
     assert s.is_production and s.secret_key == GOOD_SECRET
 
 
-@pytest.mark.parametrize("secret", [None, DEV_SECRET_KEY, "short-secret"])
+@pytest.mark.parametrize("secret", [
+    None, DEV_SECRET_KEY, "short-secret", "k" * 32, "s" * 48, "ab" * 20, "0123456789" * 4,
+    "password-password-password-password", "aaaabbbbccccddddaaaabbbbccccdddd1", " " * 40])
 def test_production_refuses_the_default_or_a_weak_secret(secret: str | None) -> None:
-    """Production without PTSA_SECRET_KEY, with the development one, or a short one, fails."""
+    """Production without PTSA_SECRET_KEY, with the development one, a short one, or one of
+    repeated or low-variety characters, fails."""
     env = dict(PRODUCTION)
     if secret is None:
         del env["PTSA_SECRET_KEY"]
@@ -122,9 +126,46 @@ def test_production_requires_allowed_origins(origins: str | None) -> None:
         load_settings(env)
 
 
-def test_development_accepts_the_default_secret() -> None:
-    """Development runs with the built-in secret so `make run` needs no setup."""
-    assert load_settings({}).secret_key == DEV_SECRET_KEY
+def test_development_without_a_secret_generates_one_per_install(tmp_path: Path) -> None:
+    """Development without PTSA_SECRET_KEY makes a random key in var/secret_key (mode 0600),
+    never the built-in one, and every later start (every process) reuses it."""
+    first = load_settings({"PTSA_VAR_DIR": str(tmp_path / "var")}).secret_key
+    path = tmp_path / "var" / "secret_key"
+    assert first != DEV_SECRET_KEY and len(first) >= 43
+    assert path.read_text().strip() == first
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert load_settings({"PTSA_VAR_DIR": str(tmp_path / "var")}).secret_key == first
+    other = load_settings({"PTSA_VAR_DIR": str(tmp_path / "elsewhere")}).secret_key
+    assert other not in (first, DEV_SECRET_KEY)
+
+
+def test_development_tightens_a_readable_secret_file(tmp_path: Path) -> None:
+    """A var/secret_key that others may read is made owner-only before it is used."""
+    path = tmp_path / "secret_key"
+    path.write_text("Hq3vN8-zR1xLk5TwY0bJ7mPd2sGf9cA4eU6\n")
+    path.chmod(0o644)
+    assert load_settings({"PTSA_VAR_DIR": str(tmp_path)}).secret_key == path.read_text().strip()
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_development_with_an_unwritable_var_dir_says_so(tmp_path: Path) -> None:
+    """No PTSA_SECRET_KEY and nowhere to keep a generated one is a ConfigError naming both."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match="PTSA_SECRET_KEY.*PTSA_VAR_DIR"):
+        load_settings({"PTSA_VAR_DIR": str(blocker / "var")})
+
+
+@pytest.mark.parametrize("base_url", [None, "", "ptsa.kemnaker.go.id", "ftp://x"])
+def test_production_requires_the_public_base_url(base_url: str | None) -> None:
+    """Production without an http(s) PTSA_BASE_URL fails: notification links would be wrong."""
+    env = dict(PRODUCTION)
+    if base_url is None:
+        del env["PTSA_BASE_URL"]
+    else:
+        env["PTSA_BASE_URL"] = base_url
+    with pytest.raises(ConfigError, match="PTSA_BASE_URL"):
+        load_settings(env)
 
 
 @pytest.mark.parametrize(("given", "expected"), [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -115,3 +116,27 @@ async def test_passwords_are_stored_as_argon2id(app: Any) -> None:
     assert DEMO_PASSWORD not in "".join(hashes)
     assert verify_password(hashes[0], DEMO_PASSWORD)
     assert not verify_password(hashes[0], DEMO_PASSWORD + "x")
+
+
+def client_at(app: Any, address: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(address, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def test_an_attacker_elsewhere_cannot_lock_the_rightful_user_out(app: Any) -> None:
+    """Wrong passwords for ``spv-barenbang`` from one address lock only that address for that
+    account: the supervisor signs in from the desk they used before and from a new address,
+    while the attacker's address keeps getting 429."""
+    limit = app.state.ctx.settings.login_max_attempts
+    right = {"username": "spv-barenbang", "password": DEMO_PASSWORD}
+    async with client_at(app, "10.0.0.5") as desk, client_at(app, "172.16.9.9") as attacker, \
+            client_at(app, "10.0.0.77") as laptop:
+        assert (await desk.post(TOKEN_URL, json=right)).status_code == 200
+        for _ in range(limit * 4):
+            r = await attacker.post(TOKEN_URL, json={"username": "spv-barenbang",
+                                                     "password": "tebak-123"})
+            assert r.status_code in (401, 429)
+        r = await attacker.post(TOKEN_URL, json=right)
+        assert r.status_code == 429 and r.json()["error"]["code"] == "login_throttled"
+        assert (await desk.post(TOKEN_URL, json=right)).status_code == 200
+        assert (await laptop.post(TOKEN_URL, json=right)).status_code == 200

@@ -130,6 +130,9 @@ async def test_check_reports_what_answers(redis_url: str, tmp_path: Path) -> Non
 @pytest.mark.parametrize(("env", "expected"), [
     ({"PTSA_SLA_P1_PICKUP": "soon"}, "PTSA_SLA_P1_PICKUP"),
     ({"PTSA_ENV": "production"}, "PTSA_SECRET_KEY"),
+    ({"PTSA_ENV": "production", "PTSA_SECRET_KEY": "k" * 32}, "PTSA_SECRET_KEY"),
+    ({"PTSA_ENV": "production", "PTSA_ALLOWED_ORIGINS": "https://ptsa.example",
+      "PTSA_SECRET_KEY": "Zq8-vK2pLm4nRt7wXy1cBd5fGh9jS0aE"}, "PTSA_BASE_URL"),
     ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
 ])
 def test_configuration_errors_are_plain_words_and_exit_2(tmp_path: Path, env: dict[str, str],
@@ -142,9 +145,7 @@ def test_configuration_errors_are_plain_words_and_exit_2(tmp_path: Path, env: di
 
 def test_demo_accounts_are_refused_in_production(tmp_path: Path) -> None:
     """`ptsa seed --demo` will not create shared-password accounts in production."""
-    env = _env(tmp_path, PTSA_ENV="production", PTSA_SECRET_KEY="k" * 40,
-               PTSA_ALLOWED_ORIGINS="https://ptsa.example",
-               DATABASE_URL=f"sqlite:///{tmp_path / 'prod.db'}")
+    env = _production_env(tmp_path, f"sqlite:///{tmp_path / 'prod.db'}")
     done = ptsa(env, "seed", "--demo")
     assert done.returncode == 2
     assert "refusing to create demo accounts" in done.stderr
@@ -157,3 +158,39 @@ def test_web_without_redis_url_explains_itself(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "REDIS_URL" in done.stderr and "ptsa run" in done.stderr
 
+
+
+def _production_env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    return _env(tmp_path, PTSA_ENV="production", PTSA_SECRET_KEY="Zq8-vK2pLm4nRt7wXy1cBd5fGh9jS0aE",
+                PTSA_ALLOWED_ORIGINS="https://ptsa.example", PTSA_BASE_URL="https://ptsa.example",
+                DATABASE_URL=database_url, PTSA_PORT=str(free_port()))
+
+
+async def test_run_in_production_refuses_the_demo_accounts(database_url: str,
+                                                           tmp_path: Path) -> None:
+    """`ptsa run` in production stops with exit code 2 before creating any demo account."""
+    done = ptsa(_production_env(tmp_path, database_url), "run")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "demo accounts" in done.stderr and "--no-demo" in done.stderr
+    assert "Traceback" not in done.stderr
+    if database_url.startswith("sqlite"):
+        assert not Path(database_url.split("///", 1)[1]).exists()
+    else:
+        db = Database(normalise_database_url(database_url))
+        try:
+            await db.create_schema()
+        finally:
+            await db.dispose()
+        assert await _staff(database_url, "admin") is None
+
+
+async def test_demo_data_is_refused_in_production_whoever_asks(tmp_path: Path) -> None:
+    """`prepare(demo=True)`, which every entry point uses, refuses production settings."""
+    from config.settings import load_settings
+    from hub.errors import ConfigError
+    from hub.runner import prepare
+
+    settings = load_settings(_production_env(tmp_path, f"sqlite:///{tmp_path / 'p.db'}"))
+    with pytest.raises(ConfigError, match="demo accounts"):
+        await prepare(settings, demo=True)
+    assert not (tmp_path / "p.db").exists()

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from sqlmodel import select
 from websockets.exceptions import InvalidStatus
 
-from config.settings import DEV_SECRET_KEY, normalise_database_url
+from config.settings import load_settings, normalise_database_url
 from hub.auth.sessions import COOKIE_NAME, SessionStore, kick
 from hub.db import Database
 from hub.models import Staff
@@ -34,7 +34,8 @@ async def browser_cookie(hub: HubProcess, username: str) -> str:
         staff = (await session.exec(select(Staff).where(Staff.username == username))).one()
     await db.dispose()
     redis = Redis.from_url(hub.env["REDIS_URL"], decode_responses=True)
-    _, cookie = await SessionStore(redis, DEV_SECRET_KEY, 3600).create(staff.id or 0,
+    secret = load_settings(hub.env).secret_key  # the hub's own per-install key
+    _, cookie = await SessionStore(redis, secret, 3600).create(staff.id or 0,
                                                                        staff.session_epoch)
     await redis.aclose()
     return f"{COOKIE_NAME}={cookie}"
@@ -165,7 +166,7 @@ async def test_kick_closes_one_session_or_all_within_seconds(cluster: HubCluster
         await client.subscribe("p1.barenbang")
     redis = Redis.from_url(a.env["REDIS_URL"], decode_responses=True)
     try:
-        store = SessionStore(redis, DEV_SECRET_KEY, 3600)
+        store = SessionStore(redis, load_settings(a.env).secret_key, 3600)
         session_1 = await store.load(cookie_1.split("=", 1)[1])
         assert session_1 is not None
         await kick(redis, "p1-barenbang-1", session_1.sid)

@@ -36,6 +36,9 @@ class SignedTokenClient(ApiClient):
 @asynccontextmanager
 async def signed_api(app: Any) -> AsyncIterator[SignedTokenClient]:
     """The client for a module's ``api`` fixture: ``async with signed_api(app) as api: ...``."""
+    from tests.support.api_statuses import record
+
     transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                 event_hooks={"response": [record]}) as client:
         yield SignedTokenClient(client, app)

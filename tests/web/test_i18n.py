@@ -72,22 +72,51 @@ async def test_pages_are_indonesian_by_default(browser: Browser) -> None:
 
 async def test_lang_en_switches_and_is_remembered_for_the_staff_member(browser: Browser,
                                                                        app: object) -> None:
-    """?lang=en shows English, stores the choice on staff.language and keeps it on later pages,
-    also in a new browser after signing in; ?lang=id switches back."""
+    """The language form (POST /bahasa with the CSRF token) shows English, stores the choice on
+    staff.language and keeps it on later pages, also in a new browser after signing in; posting
+    id switches back."""
     pages = await browser("p1-barenbang-1")
-    page = await pages.http.get("/papan?lang=en")
+    page = await pages.post_form("/bahasa", {"lang": "en", "next": "/papan"},
+                                 follow_redirects=True)
     assert '<html lang="en">' in page.text and "Unit queue" in page.text
     assert "Antrean unit" not in page.text
+    assert 'action="/bahasa"' in page.text
     later = await pages.http.get("/papan")
     assert "Unit queue" in later.text
-    async with app.state.ctx.db.read() as session:  # type: ignore[attr-defined]
-        staff = (await session.exec(select(Staff).where(
-            Staff.username == "p1-barenbang-1"))).one()
-    assert staff.language == "en"
+    assert await _language_of(app, "p1-barenbang-1") == "en"
     elsewhere = await browser("p1-barenbang-1")
     assert "Unit queue" in (await elsewhere.http.get("/papan")).text
-    back = await pages.http.get("/papan?lang=id")
+    back = await pages.post_form("/bahasa", {"lang": "id", "next": "/papan"},
+                                 follow_redirects=True)
     assert "Antrean unit" in back.text
+
+
+async def _language_of(app: object, username: str) -> str | None:
+    async with app.state.ctx.db.read() as session:  # type: ignore[attr-defined]
+        staff = (await session.exec(select(Staff).where(Staff.username == username))).one()
+    return staff.language
+
+
+async def test_a_get_with_lang_changes_the_page_but_writes_nothing(browser: Browser,
+                                                                   app: object) -> None:
+    """A link with ?lang=en (anyone can put one on any site) shows that page in English and
+    changes nothing stored: the account's language and the next page stay Indonesian."""
+    pages = await browser("p1-barenbang-2")
+    before = await _language_of(app, "p1-barenbang-2")
+    page = await pages.http.get("/papan?lang=en")
+    assert "Unit queue" in page.text
+    assert "Antrean unit" in (await pages.http.get("/papan")).text
+    assert await _language_of(app, "p1-barenbang-2") == before
+
+
+async def test_the_language_form_without_its_csrf_token_is_refused(browser: Browser,
+                                                                   app: object) -> None:
+    """POST /bahasa without the session's CSRF token is 403 and stores nothing."""
+    pages = await browser("p1-barenbang-2")
+    before = await _language_of(app, "p1-barenbang-2")
+    answer = await pages.http.post("/bahasa", data={"lang": "en", "next": "/papan"})
+    assert answer.status_code == 403
+    assert await _language_of(app, "p1-barenbang-2") == before
 
 
 async def test_an_anonymous_choice_is_kept_in_a_cookie(browser: Browser) -> None:

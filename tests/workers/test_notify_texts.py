@@ -41,7 +41,7 @@ def test_email_says_what_is_late_when_and_where_to_act_in_indonesian() -> None:
     assert body.startswith("Yth. Rani Oktaviani,")
     assert "belum diambil oleh petugas P1 Barenbang dalam batas waktu" in body
     assert "Batas waktu        : 27-11-2026 10:15 WIB" in body
-    assert "https://ptsa.kemnaker.go.id/tasks/4821" in body
+    assert "https://ptsa.kemnaker.go.id/permohonan/4821" in body
 
 
 def test_copied_supervisor_is_told_it_is_a_copy() -> None:
@@ -60,4 +60,4 @@ def test_sms_is_one_gsm7_message_with_the_link(applicant: str, base_url: str) ->
     _, _, sms = make(applicant=applicant, base_url=base_url,
                      unit_name="Badan Perencanaan dan Pengembangan Ketenagakerjaan " * 3)
     assert is_gsm7(sms) and gsm7_length(sms) <= 160
-    assert "PTSA-20261127-0042" in sms and sms.endswith(f"{base_url}/tasks/4821")
+    assert "PTSA-20261127-0042" in sms and sms.endswith(f"{base_url}/permohonan/4821")

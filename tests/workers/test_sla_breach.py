@@ -4,6 +4,7 @@ and PostgreSQL: P1 pickup in 2 s, every minute counting."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from config.settings import Settings
 from hub.models import SlaClock, utcnow
 from tests.conftest import ApiClient
 from tests.support.mailbox import Mailbox
+from tests.support.pages import PageClient, page_client
 from tests.support.sla import (
     BASE_URL,
     SUPERVISOR_EMAIL,
@@ -90,10 +92,33 @@ async def test_breach_messages_are_indonesian_and_link_to_the_task(
     body = message.get_content()
     assert task["code"] in str(message["Subject"]) and "Terlambat" in str(message["Subject"])
     assert "belum diambil oleh petugas P1" in body and "Mohon segera ditindaklanjuti" in body
-    assert f"{BASE_URL}/tasks/{task['id']}" in body
+    assert f"{BASE_URL}/permohonan/{task['id']}" in body
     sms = gateway.to(phone)[0].text
-    assert task["code"] in sms and f"{BASE_URL}/tasks/{task['id']}" in sms
+    assert task["code"] in sms and f"{BASE_URL}/permohonan/{task['id']}" in sms
     assert is_gsm7(sms) and gsm7_length(sms) <= 160
+
+
+async def test_the_breach_link_opens_the_task_page_for_the_supervisor(
+        app: Any, api: ApiClient, settings: Settings, mailbox: tuple[Mailbox, int],
+        gateway: SmsGateway) -> None:
+    """The link in the e-mail and in the SMS, read at the SMTP server and the gateway, leads to
+    the task page: the supervisor's signed-in browser gets 200 with the registration number."""
+    box, _ = mailbox
+    phone = await supervisor_phone(app, SUPERVISOR_PHONE_OF)
+    async with running_worker(settings):
+        task = await api.register()
+        await eventually(lambda: box.to(SUPERVISOR_EMAIL) and gateway.to(phone), timeout=10)
+    links = [re.findall(r"https?://[^\s<>\"]+", text)
+             for text in (box.to(SUPERVISOR_EMAIL)[0].message.get_content(),
+                          gateway.to(phone)[0].text)]
+    async with page_client(app) as http:
+        browser = PageClient(http)
+        assert (await browser.login("spv-barenbang")).status_code in (302, 303)
+        for found in links:
+            [link] = [u for u in found if u.startswith(BASE_URL)]
+            answer = await http.get(link[len(BASE_URL):])
+            assert answer.status_code == 200, link
+            assert task["code"] in answer.text
 
 
 async def test_task_claimed_before_its_deadline_sends_nothing(

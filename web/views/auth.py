@@ -8,11 +8,11 @@ from starlette.responses import Response
 from hub.api.auth import authenticate_password
 from hub.auth.sessions import COOKIE_NAME
 from hub.errors import NotAuthenticated, TooManyRequests
-from web import csrf
+from web import csrf, i18n
 from web.forms import FormErrors, text_field
 from web.i18n import gettext as _
 from web.render import app_ctx, redirect, render
-from web.views.base import page
+from web.views.base import LANG_COOKIE_AGE, page, store_language
 
 LANDING = {"p0": "/loket", "p1": "/papan", "p2": "/papan", "supervisor": "/penyelia",
            "admin": "/admin"}
@@ -27,6 +27,19 @@ def safe_next(target: str | None) -> str | None:
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
         return None
     return target
+
+
+@page()
+async def set_language(request: Request) -> Response:
+    """``POST /bahasa`` (``lang``, ``next``): the staff member's language, kept on the account
+    and in the browser; back to the page it was chosen on."""
+    form = await request.form()
+    language = i18n.normalise_language(text_field(form, "lang")) or i18n.DEFAULT_LANGUAGE
+    await store_language(request, language)
+    response = redirect(safe_next(text_field(form, "next")) or "/")
+    response.set_cookie(i18n.LANG_COOKIE, language, max_age=LANG_COOKIE_AGE, httponly=True,
+                        samesite="lax")
+    return response
 
 
 @page(public=True)

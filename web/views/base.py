@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from hub.auth.principal import Principal
 from hub.errors import Forbidden, NotFound, PtsaError
 from hub.models import Staff
+from hub.validation import parse_id
 from web import csrf, i18n
 from web.render import app_ctx, redirect, render
 
@@ -30,11 +31,15 @@ def wants_json(request: Request) -> bool:
 
 
 def choose_language(request: Request) -> tuple[str, str | None]:
-    """(language for this request, language to store because ``?lang=`` asked for it)."""
+    """(language for this request, language to keep in the visitor's cookie).
+
+    ``?lang=`` changes what this page shows. It is remembered (in a cookie) only for a visitor
+    without an account; a staff member's choice is changed only by ``POST /bahasa`` with the
+    form's CSRF token, so no link or image on any site can write to their account."""
     asked = i18n.normalise_language(request.query_params.get("lang"))
-    if asked:
-        return asked, asked
     principal: Principal | None = request.scope.get("principal")
+    if asked:
+        return asked, (asked if principal is None else None)
     if principal is not None:
         stored = i18n.normalise_language(principal.staff.language)
         if stored:
@@ -43,7 +48,8 @@ def choose_language(request: Request) -> tuple[str, str | None]:
     return cookie or i18n.DEFAULT_LANGUAGE, None
 
 
-async def _store_language(request: Request, language: str) -> None:
+async def store_language(request: Request, language: str) -> None:
+    """Keep a signed-in staff member's language on their account."""
     principal: Principal | None = request.scope.get("principal")
     if principal is None or principal.staff.language == language:
         return
@@ -99,8 +105,6 @@ def page(*, roles: Iterable[str] | None = None, public: bool = False) -> Callabl
                     raise Forbidden("this page is for another role")
                 if request.method == "POST":
                     await csrf.check(request)
-                if store:
-                    await _store_language(request, store)
                 response = await handler(request)
             except PtsaError as exc:
                 response = error_page(request, exc)
@@ -116,7 +120,4 @@ def page(*, roles: Iterable[str] | None = None, public: bool = False) -> Callabl
 
 def path_int(request: Request, name: str = "task_id") -> int:
     """A numeric path parameter, or NotFound (never a 500 for ``/permohonan/abc``)."""
-    raw = str(request.path_params[name])
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound(f"{raw!r} is not a task number")
-    return int(raw)
+    return parse_id(str(request.path_params[name]), "number")

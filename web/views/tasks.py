@@ -20,6 +20,7 @@ from hub.errors import NotFound, PtsaError
 from hub.models import Service, Task
 from hub.serializers import task_detail, task_summary
 from hub.supervise import supervise
+from hub.validation import MAX_DB_INT, parse_int
 from web import queries
 from web.forms import FormErrors, localise, text_field
 from web.i18n import N_
@@ -165,7 +166,9 @@ async def task_action(request: Request) -> Response:
     form = await request.form()
     values = {field: text_field(form, field) for field in ACTION_FIELDS}
     version_text = text_field(form, "version")
-    version = int(version_text) if version_text.isdigit() else None
+    # The form's own hidden field; anything else is as good as absent (no stale-version check).
+    version = parse_int("version", version_text, low=0, high=MAX_DB_INT) \
+        if version_text else None
     try:
         result = await _run(request, principal, name, task_id, version, values)
     except PtsaError as exc:
