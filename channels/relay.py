@@ -118,7 +118,7 @@ class Relay:
             return
         published = False
         try:
-            await self.publish_event(result.event_id)
+            await self.publish_event(result.event_id, *result.companions)
             published = True
         except Exception as exc:  # committed rows wait for the sweep; the request goes on
             log.warning("publishing event %s after commit failed (%s); the relay sweep will "
@@ -127,12 +127,14 @@ class Relay:
             if not published:
                 self._left_behind()
 
-    async def publish_event(self, event_id: str) -> int:
-        """Publish one event's rows, preceded by any older row still waiting (after a Redis
-        outage, say), so the first event after the outage does not overtake those committed
-        during it. Returns how many rows Redis confirmed."""
+    async def publish_event(self, event_id: str, *companions: str) -> int:
+        """Publish one event's rows (and those of the ``companions`` committed with it),
+        preceded by any older row still waiting (after a Redis outage, say), so the first event
+        after the outage does not overtake those committed during it. Returns how many rows
+        Redis confirmed."""
+        ours = (event_id, *companions)
         newest = select(func.max(Outbox.id)).where(
-            col(Outbox.event_id) == event_id).scalar_subquery()
+            col(Outbox.event_id).in_(ours)).scalar_subquery()
         query = _ROW.where(col(Outbox.published_at).is_(None), col(Outbox.id) <= newest,
                            col(Outbox.attempts) < POISONED)
         if self._unmarked:  # published here, marks on their way: not again (nor loaded)
@@ -140,7 +142,7 @@ class Relay:
         if time.monotonic() >= self._short_until:
             # Nothing of ours is waiting: younger rows of other events belong to other processes'
             # fast paths (or the worker's), whose marks may be on their way; not ours to repeat.
-            query = query.where(or_(col(Outbox.event_id) == event_id,
+            query = query.where(or_(col(Outbox.event_id).in_(ours),
                                     col(Outbox.at) < utcnow() - timedelta(seconds=self.min_age)))
         async with self.db.read() as session:
             rows = (await session.exec(  # type: ignore[call-overload]

@@ -49,6 +49,9 @@ class CommandResult:
     clocks: list[SlaClock] = field(default_factory=list)
     event: TaskEvent | None = None
     payload: dict[str, Any] = field(default_factory=dict)  # the event's JSON, with the card
+    # Other events committed in the same transaction (a message's ``message.unread`` notices):
+    # published with this one by the relay's fast path.
+    companions: tuple[str, ...] = ()
 
 
 AfterCommit = Callable[[CommandResult], Awaitable[None]]
@@ -191,17 +194,19 @@ class TaskCommands:
                                f"now {task.version}); reload and try again",
                                code="stale_version", version=task.version)
             now = utcnow()
+            companions: list[str] = []
             if action != sm.Action.MESSAGE:
                 await _update_task(session, task, before, transition.state, now, extra)
             else:
                 session.add(TaskMessage(task_id=task_id, author_id=actor.id or 0,
                                         body=extra["body"], created_at=now))
                 # Before _record: these outbox rows then go out with the message's event.
-                await unread.note_message(session, task, actor, extra["body"], now)
+                companions = await unread.note_message(session, task, actor, extra["body"], now)
             policy = await self.policies.get(session)
             clocks = await apply_clock_changes(session, task, transition.clocks, now, policy)
             result = await _record(session, task, transition.event, actor, now, extra, before,
                                    clocks)
+            result.companions = tuple(companions)
         return await self._finish(result)
 
     async def mark_read(self, staff: Staff, task: Task) -> None:

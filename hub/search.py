@@ -21,6 +21,7 @@ from hub.domain import search as rules
 from hub.domain.tasks import Status
 from hub.errors import InvalidInput
 from hub.models import Task, TaskTerm
+from hub.validation import parse_date
 
 MAX_QUERY = 100
 
@@ -59,11 +60,10 @@ def text_condition(text: str) -> Any:
 
 
 def parse_day(raw: str, field: str) -> date:
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput(f"{field} must be a date like 2026-11-27; got {raw!r}",
-                           field=field) from None
+    value = parse_date(field, raw)  # total: a date out of range is refused, not a 500
+    if value is None:
+        raise InvalidInput(f"{field} must be a date like 2026-11-27; got {raw!r}", field=field)
+    return value
 
 
 @dataclass(frozen=True)

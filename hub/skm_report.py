@@ -24,6 +24,7 @@ from hub.domain import skm
 from hub.domain.tasks import FRONT_OFFICE, Status
 from hub.errors import Forbidden, InvalidInput
 from hub.models import Service, SurveyResponse, Task, Unit
+from hub.validation import parse_date
 
 Answers = tuple[int, ...]
 MAX_DAYS = 400
@@ -36,11 +37,7 @@ def parse_period(query: Any, today: date) -> tuple[date, date]:
         raw = query.get(name)
         if not raw:
             return default
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            raise InvalidInput(f"{name} must be a date like 2026-11-27; got {raw!r}",
-                               field=name) from None
+        return parse_date(name, raw) or default
     end = one("to", today)
     start = one("from", date(end.year, 1, 1))
     if start > end:

@@ -47,9 +47,11 @@ async def total(session: AsyncSession, staff_id: int) -> int:
 
 
 async def note_message(session: AsyncSession, task: Task, author: Staff, body: str,
-                       now: datetime) -> None:
-    """Count a new message as unread for the task's other participants and tell them."""
+                       now: datetime) -> list[str]:
+    """Count a new message as unread for the task's other participants and tell them. Returns
+    the ids of the ``message.unread`` events written, to go out with the message's own."""
     connection = await session.connection()
+    event_ids: list[str] = []
     for staff in await participants(session, task):
         if staff.id == author.id:
             continue
@@ -66,8 +68,10 @@ async def note_message(session: AsyncSession, task: Task, author: Staff, body: s
             "from": {"username": author.username, "name": author.full_name},
             "excerpt": body if len(body) <= EXCERPT else body[:EXCERPT - 1] + "…",
         }
-        await add_outbox_rows(session, uuid.uuid4().hex, UNREAD, now, payload,
+        event_ids.append(uuid.uuid4().hex)
+        await add_outbox_rows(session, event_ids[-1], UNREAD, now, payload,
                               [names.user(staff.username)])
+    return event_ids
 
 
 async def unread_of(session: AsyncSession, staff_id: int) -> dict[int, int]:

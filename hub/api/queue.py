@@ -16,8 +16,9 @@ from starlette.responses import JSONResponse
 from hub.api.common import authenticate, ctx, json_response, read_json
 from hub.auth.principal import Principal
 from hub.devices import COOKIE_NAME, device_csrf, device_for_token, device_principal
-from hub.errors import Forbidden, InvalidInput, NotFound
+from hub.errors import Forbidden, InvalidInput
 from hub.queue import hall_queue
+from hub.validation import parse_id
 
 STAFF_CALLERS = ("p0", "admin")
 VIEWERS = ("p0", "admin", "supervisor", "kiosk", "display")
@@ -48,10 +49,7 @@ def _require(principal: Principal, roles: tuple[str, ...]) -> None:
 
 
 def _ticket_id(request: Request) -> int:
-    raw = str(request.path_params["ticket_id"])
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound(f"{raw!r} is not a ticket id")
-    return int(raw)
+    return parse_id(request.path_params["ticket_id"], "ticket")
 
 
 async def take_ticket(request: Request) -> JSONResponse:

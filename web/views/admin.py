@@ -31,7 +31,7 @@ async def _units(request: Request) -> list[Unit]:
 
 def _notice(request: Request) -> str:
     released = request.query_params.get("released", "")
-    if released.isdigit() and int(released) > 0:
+    if released.isascii() and released.isdigit() and 0 < int(released) < 10**6:
         return _("Saved. %(count)s request(s) this staff member held went back to their "
                  "unit's queue.") % {"count": int(released)}
     return _("Saved.") if request.query_params.get("ok") else ""

@@ -115,7 +115,7 @@ async def _prefill_from_ticket(request: Request, values: dict[str, str]) -> None
     """``/loket?antrean=<ticket id>`` (the queue's "Daftarkan"): the ticket's group's first
     service, and the ticket to link the registration to."""
     raw = request.query_params.get("antrean", "")
-    if raw.isdigit() and len(raw) < 18:
+    if raw.isascii() and raw.isdigit() and len(raw) < 10:
         hall = hall_queue(app_ctx(request))
         ticket = await hall.check_servable(int(raw))
         group = hall.config.group(ticket.group_code)
@@ -128,7 +128,7 @@ async def _prefill_from_ticket(request: Request, values: dict[str, str]) -> None
 async def _servable_ticket(request: Request, raw: str) -> int | None:
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         raise InvalidInput(f"{raw!r} is not a queue ticket", field="queue_ticket")
     try:
         await hall_queue(app_ctx(request)).check_servable(int(raw))

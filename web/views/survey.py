@@ -73,7 +73,7 @@ async def survey_submit(request: Request) -> Response:
     answers: list[object] = []
     for i in range(1, len(skm.ELEMENTS) + 1):
         raw = chosen.get(f"u{i}", "")
-        answers.append(int(raw) if raw.isdigit() else raw)
+        answers.append(int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 3 else raw)
     body = {"answers": answers, "suggestion": chosen.get("suggestion", ""),
             "profile": {k: chosen.get(k, "") for k in skm.PROFILE_CHOICES}}
     try:
