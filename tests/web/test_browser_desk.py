@@ -339,7 +339,7 @@ async def test_anyone_reads_the_service_standards_without_signing_in(
 async def test_the_kpi_page_fits_1366_pixels_with_indonesian_axes_and_an_excel_csv(
         site: LiveSite, browser: Browser) -> None:
     """At 1366 px nothing scrolls sideways; trend axes read like "12 Okt"; "Ekspor untuk Excel"
-    downloads a UTF-8 file with a BOM that a semicolon parser reads as Indonesian headers with
+    (per Eselon I, where the P1 figures are) downloads a UTF-8 file with a BOM that a semicolon parser reads as Indonesian headers with
     decimal commas, and the plain CSV stays comma-separated."""
     task = await site.register()
     await site.act("p1-barenbang-1", task["id"], "claim")
@@ -354,6 +354,8 @@ async def test_the_kpi_page_fits_1366_pixels_with_indonesian_axes_and_an_excel_c
         "() => Array.from(document.querySelectorAll('svg text'), t => t.textContent.trim())")
     assert any(re.fullmatch(rf"\d{{1,2}} ({months})", t) for t in ticks), ticks
     await screenshot(page, "kpi-1366")
+    # P1 figures are credited per Eselon I (issue 11): export that view.
+    await page.goto("/kinerja?by=eselon1")
     async with page.expect_download() as waiting:
         await page.click("#excel-export")
     raw = Path(await (await waiting.value).path()).read_bytes()

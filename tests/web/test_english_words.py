@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from tests.conftest import ApiClient
-from tests.support.pages import PageClient, page_client
+from tests.support.pages import PageClient, csrf_from, page_client
 
 # Common English words of a UI that are not also Indonesian words.
 ENGLISH = set("""
@@ -137,13 +137,18 @@ def test_the_check_finds_english_words() -> None:
 
 
 async def test_the_language_switch_keeps_the_page_query(app: Any) -> None:
-    """The switch to English on a search results page keeps the search and its filters."""
+    """The switch to English on a search results page (the top bar's POST form) keeps the search
+    and its filters."""
     async with page_client(app) as http:
-        await PageClient(http).login("p0-1")
+        pages = PageClient(http)
+        await pages.login("p0-1")
         page = await http.get("/cari?q=andi&status=queued")
-        link = re.search(r'<a href="([^"]+)" hreflang="en">', page.text)
-        assert link, page.text
-        english = await http.get(link.group(1).replace("&amp;", "&"))
+        form = re.search(r'<form method="post" action="/bahasa".*?name="next" value="([^"]+)"',
+                         page.text, re.S)
+        assert form, page.text
+        english = await http.post("/bahasa", follow_redirects=True, data={
+            "csrf_token": csrf_from(page.text), "lang": "en",
+            "next": form.group(1).replace("&amp;", "&")})
     assert english.status_code == 200
     assert 'value="andi"' in english.text and 'lang="en"' in english.text
     assert '<option value="queued" selected>' in english.text
