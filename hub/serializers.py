@@ -82,12 +82,20 @@ def pickup_deadlines(clocks: Iterable[SlaClock]) -> dict[int, datetime]:
             if c.state == "running" and c.kind in PICKUPS}
 
 
-async def running_pickup_due(session: AsyncSession, task_id: int) -> datetime | None:
+async def running_pickup_dues(session: AsyncSession,
+                              task_ids: Iterable[int]) -> dict[int, datetime]:
+    """The running pickup deadline of each of ``task_ids`` that has one, in one query."""
+    ids = list(task_ids)
+    if not ids:
+        return {}
     rows = await session.exec(select(SlaClock).where(
-        SlaClock.task_id == task_id, SlaClock.state == "running",
+        col(SlaClock.task_id).in_(ids), SlaClock.state == "running",
         col(SlaClock.kind).in_(PICKUPS)))
-    clock = rows.first()
-    return clock.due_at if clock else None
+    return pickup_deadlines(rows.all())
+
+
+async def running_pickup_due(session: AsyncSession, task_id: int) -> datetime | None:
+    return (await running_pickup_dues(session, (task_id,))).get(task_id)
 
 
 async def event_payload(session: AsyncSession, task: Task, actor: Staff,

@@ -32,9 +32,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from channels.outbox import outbox_rows
 from config.settings import Settings
 from hub.commands import new_event_id
-from hub.domain.tasks import ClockKind
 from hub.models import Outbox, SlaClock, Staff, Task, TaskEvent, utcnow
-from hub.serializers import clock_dict, pickup_deadlines, staff_ref, task_summary
+from hub.serializers import (
+    clock_dict,
+    pickup_deadlines,
+    running_pickup_dues,
+    staff_ref,
+    task_summary,
+)
 from hub.sla_clocks import responsible_units
 from workers import escalation
 from workers.delivery import Transports
@@ -224,11 +229,7 @@ async def _running_pickups(session: AsyncSession, tasks: dict[int | None, Task],
     that deadline itself; only tasks whose resolution clock fires need a query."""
     pickups = pickup_deadlines(clocks)
     others = [task_id for task_id in tasks if task_id and task_id not in pickups]
-    if others:
-        rows = await session.exec(select(SlaClock).where(
-            col(SlaClock.task_id).in_(others), SlaClock.state == "running",
-            col(SlaClock.kind).in_((ClockKind.P1_PICKUP.value, ClockKind.P2_PICKUP.value))))
-        pickups.update({c.task_id: c.due_at for c in rows.all()})
+    pickups.update(await running_pickup_dues(session, others))
     return pickups
 
 

@@ -8,8 +8,8 @@ from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.api.tasks import visible_filter
 from hub.auth.principal import Principal
+from hub.domain.visibility import visible_tasks
 from hub.errors import InvalidInput
 from hub.models import Task
 from hub.search import Filters
@@ -42,7 +42,7 @@ async def search(request: Request) -> Response:
         services = await queries.active_services(session)
         units = await queries.units_by_code(session)
         if filters.any:
-            query = select(Task).where(visible_filter(principal))
+            query = select(Task).where(visible_tasks(principal))
             try:
                 query = filters.apply(query, ctx.settings.tz)
             except InvalidInput as exc:

@@ -10,9 +10,9 @@ from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.api.tasks import visible_filter
 from hub.auth.principal import Principal
 from hub.domain.tasks import FRONT_OFFICE
+from hub.domain.visibility import visible_tasks
 from hub.models import Notification, SlaClock, Task
 from hub.serializers import iso
 from web import queries
@@ -37,7 +37,7 @@ async def open_breaches(request: Request, principal: Principal) -> list[dict[str
     async with app_ctx(request).db.read() as session:
         rows = await session.exec(
             select(SlaClock, Task).join(Task, col(Task.id) == col(SlaClock.task_id))
-            .where(visible_filter(principal), col(SlaClock.breached_at).is_not(None),
+            .where(visible_tasks(principal), col(SlaClock.breached_at).is_not(None),
                    col(SlaClock.acknowledged_at).is_(None),
                    col(SlaClock.state).in_(("running", "paused")))
             .order_by(col(SlaClock.breached_at).desc()).limit(50))
@@ -78,7 +78,7 @@ async def notification_rows(request: Request, principal: Principal) -> list[Any]
         query = select(Notification).order_by(col(Notification.id).desc()).limit(LOG_LIMIT)
         if units is not None:
             query = query.join(Task, col(Task.id) == col(Notification.task_id)).where(
-                visible_filter(principal))
+                visible_tasks(principal))
         return list((await session.exec(query)).all())
 
 
