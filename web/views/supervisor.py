@@ -20,6 +20,7 @@ from web.render import app_ctx, render
 from web.views.base import page
 from web.views.complaints import forward_units, open_panel
 from web.views.live import board_config
+from web.views.tasks import card_buttons
 
 LOG_LIMIT = 200
 
@@ -61,7 +62,8 @@ async def supervisor(request: Request) -> Response:
     return render(request, "supervisor.html", config=config, cards=cards, units=units,
                   complaints=await open_panel(request, principal),
                   forward_units=forward_units(principal, units),
-                  breaches=config["breaches"])
+                  breaches=config["breaches"],
+                  actions_for=lambda card: card_buttons(card, principal))
 
 
 async def notification_rows(request: Request, principal: Principal) -> list[Any]:
