@@ -27,7 +27,7 @@ from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from channels import names
+from channels.audience import hears
 from channels.outbox import add_outbox_rows
 from hub.auth.principal import Principal
 from hub.domain.tasks import FRONT_OFFICE
@@ -97,7 +97,7 @@ async def acknowledge(session: AsyncSession, principal: Principal, clock_id: int
                                           await running_pickup_due(session, task.id or 0)),
                "actor": staff_ref(principal.staff), **data}
     await add_outbox_rows(session, event_id, EVENT_TYPE, now, payload,
-                          [*(names.sup(unit) for unit in units), names.task(task.id or 0)])
+                          hears(EVENT_TYPE, task, supervisors=units))
     return Acknowledgement(clock, task, by, recorded=True, event_id=event_id)
 
 

@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from channels import names
-from hub.models import Service, Staff, Task, Unit
+from hub.models import Service, Staff, Unit
 
 
 @dataclass(frozen=True)
@@ -88,23 +87,6 @@ async def add_supervisors(session: AsyncSession, directory: Directory,
         directory.supervisors.setdefault(person.unit_code, []).append(person)
 
 
-def level_channel(task: Task) -> str:
-    if task.level == "p1":
-        return names.p1(task.unit_code)
-    if task.level == "p2":
-        return names.p2(task.unit_code)
-    return names.p0()
-
-
-def warning_channels(task: Task) -> list[str]:
-    return _unique([names.task(task.id or 0), level_channel(task), names.sup(task.unit_code)])
-
-
-def breach_channels(task: Task, units: list[str]) -> list[str]:
-    return _unique([names.task(task.id or 0), level_channel(task),
-                    *(names.sup(unit) for unit in units)])
-
-
 def breach_recipients(directory: Directory, units: list[str]) -> list[Recipient]:
     """Active supervisors of each unit (the first unit acts; later ones are copied), each person
     once, climbing to the parent unit when a unit has none."""
@@ -123,11 +105,3 @@ def _supervisors_up_from(directory: Directory, unit_code: str) -> list[Staff]:
         if directory.supervisors.get(code):
             return directory.supervisors[code]
     return []
-
-
-def _unique(items: list[str | None]) -> list[str]:
-    out: list[str] = []
-    for item in items:
-        if item and item not in out:
-            out.append(item)
-    return out

@@ -29,6 +29,7 @@ from sqlalchemy import insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from channels.audience import hears
 from channels.outbox import outbox_rows
 from config.settings import Settings
 from hub.commands import new_event_id
@@ -126,7 +127,7 @@ async def record(session: AsyncSession, requests: Sequence[FireRequest], *,
         pickup_due = pickups.get(task.id or 0)
         if kind == "warn":
             event_id = await _event(session, rows, task, clock, "sla.warning", now, pickup_due,
-                                    escalation.warning_channels(task), {})
+                                    hears("sla.warning", task), {})
         else:
             event_id = await _breach(session, rows, task, clock, now, pickup_due, directory,
                                      settings)
@@ -240,7 +241,7 @@ async def _breach(session: AsyncSession, rows: _Rows, task: Task, clock: SlaCloc
     units = _responsible(clock, task, directory)
     recipients = escalation.breach_recipients(directory, units)
     event_id = await _event(session, rows, task, clock, "sla.breached", now, pickup_due,
-                            escalation.breach_channels(task, units),
+                            hears("sla.breached", task, supervisors=units),
                             {"supervisors": [staff_ref(r.staff) for r in recipients]})
     for r in recipients:
         text = breach_texts(task=task, clock=clock, service=service,

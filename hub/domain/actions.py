@@ -14,6 +14,7 @@ assume the card is in the supervisor's scope: their boards show only those cards
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from itertools import product
 
 from hub.domain.supervision import SupervisorAction, decide_supervision
@@ -43,9 +44,9 @@ def card_actions(role: str, status: str, level: str, *, same_unit: bool,
     task = TaskState(Status(status), Level(level), _HERE if same_unit else _THERE,
                      _HERE, _HERE, _ME if mine else None)
     actor = Actor(_ME, Role(role), _HERE, frozenset({_HERE, _THERE}))
-    desk = {a.value for a in Action if _allowed(lambda a=a: decide(task, a, actor))}
+    desk = {a.value for a in Action if _allowed(partial(decide, task, a, actor))}
     supervising = {a.value for a in CARD_SUPERVISOR_ACTIONS
-                   if _allowed(lambda a=a: decide_supervision(task, a, actor))}
+                   if _allowed(partial(decide_supervision, task, a, actor))}
     return frozenset(desk | supervising)
 
 
