@@ -33,6 +33,7 @@ from channels.audience import hears
 from channels.outbox import outbox_rows
 from config.settings import Settings
 from hub.commands import new_event_id
+from hub.domain.tasks import ClockState
 from hub.models import Outbox, SlaClock, Staff, Task, TaskEvent, utcnow
 from hub.serializers import (
     clock_dict,
@@ -154,7 +155,7 @@ async def _catch_up(session: AsyncSession, kind: JobKind, now: datetime,
     if kind == "warn":  # a warning past the deadline is pointless: the breach says it all
         pending.append(col(SlaClock.due_at) > now)
     instant = col(SlaClock.due_at) if kind == "due" else col(SlaClock.warn_at)  # type: ignore[arg-type]
-    overdue = select(SlaClock.id).where(col(SlaClock.state) == "running", *pending)
+    overdue = select(SlaClock.id).where(col(SlaClock.state) == ClockState.RUNNING.value, *pending)
     if requested:
         overdue = overdue.where(col(SlaClock.id).not_in(requested))
     return await _record_where(session, col(SlaClock.id).in_(
@@ -173,7 +174,7 @@ async def _not_recorded(session: AsyncSession, requests: Sequence[FireRequest],
         clock = clocks.get(request.clock_id)
         instant = None if clock is None else (
             clock.due_at if request.kind == "due" else clock.warn_at)
-        if clock is None or clock.state != "running" or instant is None:
+        if clock is None or clock.state != ClockState.RUNNING or instant is None:
             results.append(Fired("inactive"))
         elif clock.breached_at is not None or (request.kind == "warn" and clock.warned_at):
             results.append(Fired("already"))
@@ -208,7 +209,7 @@ async def _record_where(session: AsyncSession, chosen: Any, pending: list[Any],
     """The conditional UPDATE that records clocks: only running ones still ``pending`` match,
     so of two racing batches exactly one gets each clock back."""
     rows = await session.exec(update(SlaClock).where(  # type: ignore[call-overload]
-        chosen, col(SlaClock.state) == "running", *pending).values(**values)
+        chosen, col(SlaClock.state) == ClockState.RUNNING.value, *pending).values(**values)
         .returning(SlaClock).execution_options(synchronize_session=False))
     return list(rows.scalars().all())
 

@@ -15,7 +15,7 @@ from hub.commands import ensure_can_view, load_task, task_by_code
 from hub.complaints import by_number as complaint_by_number
 from hub.complaints import public_status as complaint_status
 from hub.domain.complaints import is_complaint_number
-from hub.domain.tasks import Action, Level, Role, Status, check_may_register
+from hub.domain.tasks import OPEN_CLOCKS, Action, Level, Role, Status, check_may_register
 from hub.domain.visibility import visible_tasks
 from hub.errors import InvalidInput, NotFound
 from hub.models import Service, SlaClock, Staff, Task, utcnow
@@ -81,7 +81,7 @@ async def list_tasks(request: Request) -> JSONResponse:
             Staff.username == assignee)
     if q.get("overdue") in ("1", "true", "yes"):
         overdue = select(SlaClock.task_id).where(
-            col(SlaClock.state).in_(("running", "paused")),
+            col(SlaClock.state).in_(OPEN_CLOCKS),
             col(SlaClock.due_at) < utcnow())
         query = query.where(col(Task.id).in_(overdue))
     if moment := parse_datetime("since", q.get("since"), ctx(request).settings.tz):

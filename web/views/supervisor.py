@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.auth.principal import Principal
-from hub.domain.tasks import FRONT_OFFICE
+from hub.domain.tasks import FRONT_OFFICE, OPEN_CLOCKS
 from hub.domain.visibility import visible_tasks
 from hub.models import Notification, SlaClock, Task
 from hub.serializers import iso
@@ -40,7 +40,7 @@ async def open_breaches(request: Request, principal: Principal) -> list[dict[str
             select(SlaClock, Task).join(Task, col(Task.id) == col(SlaClock.task_id))
             .where(visible_tasks(principal), col(SlaClock.breached_at).is_not(None),
                    col(SlaClock.acknowledged_at).is_(None),
-                   col(SlaClock.state).in_(("running", "paused")))
+                   col(SlaClock.state).in_(OPEN_CLOCKS))
             .order_by(col(SlaClock.breached_at).desc()).limit(50))
         return [{"clock_id": clock.id, "task_id": task.id, "code": task.code, "kind": clock.kind,
                  "unit": clock.unit_code, "breached_at": iso(clock.breached_at),
