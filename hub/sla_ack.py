@@ -30,7 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from channels.audience import hears
 from channels.outbox import add_outbox_rows
 from hub.auth.principal import Principal
-from hub.domain.tasks import FRONT_OFFICE
+from hub.domain.tasks import FRONT_OFFICE, Role
 from hub.errors import Conflict, Forbidden, NotFound
 from hub.models import Service, SlaClock, Staff, Task, TaskEvent
 from hub.serializers import clock_dict, iso, running_pickup_due, staff_ref, task_summary
@@ -63,7 +63,7 @@ async def acknowledge(session: AsyncSession, principal: Principal, clock_id: int
         NotFound: no such clock.
         Conflict: the clock is not breached (``not_breached``).
     """
-    if principal.role not in ("supervisor", "admin"):
+    if principal.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise Forbidden("only a supervisor of the unit, or an admin, may acknowledge a breach")
     clock = await session.get(SlaClock, clock_id)
     if clock is None:
@@ -102,7 +102,7 @@ async def acknowledge(session: AsyncSession, principal: Principal, clock_id: int
 
 
 def may_acknowledge(principal: Principal, units: list[str]) -> bool:
-    if principal.role == "admin":
+    if principal.role == Role.ADMIN:
         return True
-    return principal.role == "supervisor" and (
+    return principal.role == Role.SUPERVISOR and (
         FRONT_OFFICE in principal.scope or any(unit in principal.scope for unit in units))

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.domain.tasks import Role
 from hub.models import Service, Staff, Unit
 
 
@@ -81,7 +82,7 @@ async def add_supervisors(session: AsyncSession, directory: Directory,
     if not wanted:
         return
     rows = await session.exec(select(Staff).where(
-        Staff.role == "supervisor", col(Staff.active).is_(True),
+        Staff.role == Role.SUPERVISOR.value, col(Staff.active).is_(True),
         col(Staff.unit_code).in_(wanted)).order_by(col(Staff.id)))
     for person in rows.all():
         directory.supervisors.setdefault(person.unit_code, []).append(person)

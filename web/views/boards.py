@@ -13,6 +13,7 @@ from starlette.responses import Response
 from hub.auth.principal import Principal
 from hub.commands import ensure_can_view, load_task
 from hub.domain.documents import checklist
+from hub.domain.tasks import Role
 from hub.errors import InvalidInput, PtsaError
 from hub.models import ApplicantConsent, Service, Staff, TaskEvent
 from hub.queue import hall_queue
@@ -161,16 +162,16 @@ async def receipt(request: Request) -> Response:
 @page()
 async def board(request: Request) -> Response:
     principal: Principal = request.scope["principal"]
-    if principal.role == "supervisor":
+    if principal.role == Role.SUPERVISOR:
         return redirect("/penyelia")
     ctx = app_ctx(request)
     async with ctx.db.read() as session:
         units = await queries.units_by_code(session)
         services = await queries.active_services(session)
-        if principal.role in ("p1", "p2"):
+        if principal.role in (Role.P1, Role.P2):
             cards = await queries.desk_cards(session, principal)
             eselon2 = await queries.eselon2_under(session, principal.unit) \
-                if principal.role == "p1" else []
+                if principal.role == Role.P1 else []
             kind = "desk"
         else:
             cards = await queries.front_office_cards(session, ctx.settings.tz)

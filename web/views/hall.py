@@ -27,6 +27,7 @@ from hub.devices import (
     list_devices,
     revoke_device,
 )
+from hub.domain.tasks import Role
 from hub.errors import NotAuthenticated, NotFound, PtsaError
 from hub.models import Device, QueueTicket
 from hub.queue import hall_queue
@@ -93,7 +94,7 @@ async def kiosk(request: Request) -> Response:
 
 async def _slip_caller(request: Request) -> None:
     principal: Principal | None = request.scope.get("principal")
-    if principal is not None and principal.role in ("p0", "admin"):
+    if principal is not None and principal.role in (Role.P0, Role.ADMIN):
         return
     await device_for_token(app_ctx(request).db, request.cookies.get(COOKIE_NAME), "kiosk")
 

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.auth.principal import Principal
-from hub.domain.tasks import FRONT_OFFICE, OPEN_CLOCKS
+from hub.domain.tasks import FRONT_OFFICE, OPEN_CLOCKS, Role
 from hub.domain.visibility import visible_tasks
 from hub.models import Notification, SlaClock, Task
 from hub.serializers import iso
@@ -27,7 +27,7 @@ LOG_LIMIT = 200
 
 def scope_units(principal: Principal) -> list[str] | None:
     """Units whose notifications the principal sees; None means all (front office, admin)."""
-    if principal.role == "admin" or FRONT_OFFICE in principal.scope:
+    if principal.role == Role.ADMIN or FRONT_OFFICE in principal.scope:
         return None
     return sorted(principal.scope)
 

@@ -16,7 +16,7 @@ from hub.auth.principal import Principal
 from hub.commands import CommandResult, actor_of, ensure_can_view, load_task, state_of
 from hub.domain.actions import CARD_SUPERVISOR_ACTIONS, card_actions
 from hub.domain.supervision import SupervisorAction, may_supervise
-from hub.domain.tasks import Action
+from hub.domain.tasks import Action, Level, Role, Status
 from hub.errors import NotFound, PtsaError
 from hub.models import Service, Task
 from hub.serializers import task_detail, task_summary
@@ -61,15 +61,15 @@ def available_actions(card: dict[str, Any], principal: Principal) -> set[str]:
 def supervisor_actions(task: Task, principal: Principal) -> list[str]:
     """Which supervisor forms to show (a hint: ``hub.domain.supervision`` decides)."""
     state, actor = state_of(task), actor_of(principal.staff, principal.scope)
-    if task.status == "completed" or task.level == "p0" or not may_supervise(state, actor):
+    if task.status == Status.COMPLETED or task.level == Level.P0 or not may_supervise(state, actor):
         return []
     acts = ["reassign"]
     if task.status in ("claimed", "on_hold"):
         acts.append("release")
-    if principal.role == "supervisor" and principal.unit == task.unit_code \
+    if principal.role == Role.SUPERVISOR and principal.unit == task.unit_code \
             and task.assignee_id != principal.staff.id:
         acts.append("takeover")
-    if task.level == "p2" and may_supervise(state, actor, routing=True):
+    if task.level == Level.P2 and may_supervise(state, actor, routing=True):
         acts.append("reroute")
     return acts
 
