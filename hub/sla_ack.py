@@ -30,7 +30,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from channels.audience import hears
 from channels.outbox import add_outbox_rows
 from hub.auth.principal import Principal
-from hub.domain.tasks import FRONT_OFFICE, Role
+from hub.domain.supervision import oversees
+from hub.domain.tasks import Role
 from hub.errors import Conflict, Forbidden, NotFound
 from hub.models import Service, SlaClock, Staff, Task, TaskEvent
 from hub.serializers import clock_dict, iso, running_pickup_due, staff_ref, task_summary
@@ -104,5 +105,4 @@ async def acknowledge(session: AsyncSession, principal: Principal, clock_id: int
 def may_acknowledge(principal: Principal, units: list[str]) -> bool:
     if principal.role == Role.ADMIN:
         return True
-    return principal.role == Role.SUPERVISOR and (
-        FRONT_OFFICE in principal.scope or any(unit in principal.scope for unit in units))
+    return principal.role == Role.SUPERVISOR and oversees(principal.scope, units)
