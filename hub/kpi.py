@@ -42,7 +42,6 @@ from hub.domain.calendar import BusinessCalendar
 from hub.domain.tasks import ClockKind, ClockState
 
 GroupBy = Literal["unit", "eselon1", "service"]
-PICKUP_KINDS = ("p1_pickup", "p2_pickup")
 P1_KINDS = ("p1_pickup", "p1_handling")  # the Eselon I desk's work: credited to the Eselon I
 NOT_DISPOSED = "-"  # the per-Eselon II row of requests not (yet) at any Eselon II unit
 

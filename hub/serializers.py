@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.domain.clocks import PICKUP_KINDS
 from hub.domain.tasks import ClockState
 from hub.models import Service, SlaClock, Staff, Task, TaskEvent, TaskMessage, Unit
 
@@ -73,7 +74,8 @@ async def task_summary(session: AsyncSession, task: Task,
     }
 
 
-PICKUPS = ("p1_pickup", "p2_pickup")  # not p1_handling: that runs while someone holds it
+# Not p1_handling: that runs while someone holds it (hub.domain.clocks).
+PICKUPS = tuple(sorted(kind.value for kind in PICKUP_KINDS))
 
 
 def pickup_deadlines(clocks: Iterable[SlaClock]) -> dict[int, datetime]:
