@@ -79,7 +79,7 @@ async def _intake_page(request: Request, principal: Principal, values: dict[str,
                   actions_for=lambda card: available_actions(card, principal))
 
 
-@page(roles=("p0", "admin"))
+@page(roles=(Role.P0, Role.ADMIN))
 async def intake_form(request: Request) -> Response:
     values = {name: "" for name in INTAKE_FIELDS}
     values["service"] = request.query_params.get("service", "")
@@ -87,7 +87,7 @@ async def intake_form(request: Request) -> Response:
     return await _intake_page(request, request.scope["principal"], values, FormErrors())
 
 
-@page(roles=("p0", "admin"))
+@page(roles=(Role.P0, Role.ADMIN))
 async def intake_submit(request: Request) -> Response:
     principal: Principal = request.scope["principal"]
     form = await request.form()
@@ -138,7 +138,7 @@ async def _servable_ticket(request: Request, raw: str) -> int | None:
     return int(raw)
 
 
-@page(roles=("p0", "admin", "supervisor"))
+@page(roles=(Role.P0, Role.ADMIN, Role.SUPERVISOR))
 async def receipt(request: Request) -> Response:
     principal: Principal = request.scope["principal"]
     ctx = app_ctx(request)

@@ -48,7 +48,7 @@ async def open_breaches(request: Request, principal: Principal) -> list[dict[str
                 for clock, task in rows.all()]
 
 
-@page(roles=("supervisor", "admin"))
+@page(roles=(Role.SUPERVISOR, Role.ADMIN))
 async def supervisor(request: Request) -> Response:
     principal: Principal = request.scope["principal"]
     async with app_ctx(request).db.read() as session:
@@ -88,7 +88,7 @@ def _field(row: Any, name: str) -> Any:
     return row.get(name) if isinstance(row, dict) else getattr(row, name, None)
 
 
-@page(roles=("supervisor", "admin"))
+@page(roles=(Role.SUPERVISOR, Role.ADMIN))
 async def notifications(request: Request) -> Response:
     principal: Principal = request.scope["principal"]
     rows = await notification_rows(request, principal)
