@@ -14,7 +14,7 @@ Processes (``bench/hub_procs.py``): the *fan-out* hub the clients connect to (``
 measured server, like PEERS.md's one server process), a second hub process that answers the
 POSTs (its relay publishes; CPU reported apart as ``api_cpu_s``), a private Redis and a fresh
 database with the demo staff. Every ``task.created`` reaches ``p0`` and ``p1.<eselon1>``
-(``hub.commands.event_channels``): a new request goes to the front office and to the Eselon I
+(``channels.audience.hears``): a new request goes to the front office and to the Eselon I
 desk, never straight to a P2 room, so per event the hub delivers to ~10 % + ~4 % of the clients
 — more deliveries per event than the floor's single room. CPU is compared per 1,000 deliveries.
 """
@@ -97,7 +97,7 @@ def choose_service(services: Sequence[dict[str, Any]], rng: random.Random) -> st
 
 def task_channels(task: dict[str, Any]) -> tuple[str, ...]:
     """Where a ``task.created`` goes among the rooms bench clients join: ``p0`` and the Eselon I
-    desk (``event_channels`` also publishes to ``task.<id>``, which no bench client joins)."""
+    desk (``hears`` also publishes to ``task.<id>``, which no bench client joins)."""
     return ("p0", f"p1.{task['eselon1']}")
 
 

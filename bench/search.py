@@ -34,13 +34,13 @@ from sqlmodel import col, select
 from config.catalog import load_catalog
 from config.seed import seed_catalog
 from config.settings import normalise_database_url
-from hub.api.tasks import _pickup_dues, visible_filter
 from hub.auth.principal import Principal
 from hub.db import Database
 from hub.domain.search import task_terms
+from hub.domain.visibility import visible_tasks
 from hub.models import Service, Staff, Task, TaskTerm
 from hub.search import Filters
-from hub.serializers import task_summary
+from hub.serializers import running_pickup_dues, task_summary
 from tests.support.servers import create_postgres_database, drop_postgres_database
 
 TZ = ZoneInfo("Asia/Jakarta")
@@ -140,7 +140,7 @@ async def time_queries(db: Database, samples: dict[str, Any], runs: int) -> dict
                                           unit_code=unit, password_hash="",
                                           created_at=datetime.now(UTC)),
                               scope=frozenset())
-        query = Filters.parse(params).apply(select(Task).where(visible_filter(principal)), TZ)
+        query = Filters.parse(params).apply(select(Task).where(visible_tasks(principal)), TZ)
         query = query.order_by(col(Task.id).desc()).limit(100)
         times, pages, found = [], [], 0
         for run in range(runs + 1):
@@ -149,7 +149,7 @@ async def time_queries(db: Database, samples: dict[str, Any], runs: int) -> dict
                 rows = (await session.exec(query)).all()
                 elapsed = (time.perf_counter() - began) * 1000
                 # What the endpoint does next: the cards of the page (hub.serializers).
-                pickup = await _pickup_dues(session, [t.id or 0 for t in rows])
+                pickup = await running_pickup_dues(session, [t.id or 0 for t in rows])
                 [await task_summary(session, t, pickup.get(t.id or 0)) for t in rows]
                 page = (time.perf_counter() - began) * 1000
             found = len(rows)

@@ -119,10 +119,6 @@ def live_key(channel: str) -> str:
     return f"{PREFIX}:live:{{{channel}}}"
 
 
-def live_channel_from_key(key: str) -> str:
-    return key[len(PREFIX) + len(":live:{"):-1]
-
-
 def login_attempts_key(username: str) -> str:
     return f"{PREFIX}:login:{username.lower()}"
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from channels import names
 from hub.auth.principal import Principal
-from hub.domain.tasks import FRONT_OFFICE
+from hub.domain.tasks import FRONT_OFFICE, Role
 
 # Looks up whether the principal may see task <id> (a database read, done by the caller's side).
 TaskVisibility = Callable[[Principal, int], Awaitable[bool]]
@@ -49,15 +49,15 @@ def default_channels(principal: Principal) -> list[str]:
     """The channels a workstation of this principal subscribes to when its board opens."""
     role, unit = principal.role, principal.unit
     chans: list[str] = [names.user(principal.username)]
-    if role == "p0":
+    if role == Role.P0:
         chans.insert(0, names.p0())
-    elif role == "p1":
+    elif role == Role.P1:
         chans.insert(0, names.p1(unit))
-    elif role == "p2":
+    elif role == Role.P2:
         chans.insert(0, names.p2(unit))
-    elif role == "supervisor":
+    elif role == Role.SUPERVISOR:
         chans[:0] = supervisor_channels(principal)
-    elif role == "admin":
+    elif role == Role.ADMIN:
         chans.insert(0, names.p0())
     return chans
 
@@ -83,7 +83,7 @@ async def may_subscribe(principal: Principal, channel: str,
     parsed = names.parse_channel(channel)
     if parsed is None:
         return False
-    if principal.role == "admin":
+    if principal.role == Role.ADMIN:
         return True
     if principal.role in ("kiosk", "display"):  # devices (hub/devices.py): the hall only
         return parsed.kind == "hall"
@@ -92,15 +92,15 @@ async def may_subscribe(principal: Principal, channel: str,
     if parsed.kind == "task":
         return await task_visible(principal, int(parsed.key))
     if parsed.kind == "hall":  # the queue: counters, the hall display, the front office's penyelia
-        return principal.role == "p0" or (
-            principal.role == "supervisor" and principal.unit == FRONT_OFFICE)
+        return principal.role == Role.P0 or (
+            principal.role == Role.SUPERVISOR and principal.unit == FRONT_OFFICE)
     role, unit = principal.role, principal.unit
-    if role == "p0":
+    if role == Role.P0:
         return parsed.kind == "p0"
-    if role == "p1":
+    if role == Role.P1:
         return parsed.kind == "p1" and parsed.key == unit
-    if role == "p2":
+    if role == Role.P2:
         return parsed.kind == "p2" and parsed.key == unit
-    if role == "supervisor":
+    if role == Role.SUPERVISOR:
         return channel in supervisor_channels(principal)
     return False

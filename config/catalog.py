@@ -8,7 +8,6 @@ at import time.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,15 +15,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, NoReturn, cast
 
+from hub.domain.slugs import SLUG
+from hub.domain.tasks import Role
 from hub.errors import ConfigError, NotFound
 
 DEFAULT_PATH = Path(__file__).with_name("organisation.toml")
 
 UnitLevel = Literal["front", "eselon1", "eselon2"]
-StaffRole = Literal["p0", "p1", "p2", "supervisor", "admin"]
+StaffRole = Role  # the roles are defined once, in the state machine
 
 # Codes end up in channel names and Redis keys, so they share the channel-name alphabet.
-SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*\Z")
 SLUG_MAX = 40
 LEVELS: tuple[UnitLevel, ...] = ("front", "eselon1", "eselon2")
 # Which unit level each desk role sits at.
@@ -306,7 +306,7 @@ class _Reader:
         # Unit codes are unique and desk levels disjoint, so the usernames are unique too.
         plan: list[tuple[StaffRole, str | None, str]] = []
         staffed: list[str] = []
-        for role in ("p0", "p1", "p2"):
+        for role in (Role.P0, Role.P1, Role.P2):
             section = f"[demo.{role}]"
             desks = raw[role]
             if not isinstance(desks, Mapping) or not desks:
@@ -326,9 +326,10 @@ class _Reader:
                 staffed.append(code)
                 for n in range(1, count + 1):
                     username = f"p0-{n}" if role == "p0" else f"{role}-{code}-{n}"
-                    plan.append((cast(StaffRole, role), code, username))
-        plan += [("supervisor", code, f"spv-{code}") for code in staffed]
-        plan += [("admin", None, "admin" if n == 1 else f"admin-{n}") for n in range(1, admins + 1)]
+                    plan.append((Role(role), code, username))
+        plan += [(Role.SUPERVISOR, code, f"spv-{code}") for code in staffed]
+        plan += [(Role.ADMIN, None, "admin" if n == 1 else f"admin-{n}")
+                 for n in range(1, admins + 1)]
 
         if len(names) < len(plan):
             self.fail(

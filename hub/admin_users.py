@@ -14,6 +14,7 @@ from hub.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from hub.auth.sessions import kick
 from hub.commands import TaskCommands
 from hub.db import Database
+from hub.domain.tasks import Role
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.models import Staff, Unit, utcnow
 from hub.supervise import release_all_held_by
@@ -38,7 +39,7 @@ def check_new_user(username: str, role: str, unit: Unit | None, password: str) -
 
 
 def check_role_and_unit(role: str, unit: Unit | None) -> None:
-    if role not in ("p0", "p1", "p2", "supervisor", "admin"):
+    if role not in Role.__members__.values():
         raise InvalidInput(f"role must be p0, p1, p2, supervisor or admin; got {role!r}",
                            field="role")
     if unit is None:

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from config.settings import Settings, load_settings
+from hub.domain.tasks import Role
 from hub.errors import ConfigError, PtsaError
 
 
@@ -161,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     user_sub = user.add_subparsers(dest="user_command", required=True)
     add = user_sub.add_parser("add", help="add a staff account")
     add.add_argument("username")
-    add.add_argument("--role", required=True, choices=["p0", "p1", "p2", "supervisor", "admin"])
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.add_argument("--unit", required=True, help="unit code from config/organisation.toml")
     add.add_argument("--name")
     add.add_argument("--email")
@@ -177,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("--email", help="'' clears it")
     edit.add_argument("--phone", help="'' clears it")
     edit.add_argument("--unit", help="unit code from config/organisation.toml")
-    edit.add_argument("--role", choices=["p0", "p1", "p2", "supervisor", "admin"])
+    edit.add_argument("--role", choices=[r.value for r in Role])
     edit.set_defaults(func=cmd_user_set)
     sub.add_parser("users", help="list staff accounts").set_defaults(func=cmd_users)
     sub.add_parser("check", help="check configuration and connectivity").set_defaults(

@@ -24,7 +24,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from channels import names
 from hub import sla_ack, unread
 from hub.db import Database
 from hub.domain import tasks as sm
@@ -69,21 +68,6 @@ def actor_of(staff: Staff, scope: frozenset[str] = frozenset()) -> sm.Actor:
 def state_of(task: Task) -> sm.TaskState:
     return sm.TaskState(sm.Status(task.status), sm.Level(task.level), task.unit_code,
                         task.eselon1, task.eselon2, task.assignee_id)
-
-
-def event_channels(task: Task, before: sm.TaskState | None = None) -> list[str]:
-    """Every channel that must hear about a change to ``task``.
-
-    The front office sees every request's live status; the Eselon I and Eselon II desks (the old
-    one too, when a task leaves it) see their queues change; the task's own channel carries its
-    timeline and thread.
-    """
-    chans: list[str] = [names.p0(), names.p1(task.eselon1)]
-    for unit in (task.eselon2, before.eselon2 if before else None):
-        if unit and names.p2(unit) not in chans:
-            chans.append(names.p2(unit))
-    chans.append(names.task(task.id or 0))
-    return chans
 
 
 class TaskCommands:
@@ -279,9 +263,9 @@ async def _claimed_conflict(session: AsyncSession, task: Task) -> Conflict:
 
 async def _record(session: AsyncSession, task: Task, event_type: str, actor: Staff,
                   now: datetime, extra: dict[str, Any], before: sm.TaskState | None,
-                  clocks: list[SlaClock], extra_channels: list[str] | None = None
-                  ) -> CommandResult:
+                  clocks: list[SlaClock]) -> CommandResult:
     """Append the history event and its outbox rows (same transaction as the change)."""
+    from channels.audience import hears
     from channels.outbox import add_outbox_rows
     from hub.serializers import event_payload
 
@@ -294,9 +278,8 @@ async def _record(session: AsyncSession, task: Task, event_type: str, actor: Sta
                       actor_id=actor.id, at=now, data=json.dumps(data))
     session.add(event)
     payload = await event_payload(session, task, actor, data, clocks)
-    chans = event_channels(task, before) + [c for c in extra_channels or ()
-                                            if c not in event_channels(task, before)]
-    await add_outbox_rows(session, event_id, event_type, now, payload, chans)
+    await add_outbox_rows(session, event_id, event_type, now, payload,
+                          hears(event_type, task, before=before))
     return CommandResult(task, event_id, event_type, clocks, event, payload)
 
 

@@ -32,7 +32,7 @@ from config.settings import Settings
 from hub.auth.principal import Principal
 from hub.commands import task_by_code
 from hub.domain import complaints as rules
-from hub.domain.tasks import FRONT_OFFICE
+from hub.domain.tasks import FRONT_OFFICE, Role
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.models import Complaint, Notification, Service, Unit, utcnow
 from hub.serializers import iso
@@ -80,17 +80,17 @@ def channels_of(c: Complaint) -> list[str]:
 
 def visible_filter(principal: Principal) -> Any:
     role, unit = principal.role, principal.unit
-    if role == "admin" or (role == "supervisor" and FRONT_OFFICE in principal.scope):
+    if role == Role.ADMIN or (role == Role.SUPERVISOR and FRONT_OFFICE in principal.scope):
         return True
-    if role == "supervisor":
+    if role == Role.SUPERVISOR:
         scope = list(principal.scope)
         return or_(col(Complaint.unit_code).in_(scope), col(Complaint.eselon1).in_(scope),
                    col(Complaint.eselon2).in_(scope))
-    if role == "p0":
+    if role == Role.P0:
         return col(Complaint.unit_code) == FRONT_OFFICE
-    if role == "p1":
+    if role == Role.P1:
         return col(Complaint.eselon1) == unit
-    if role == "p2":
+    if role == Role.P2:
         return col(Complaint.eselon2) == unit
     return False
 
@@ -191,7 +191,7 @@ async def reply(ctx: AppContext, principal: Principal, number: str, text: Any) -
 
 def may_triage(principal: Principal) -> bool:
     """The front office's supervisor (and an admin) sends complaints on to the right unit."""
-    return principal.role == "admin" or (principal.role == "supervisor"
+    return principal.role == Role.ADMIN or (principal.role == Role.SUPERVISOR
                                          and FRONT_OFFICE in principal.scope)
 
 

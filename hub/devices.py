@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 
 from sqlmodel import col, select
@@ -23,6 +22,7 @@ from starlette.types import Scope
 
 from hub.auth.principal import Principal
 from hub.db import Database
+from hub.domain.slugs import SLUG
 from hub.domain.tasks import FRONT_OFFICE
 from hub.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from hub.models import Device, Staff, utcnow
@@ -30,7 +30,7 @@ from hub.models import Device, Staff, utcnow
 COOKIE_NAME = "ptsa_device"
 TOKEN_PREFIX = "ptsa-dev-"
 KINDS = ("kiosk", "display")
-_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_NAME = SLUG
 
 
 def hash_token(token: str) -> str:

@@ -39,10 +39,9 @@ from typing import Any, Literal
 
 from hub.domain import clocks as clockmath
 from hub.domain.calendar import BusinessCalendar
-from hub.domain.tasks import ClockKind
+from hub.domain.tasks import ClockKind, ClockState
 
 GroupBy = Literal["unit", "eselon1", "service"]
-PICKUP_KINDS = ("p1_pickup", "p2_pickup")
 P1_KINDS = ("p1_pickup", "p1_handling")  # the Eselon I desk's work: credited to the Eselon I
 NOT_DISPOSED = "-"  # the per-Eselon II row of requests not (yet) at any Eselon II unit
 
@@ -126,9 +125,9 @@ def _plan(clock: ClockFact) -> clockmath.ClockPlan:
 def _measure(stats: DurationStats, clock: ClockFact, now: datetime, calendar: BusinessCalendar,
              per: timedelta) -> float | None:
     """Add one clock to ``stats``; returns its duration in ``per`` units when finished."""
-    if clock.state == "cancelled":
+    if clock.state == ClockState.CANCELLED:
         return None
-    if clock.state == "met" and clock.stopped_at is not None:
+    if clock.state == ClockState.MET and clock.stopped_at is not None:
         value = clockmath.elapsed(_plan(clock), clock.stopped_at, calendar) / per
         stats.finished += 1
         stats.values.append(value)

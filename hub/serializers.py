@@ -11,6 +11,8 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.domain.clocks import PICKUP_KINDS
+from hub.domain.tasks import ClockState
 from hub.models import Service, SlaClock, Staff, Task, TaskEvent, TaskMessage, Unit
 
 
@@ -48,7 +50,7 @@ def clock_dict(clock: SlaClock) -> dict[str, Any]:
             "due_at": iso(clock.due_at), "paused_at": iso(clock.paused_at),
             "paused_seconds": clock.paused_seconds, "warned_at": iso(clock.warned_at),
             "breached_at": iso(clock.breached_at), "stopped_at": iso(clock.stopped_at),
-            "met": clock.state == "met",
+            "met": clock.state == ClockState.MET,
             "breached": clock.breached_at is not None,
             "acknowledged_at": iso(clock.acknowledged_at)}
 
@@ -72,22 +74,31 @@ async def task_summary(session: AsyncSession, task: Task,
     }
 
 
-PICKUPS = ("p1_pickup", "p2_pickup")  # not p1_handling: that runs while someone holds it
+# Not p1_handling: that runs while someone holds it (hub.domain.clocks).
+PICKUPS = tuple(sorted(kind.value for kind in PICKUP_KINDS))
 
 
 def pickup_deadlines(clocks: Iterable[SlaClock]) -> dict[int, datetime]:
     """The running pickup deadline of each task among ``clocks`` (a task has at most one pickup
     clock running): for the card, without a query when the clocks are at hand."""
     return {c.task_id: c.due_at for c in clocks
-            if c.state == "running" and c.kind in PICKUPS}
+            if c.state == ClockState.RUNNING and c.kind in PICKUPS}
+
+
+async def running_pickup_dues(session: AsyncSession,
+                              task_ids: Iterable[int]) -> dict[int, datetime]:
+    """The running pickup deadline of each of ``task_ids`` that has one, in one query."""
+    ids = list(task_ids)
+    if not ids:
+        return {}
+    rows = await session.exec(select(SlaClock).where(
+        col(SlaClock.task_id).in_(ids), SlaClock.state == ClockState.RUNNING.value,
+        col(SlaClock.kind).in_(PICKUPS)))
+    return pickup_deadlines(rows.all())
 
 
 async def running_pickup_due(session: AsyncSession, task_id: int) -> datetime | None:
-    rows = await session.exec(select(SlaClock).where(
-        SlaClock.task_id == task_id, SlaClock.state == "running",
-        col(SlaClock.kind).in_(PICKUPS)))
-    clock = rows.first()
-    return clock.due_at if clock else None
+    return (await running_pickup_dues(session, (task_id,))).get(task_id)
 
 
 async def event_payload(session: AsyncSession, task: Task, actor: Staff,

@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from hub.auth.principal import Principal
 from hub.db import Database
 from hub.domain import skm
-from hub.domain.tasks import FRONT_OFFICE, Status
+from hub.domain.tasks import FRONT_OFFICE, Role, Status
 from hub.errors import Forbidden, InvalidInput
 from hub.models import Service, SurveyResponse, Task, Unit
 from hub.validation import parse_date
@@ -51,13 +51,14 @@ def parse_period(query: Any, today: date) -> tuple[date, date]:
 def allowed_units(principal: Principal, children: dict[str, list[str]]) -> frozenset[str] | None:
     """The units whose figures the caller may see; None: the whole hall."""
     role = principal.role
-    if role in ("admin", "p0") or (role == "supervisor" and FRONT_OFFICE in principal.scope):
+    if role in (Role.ADMIN, Role.P0) or (role == Role.SUPERVISOR
+                                         and FRONT_OFFICE in principal.scope):
         return None
-    if role == "supervisor":
+    if role == Role.SUPERVISOR:
         return principal.scope
-    if role == "p1":
+    if role == Role.P1:
         return frozenset({principal.unit, *children.get(principal.unit, [])})
-    if role == "p2":
+    if role == Role.P2:
         return frozenset({principal.unit})
     return frozenset()
 

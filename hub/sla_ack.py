@@ -27,10 +27,11 @@ from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from channels import names
+from channels.audience import hears
 from channels.outbox import add_outbox_rows
 from hub.auth.principal import Principal
-from hub.domain.tasks import FRONT_OFFICE
+from hub.domain.supervision import oversees
+from hub.domain.tasks import Role
 from hub.errors import Conflict, Forbidden, NotFound
 from hub.models import Service, SlaClock, Staff, Task, TaskEvent
 from hub.serializers import clock_dict, iso, running_pickup_due, staff_ref, task_summary
@@ -63,7 +64,7 @@ async def acknowledge(session: AsyncSession, principal: Principal, clock_id: int
         NotFound: no such clock.
         Conflict: the clock is not breached (``not_breached``).
     """
-    if principal.role not in ("supervisor", "admin"):
+    if principal.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise Forbidden("only a supervisor of the unit, or an admin, may acknowledge a breach")
     clock = await session.get(SlaClock, clock_id)
     if clock is None:
@@ -97,12 +98,11 @@ async def acknowledge(session: AsyncSession, principal: Principal, clock_id: int
                                           await running_pickup_due(session, task.id or 0)),
                "actor": staff_ref(principal.staff), **data}
     await add_outbox_rows(session, event_id, EVENT_TYPE, now, payload,
-                          [*(names.sup(unit) for unit in units), names.task(task.id or 0)])
+                          hears(EVENT_TYPE, task, supervisors=units))
     return Acknowledgement(clock, task, by, recorded=True, event_id=event_id)
 
 
 def may_acknowledge(principal: Principal, units: list[str]) -> bool:
-    if principal.role == "admin":
+    if principal.role == Role.ADMIN:
         return True
-    return principal.role == "supervisor" and (
-        FRONT_OFFICE in principal.scope or any(unit in principal.scope for unit in units))
+    return principal.role == Role.SUPERVISOR and oversees(principal.scope, units)

@@ -19,7 +19,7 @@ from config.catalog import SlaPolicy
 from config.settings import Settings
 from hub.domain import clocks as clockmath
 from hub.domain.calendar import BusinessCalendar, DayOverride
-from hub.domain.tasks import ClockChange, ClockKind, ClockOp
+from hub.domain.tasks import OPEN_CLOCKS, ClockChange, ClockKind, ClockOp, ClockState
 from hub.models import AppSetting, CalendarDay, Service, SlaClock, Task
 
 # app_settings keys an admin may change at run time. Without them: PTSA_SLA_P1_PICKUP /
@@ -100,14 +100,15 @@ async def apply_clock_changes(session: AsyncSession, task: Task, changes: Iterab
         if clock is None:
             continue  # nothing running of that kind (e.g. a task created before clocks existed)
         if change.op in (ClockOp.MEET, ClockOp.CANCEL):
-            clock.state = "met" if change.op == ClockOp.MEET else "cancelled"
+            stopped = ClockState.MET if change.op == ClockOp.MEET else ClockState.CANCELLED
+            clock.state = stopped.value
             clock.stopped_at = now
-        elif change.op == ClockOp.PAUSE and clock.state == "running":
-            clock.state = "paused"
+        elif change.op == ClockOp.PAUSE and clock.state == ClockState.RUNNING:
+            clock.state = ClockState.PAUSED.value
             clock.paused_at = now
-        elif change.op == ClockOp.RESUME and clock.state == "paused" and clock.paused_at:
+        elif change.op == ClockOp.RESUME and clock.state == ClockState.PAUSED and clock.paused_at:
             resumed = clockmath.resume(plan_of(clock), now, policy.calendar)
-            clock.state = "running"
+            clock.state = ClockState.RUNNING.value
             clock.paused_at = None
             clock.paused_seconds = resumed.paused.total_seconds()
             clock.due_at, clock.warn_at = resumed.due_at, resumed.warn_at
@@ -142,7 +143,7 @@ async def _start(session: AsyncSession, task: Task, change: ClockChange, now: da
         plan = clockmath.start_pickup(change.kind.value, now, policy.pickup_duration(change.kind),
                                       policy.calendar, policy.warn_ratio)
     clock = SlaClock(task_id=task.id or 0, kind=change.kind.value,
-                     unit_code=change.unit or task.unit_code, state="running",
+                     unit_code=change.unit or task.unit_code, state=ClockState.RUNNING.value,
                      started_at=plan.started_at, warn_at=plan.warn_at, due_at=plan.due_at)
     session.add(clock)
     return clock
@@ -151,7 +152,7 @@ async def _start(session: AsyncSession, task: Task, change: ClockChange, now: da
 async def _open_clock(session: AsyncSession, task_id: int, kind: ClockKind) -> SlaClock | None:
     rows = await session.exec(select(SlaClock).where(
         SlaClock.task_id == task_id, SlaClock.kind == kind.value,
-        col(SlaClock.state).in_(("running", "paused"))).order_by(col(SlaClock.id).desc()))
+        col(SlaClock.state).in_(OPEN_CLOCKS)).order_by(col(SlaClock.id).desc()))
     return rows.first()
 
 

@@ -17,7 +17,6 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from channels import names
 from hub.commands import (
     CommandResult,
     TaskCommands,
@@ -152,15 +151,8 @@ async def _apply(commands: TaskCommands, session: AsyncSession, task: Task,
                  extra: dict[str, Any]) -> CommandResult:
     policy = await commands.policies.get(session)
     clocks = await apply_clock_changes(session, task, transition.clocks, now, policy)
-    result = await _record(session, task, transition.event, actor, now, extra, before, clocks,
-                           extra_channels=_supervisor_channels(task, before))
+    result = await _record(session, task, transition.event, actor, now, extra, before, clocks)
     return result
-
-
-def _supervisor_channels(task: Task, before: sm.TaskState) -> list[str]:
-    """Supervisor screens of every unit the task leaves or reaches, besides the desk channels."""
-    units = dict.fromkeys(u for u in (task.eselon1, task.unit_code, before.unit) if u)
-    return [names.sup(u) for u in units if u != sm.FRONT_OFFICE]
 
 
 def _desk(person: Staff) -> sv.Desk:

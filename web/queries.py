@@ -11,10 +11,10 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub.api.tasks import visible_filter
 from hub.auth.principal import Principal
-from hub.models import Service, SlaClock, Staff, Task, Unit, utcnow
-from hub.serializers import task_summary
+from hub.domain.visibility import visible_tasks
+from hub.models import Service, Staff, Task, Unit, utcnow
+from hub.serializers import running_pickup_dues, task_summary
 
 OPEN_STATUSES = ("queued", "claimed", "on_hold", "returned")
 DESK_STATUSES = ("queued", "claimed", "on_hold")
@@ -27,13 +27,7 @@ def start_of_today(tz: Any) -> datetime:
 
 async def _cards(session: AsyncSession, query: Any) -> list[dict[str, Any]]:
     tasks = (await session.exec(query.order_by(col(Task.id).desc()).limit(BOARD_LIMIT))).all()
-    ids = [t.id or 0 for t in tasks]
-    dues: dict[int, datetime] = {}
-    if ids:
-        rows = await session.exec(select(SlaClock).where(
-            col(SlaClock.task_id).in_(ids), SlaClock.state == "running",
-            SlaClock.kind != "resolution"))
-        dues = {c.task_id: c.due_at for c in rows.all()}
+    dues = await running_pickup_dues(session, [t.id or 0 for t in tasks])
     return [await task_summary(session, t, dues.get(t.id or 0)) for t in tasks]
 
 
@@ -54,7 +48,7 @@ async def front_office_cards(session: AsyncSession, tz: Any) -> list[dict[str, A
 async def open_cards(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
     """A supervisor: every open task in scope."""
     return await _cards(session, select(Task).where(
-        visible_filter(principal), col(Task.status).in_(OPEN_STATUSES)))
+        visible_tasks(principal), col(Task.status).in_(OPEN_STATUSES)))
 
 
 async def active_services(session: AsyncSession) -> list[Service]:

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from channels import names
-from hub.models import Service, Staff, Task, Unit
+from hub.domain.tasks import Role
+from hub.models import Service, Staff, Unit
 
 
 @dataclass(frozen=True)
@@ -82,27 +82,10 @@ async def add_supervisors(session: AsyncSession, directory: Directory,
     if not wanted:
         return
     rows = await session.exec(select(Staff).where(
-        Staff.role == "supervisor", col(Staff.active).is_(True),
+        Staff.role == Role.SUPERVISOR.value, col(Staff.active).is_(True),
         col(Staff.unit_code).in_(wanted)).order_by(col(Staff.id)))
     for person in rows.all():
         directory.supervisors.setdefault(person.unit_code, []).append(person)
-
-
-def level_channel(task: Task) -> str:
-    if task.level == "p1":
-        return names.p1(task.unit_code)
-    if task.level == "p2":
-        return names.p2(task.unit_code)
-    return names.p0()
-
-
-def warning_channels(task: Task) -> list[str]:
-    return _unique([names.task(task.id or 0), level_channel(task), names.sup(task.unit_code)])
-
-
-def breach_channels(task: Task, units: list[str]) -> list[str]:
-    return _unique([names.task(task.id or 0), level_channel(task),
-                    *(names.sup(unit) for unit in units)])
 
 
 def breach_recipients(directory: Directory, units: list[str]) -> list[Recipient]:
@@ -123,11 +106,3 @@ def _supervisors_up_from(directory: Directory, unit_code: str) -> list[Staff]:
         if directory.supervisors.get(code):
             return directory.supervisors[code]
     return []
-
-
-def _unique(items: list[str | None]) -> list[str]:
-    out: list[str] = []
-    for item in items:
-        if item and item not in out:
-            out.append(item)
-    return out

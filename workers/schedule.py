@@ -25,6 +25,7 @@ from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
 
 from channels import names
+from hub.domain.tasks import ClockState
 from hub.models import SlaClock
 from hub.redis_clients import arq_pool
 
@@ -64,7 +65,7 @@ class ClockTimes(NamedTuple):
 def planned_jobs(clock: SlaClock | ClockTimes) -> list[tuple[JobKind, datetime]]:
     """The jobs a clock still needs: none unless it is running; a warning only before the
     deadline and only once; the deadline only until the breach is recorded."""
-    if clock.state != "running" or clock.breached_at is not None:
+    if clock.state != ClockState.RUNNING or clock.breached_at is not None:
         return []
     jobs: list[tuple[JobKind, datetime]] = []
     if clock.warned_at is None and clock.warn_at is not None and clock.warn_at < clock.due_at:

@@ -29,12 +29,19 @@ from sqlalchemy import insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from channels.audience import hears
 from channels.outbox import outbox_rows
 from config.settings import Settings
 from hub.commands import new_event_id
-from hub.domain.tasks import ClockKind
+from hub.domain.tasks import ClockState
 from hub.models import Outbox, SlaClock, Staff, Task, TaskEvent, utcnow
-from hub.serializers import clock_dict, pickup_deadlines, staff_ref, task_summary
+from hub.serializers import (
+    clock_dict,
+    pickup_deadlines,
+    running_pickup_dues,
+    staff_ref,
+    task_summary,
+)
 from hub.sla_clocks import responsible_units
 from workers import escalation
 from workers.delivery import Transports
@@ -121,7 +128,7 @@ async def record(session: AsyncSession, requests: Sequence[FireRequest], *,
         pickup_due = pickups.get(task.id or 0)
         if kind == "warn":
             event_id = await _event(session, rows, task, clock, "sla.warning", now, pickup_due,
-                                    escalation.warning_channels(task), {})
+                                    hears("sla.warning", task), {})
         else:
             event_id = await _breach(session, rows, task, clock, now, pickup_due, directory,
                                      settings)
@@ -148,7 +155,7 @@ async def _catch_up(session: AsyncSession, kind: JobKind, now: datetime,
     if kind == "warn":  # a warning past the deadline is pointless: the breach says it all
         pending.append(col(SlaClock.due_at) > now)
     instant = col(SlaClock.due_at) if kind == "due" else col(SlaClock.warn_at)  # type: ignore[arg-type]
-    overdue = select(SlaClock.id).where(col(SlaClock.state) == "running", *pending)
+    overdue = select(SlaClock.id).where(col(SlaClock.state) == ClockState.RUNNING.value, *pending)
     if requested:
         overdue = overdue.where(col(SlaClock.id).not_in(requested))
     return await _record_where(session, col(SlaClock.id).in_(
@@ -167,7 +174,7 @@ async def _not_recorded(session: AsyncSession, requests: Sequence[FireRequest],
         clock = clocks.get(request.clock_id)
         instant = None if clock is None else (
             clock.due_at if request.kind == "due" else clock.warn_at)
-        if clock is None or clock.state != "running" or instant is None:
+        if clock is None or clock.state != ClockState.RUNNING or instant is None:
             results.append(Fired("inactive"))
         elif clock.breached_at is not None or (request.kind == "warn" and clock.warned_at):
             results.append(Fired("already"))
@@ -202,7 +209,7 @@ async def _record_where(session: AsyncSession, chosen: Any, pending: list[Any],
     """The conditional UPDATE that records clocks: only running ones still ``pending`` match,
     so of two racing batches exactly one gets each clock back."""
     rows = await session.exec(update(SlaClock).where(  # type: ignore[call-overload]
-        chosen, col(SlaClock.state) == "running", *pending).values(**values)
+        chosen, col(SlaClock.state) == ClockState.RUNNING.value, *pending).values(**values)
         .returning(SlaClock).execution_options(synchronize_session=False))
     return list(rows.scalars().all())
 
@@ -224,11 +231,7 @@ async def _running_pickups(session: AsyncSession, tasks: dict[int | None, Task],
     that deadline itself; only tasks whose resolution clock fires need a query."""
     pickups = pickup_deadlines(clocks)
     others = [task_id for task_id in tasks if task_id and task_id not in pickups]
-    if others:
-        rows = await session.exec(select(SlaClock).where(
-            col(SlaClock.task_id).in_(others), SlaClock.state == "running",
-            col(SlaClock.kind).in_((ClockKind.P1_PICKUP.value, ClockKind.P2_PICKUP.value))))
-        pickups.update({c.task_id: c.due_at for c in rows.all()})
+    pickups.update(await running_pickup_dues(session, others))
     return pickups
 
 
@@ -239,7 +242,7 @@ async def _breach(session: AsyncSession, rows: _Rows, task: Task, clock: SlaCloc
     units = _responsible(clock, task, directory)
     recipients = escalation.breach_recipients(directory, units)
     event_id = await _event(session, rows, task, clock, "sla.breached", now, pickup_due,
-                            escalation.breach_channels(task, units),
+                            hears("sla.breached", task, supervisors=units),
                             {"supervisors": [staff_ref(r.staff) for r in recipients]})
     for r in recipients:
         text = breach_texts(task=task, clock=clock, service=service,

@@ -32,6 +32,7 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 
 from hub.db import Database
+from hub.domain.tasks import ClockState
 from hub.models import SlaClock, utcnow
 from workers.notifier import Notifier
 from workers.schedule import ClockTimes, JobKind, queued_jobs, schedule_missing, sla_job_id
@@ -94,10 +95,10 @@ class SlaSweep:
     async def _overdue(self, before: datetime) -> list[tuple[int, JobKind, datetime]]:
         async with self.db.read() as session:
             breaches = await session.exec(select(SlaClock.id, SlaClock.due_at).where(
-                SlaClock.state == "running", col(SlaClock.breached_at).is_(None),
+                SlaClock.state == ClockState.RUNNING.value, col(SlaClock.breached_at).is_(None),
                 col(SlaClock.due_at) <= before).order_by(col(SlaClock.due_at)).limit(BATCH))
             warnings = await session.exec(select(SlaClock.id, SlaClock.warn_at).where(
-                SlaClock.state == "running", col(SlaClock.breached_at).is_(None),
+                SlaClock.state == ClockState.RUNNING.value, col(SlaClock.breached_at).is_(None),
                 col(SlaClock.warned_at).is_(None), col(SlaClock.warn_at) <= before,
                 col(SlaClock.due_at) > before).order_by(col(SlaClock.warn_at)).limit(BATCH))
             due: list[tuple[int, JobKind, datetime]] = [
@@ -128,7 +129,7 @@ class SlaSweep:
             rows = await session.exec(select(  # type: ignore[call-overload]
                 SlaClock.id, SlaClock.state, SlaClock.warn_at, SlaClock.due_at,
                 SlaClock.warned_at, SlaClock.breached_at).where(
-                SlaClock.state == "running", col(SlaClock.breached_at).is_(None),
+                SlaClock.state == ClockState.RUNNING.value, col(SlaClock.breached_at).is_(None),
                 or_(col(SlaClock.due_at).between(start, end),
                     col(SlaClock.warn_at).between(start, end))).limit(5 * BATCH))
             return [ClockTimes(*row) for row in rows.all()]

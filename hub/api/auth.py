@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import col, select, update
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from hub.api.common import authenticate, ctx, json_response, read_json
-from hub.auth.passwords import verify_password
+from hub.auth.passwords import hash_password, needs_rehash, verify_password
 from hub.errors import NotAuthenticated
 from hub.models import Staff
 from hub.serializers import staff_ref
@@ -36,6 +36,15 @@ async def authenticate_password(request: Request, username: str, password: str) 
         await app.throttle.failed(username, client)
         raise NotAuthenticated("wrong username or password", code="bad_credentials")
     await app.throttle.succeeded(username, client)
+    if needs_rehash(staff.password_hash):
+        # Upgrade a hash made with weaker parameters while the password is at hand; not over a
+        # password changed in the meantime.
+        new_hash = hash_password(password)
+        async with app.db.write() as session:
+            await session.exec(update(Staff).where(  # type: ignore[call-overload]
+                col(Staff.id) == staff.id, col(Staff.password_hash) == staff.password_hash)
+                .values(password_hash=new_hash))
+        staff.password_hash = new_hash
     return staff
 
 

@@ -4,7 +4,8 @@ Query parameters: ``by`` (``unit`` | ``eselon1`` | ``service``), ``from`` and ``
 registration, ``YYYY-MM-DD`` in the office time zone; default: the trend window up to today),
 ``weeks`` (trend length, 1-52, default 8), ``unit`` (an Eselon I or II code), ``service``,
 ``format`` (``json`` | ``csv`` | ``excel``: the CSV for Excel set to Indonesian,
-``hub/kpi_excel.py``). The caller sees the tasks their role may see (``visible_filter``).
+``hub/kpi_excel.py``). The caller sees the tasks their role may see
+(``hub.domain.visibility.visible_tasks``).
 Definitions: ``hub/kpi.py``.
 """
 
@@ -22,8 +23,8 @@ from starlette.responses import Response
 
 from hub import kpi
 from hub.api.common import authenticate, ctx, json_response
-from hub.api.tasks import visible_filter
 from hub.auth.principal import Principal
+from hub.domain.visibility import visible_tasks
 from hub.errors import InvalidInput
 from hub.kpi_excel import excel_csv
 from hub.kpi_targets import load_targets
@@ -59,7 +60,7 @@ async def build_report(request: Request, principal: Principal,
     tz = policy.tz
     start = datetime.combine(params["from"], time.min, tzinfo=tz)
     end = datetime.combine(params["to"] + timedelta(days=1), time.min, tzinfo=tz)
-    query = select(Task).where(visible_filter(principal), col(Task.created_at) >= start,
+    query = select(Task).where(visible_tasks(principal), col(Task.created_at) >= start,
                                col(Task.created_at) < end)
     if params["unit"]:
         query = query.where(or_(col(Task.eselon1) == params["unit"],

@@ -5,23 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_
 from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from hub.api.common import authenticate, ctx, json_response, read_json
-from hub.auth.principal import Principal
 from hub.auth.throttle import limit_rate
 from hub.commands import ensure_can_view, load_task, task_by_code
 from hub.complaints import by_number as complaint_by_number
 from hub.complaints import public_status as complaint_status
 from hub.domain.complaints import is_complaint_number
-from hub.domain.tasks import Action, Level, Role, Status, check_may_register
+from hub.domain.tasks import OPEN_CLOCKS, Action, Level, Role, Status, check_may_register
+from hub.domain.visibility import visible_tasks
 from hub.errors import InvalidInput, NotFound
 from hub.models import Service, SlaClock, Staff, Task, utcnow
 from hub.search import Filters
-from hub.serializers import iso, new_task_detail, task_detail, task_summary
+from hub.serializers import iso, new_task_detail, running_pickup_dues, task_detail, task_summary
 from hub.survey import survey_url
 from hub.validation import (
     Applicant,
@@ -65,30 +64,13 @@ async def get_task(request: Request) -> JSONResponse:
         return json_response(await task_detail(session, task))
 
 
-def visible_filter(principal: Principal) -> Any:
-    """The SQL condition limiting a task listing to what the caller may see."""
-    role, unit = principal.role, principal.unit
-    if role in ("admin", "p0"):
-        return True
-    if role == "p1":
-        return col(Task.eselon1) == unit
-    if role == "p2":
-        return col(Task.eselon2) == unit
-    if role == "supervisor":
-        if "ptsa" in principal.scope:
-            return True
-        scope = list(principal.scope)
-        return or_(col(Task.eselon1).in_(scope), col(Task.eselon2).in_(scope))
-    return False
-
-
 async def list_tasks(request: Request) -> JSONResponse:
     """Filters: q (search, ``hub.search``), service, unit, status, from, to (days), level,
     assignee (username), overdue (true), since (ISO date-time), limit (≤ 500), offset.
     Newest first."""
     principal = await authenticate(request)
     q = request.query_params
-    query = select(Task).where(visible_filter(principal))
+    query = select(Task).where(visible_tasks(principal))
     if level := q.get("level"):
         if level not in {lv.value for lv in Level}:
             raise InvalidInput(f"level must be p0, p1 or p2; got {level!r}", field="level")
@@ -99,7 +81,7 @@ async def list_tasks(request: Request) -> JSONResponse:
             Staff.username == assignee)
     if q.get("overdue") in ("1", "true", "yes"):
         overdue = select(SlaClock.task_id).where(
-            col(SlaClock.state).in_(("running", "paused")),
+            col(SlaClock.state).in_(OPEN_CLOCKS),
             col(SlaClock.due_at) < utcnow())
         query = query.where(col(Task.id).in_(overdue))
     if moment := parse_datetime("since", q.get("since"), ctx(request).settings.tz):
@@ -109,18 +91,9 @@ async def list_tasks(request: Request) -> JSONResponse:
     query = query.order_by(col(Task.id).desc()).limit(limit).offset(offset)
     async with ctx(request).db.read() as session:
         tasks = (await session.exec(query)).all()
-        pickup = await _pickup_dues(session, [t.id or 0 for t in tasks])
+        pickup = await running_pickup_dues(session, [t.id or 0 for t in tasks])
         items = [await task_summary(session, t, pickup.get(t.id or 0)) for t in tasks]
     return json_response({"items": items, "limit": limit, "offset": offset})
-
-
-async def _pickup_dues(session: Any, ids: list[int]) -> dict[int, Any]:
-    if not ids:
-        return {}
-    rows = await session.exec(select(SlaClock).where(
-        col(SlaClock.task_id).in_(ids), SlaClock.state == "running",
-        col(SlaClock.kind).in_(("p1_pickup", "p2_pickup"))))
-    return {c.task_id: c.due_at for c in rows.all()}
 
 
 def _action_endpoint(action: Action) -> Any:

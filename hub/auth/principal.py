@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub.domain.tasks import FRONT_OFFICE
+from hub.domain.tasks import Role
 from hub.models import Staff, Unit
 
 
@@ -35,7 +35,7 @@ class Principal:
 
 
 async def supervisor_scope(session: AsyncSession, staff: Staff) -> frozenset[str]:
-    if staff.role != "supervisor":
+    if staff.role != Role.SUPERVISOR:
         return frozenset()
     children = await session.exec(select(Unit.code).where(Unit.parent == staff.unit_code))
     return frozenset({staff.unit_code, *children.all()})
@@ -54,7 +54,3 @@ async def load_principal(session: AsyncSession, staff_id: int, epoch: int) -> Pr
     if not staff.active or staff.session_epoch != epoch:
         return None
     return Principal(staff, await supervisor_scope(session, staff), level or "")
-
-
-def is_front_office(principal: Principal) -> bool:
-    return principal.unit == FRONT_OFFICE

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from hub.domain.calendar import BusinessCalendar
+from hub.domain.slugs import SLUG
 
 GROUP_CODE = re.compile(r"^[A-Z]$")
-COUNTER_CODE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+COUNTER_CODE = SLUG
 # The rate of the last hour of calls predicts the next wait better than the whole day's.
 RATE_WINDOW = timedelta(hours=1)
 

@@ -69,8 +69,13 @@ def may_supervise(task: TaskState, actor: Actor, *, routing: bool = False) -> bo
         return True
     if actor.role != Role.SUPERVISOR:
         return False
-    unit = task.eselon1 if routing else task.unit
-    return FRONT_OFFICE in actor.scope or unit in actor.scope
+    return oversees(actor.scope, (task.eselon1 if routing else task.unit,))
+
+
+def oversees(scope: frozenset[str], units: tuple[str, ...] | list[str]) -> bool:
+    """Whether a supervisor with ``scope`` oversees one of ``units``: the front office's
+    supervisor oversees the whole hall."""
+    return FRONT_OFFICE in scope or any(unit in scope for unit in units)
 
 
 def decide_supervision(

@@ -65,6 +65,16 @@ class ClockKind(StrEnum):
     P1_HANDLING = "p1_handling"  # from the P1 claim to the disposition (or return)
 
 
+class ClockState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"  # while the task is on hold
+    MET = "met"
+    CANCELLED = "cancelled"
+
+
+OPEN_CLOCKS = (ClockState.RUNNING.value, ClockState.PAUSED.value)  # SQL ``IN`` list
+
+
 class ClockOp(StrEnum):
     START = "start"
     MEET = "meet"

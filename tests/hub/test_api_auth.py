@@ -7,12 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import update
 from sqlmodel import col, select
 
 from config.seed import DEMO_PASSWORD
 from config.settings import Settings
-from hub.auth.passwords import verify_password
+from hub.auth.passwords import needs_rehash, verify_password
 from hub.models import Staff
 from tests.conftest import ApiClient, make_settings
 
@@ -140,3 +141,23 @@ async def test_an_attacker_elsewhere_cannot_lock_the_rightful_user_out(app: Any)
         assert r.status_code == 429 and r.json()["error"]["code"] == "login_throttled"
         assert (await desk.post(TOKEN_URL, json=right)).status_code == 200
         assert (await laptop.post(TOKEN_URL, json=right)).status_code == 200
+
+
+async def test_a_hash_made_with_weaker_parameters_is_upgraded_at_sign_in(api: ApiClient,
+                                                                         app: Any) -> None:
+    """After a successful sign-in, a hash made with weaker Argon2 parameters is replaced by one
+    with today's parameters that still verifies the password."""
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(DEMO_PASSWORD)
+    async with app.state.ctx.db.write() as session:
+        await session.exec(update(Staff).where(col(Staff.username) == "p0-5")  # type: ignore[call-overload]
+                           .values(password_hash=weak))
+    assert needs_rehash(weak)
+    r = await api.http.post(TOKEN_URL, json={"username": "p0-5", "password": DEMO_PASSWORD})
+    assert r.status_code == 200, r.text
+    async with app.state.ctx.db.read() as session:
+        stored = (await session.exec(select(Staff.password_hash)
+                                     .where(Staff.username == "p0-5"))).one()
+    assert stored != weak and not needs_rehash(stored)
+    assert verify_password(stored, DEMO_PASSWORD)
+    again = await api.http.post(TOKEN_URL, json={"username": "p0-5", "password": DEMO_PASSWORD})
+    assert again.status_code == 200

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from hub.auth.principal import Principal
 from hub.commands import ensure_can_view, load_task
 from hub.domain.documents import checklist
+from hub.domain.tasks import Role
 from hub.errors import InvalidInput, PtsaError
 from hub.models import ApplicantConsent, Service, Staff, TaskEvent
 from hub.queue import hall_queue
@@ -78,7 +79,7 @@ async def _intake_page(request: Request, principal: Principal, values: dict[str,
                   actions_for=lambda card: available_actions(card, principal))
 
 
-@page(roles=("p0", "admin"))
+@page(roles=(Role.P0, Role.ADMIN))
 async def intake_form(request: Request) -> Response:
     values = {name: "" for name in INTAKE_FIELDS}
     values["service"] = request.query_params.get("service", "")
@@ -86,7 +87,7 @@ async def intake_form(request: Request) -> Response:
     return await _intake_page(request, request.scope["principal"], values, FormErrors())
 
 
-@page(roles=("p0", "admin"))
+@page(roles=(Role.P0, Role.ADMIN))
 async def intake_submit(request: Request) -> Response:
     principal: Principal = request.scope["principal"]
     form = await request.form()
@@ -137,7 +138,7 @@ async def _servable_ticket(request: Request, raw: str) -> int | None:
     return int(raw)
 
 
-@page(roles=("p0", "admin", "supervisor"))
+@page(roles=(Role.P0, Role.ADMIN, Role.SUPERVISOR))
 async def receipt(request: Request) -> Response:
     principal: Principal = request.scope["principal"]
     ctx = app_ctx(request)
@@ -161,16 +162,16 @@ async def receipt(request: Request) -> Response:
 @page()
 async def board(request: Request) -> Response:
     principal: Principal = request.scope["principal"]
-    if principal.role == "supervisor":
+    if principal.role == Role.SUPERVISOR:
         return redirect("/penyelia")
     ctx = app_ctx(request)
     async with ctx.db.read() as session:
         units = await queries.units_by_code(session)
         services = await queries.active_services(session)
-        if principal.role in ("p1", "p2"):
+        if principal.role in (Role.P1, Role.P2):
             cards = await queries.desk_cards(session, principal)
             eselon2 = await queries.eselon2_under(session, principal.unit) \
-                if principal.role == "p1" else []
+                if principal.role == Role.P1 else []
             kind = "desk"
         else:
             cards = await queries.front_office_cards(session, ctx.settings.tz)

@@ -27,6 +27,7 @@ from hub.devices import (
     list_devices,
     revoke_device,
 )
+from hub.domain.tasks import Role
 from hub.errors import NotAuthenticated, NotFound, PtsaError
 from hub.models import Device, QueueTicket
 from hub.queue import hall_queue
@@ -93,7 +94,7 @@ async def kiosk(request: Request) -> Response:
 
 async def _slip_caller(request: Request) -> None:
     principal: Principal | None = request.scope.get("principal")
-    if principal is not None and principal.role in ("p0", "admin"):
+    if principal is not None and principal.role in (Role.P0, Role.ADMIN):
         return
     await device_for_token(app_ctx(request).db, request.cookies.get(COOKIE_NAME), "kiosk")
 
@@ -157,7 +158,7 @@ def _connection_strings() -> dict[str, str]:
         ("conn.reloading", "Refreshing…"), ("signed_out", "Your session ended; sign in again."))}
 
 
-@page(roles=("p0", "admin"))
+@page(roles=(Role.P0, Role.ADMIN))
 async def counter(request: Request) -> Response:
     """The counter's calling screen: next, recall, no-show, come back, transfer, register."""
     hall = hall_queue(app_ctx(request))
@@ -181,7 +182,7 @@ async def counter(request: Request) -> Response:
 
 
 # --- admin: devices and the running text ------------------------------------------------------
-@page(roles=("admin",))
+@page(roles=(Role.ADMIN,))
 async def devices_page(request: Request) -> Response:
     return await _devices(request)
 
@@ -197,7 +198,7 @@ async def _devices(request: Request, new: tuple[Device, str] | None = None,
                   errors={}, notice="")
 
 
-@page(roles=("admin",))
+@page(roles=(Role.ADMIN,))
 async def device_add(request: Request) -> Response:
     form = await request.form()
     principal: Principal = request.scope["principal"]
@@ -209,7 +210,7 @@ async def device_add(request: Request) -> Response:
     return await _devices(request, new=new)
 
 
-@page(roles=("admin",))
+@page(roles=(Role.ADMIN,))
 async def device_revoke(request: Request) -> Response:
     ctx = app_ctx(request)
     device = await revoke_device(ctx.db, path_int(request, "device_id"))
@@ -217,7 +218,7 @@ async def device_revoke(request: Request) -> Response:
     return redirect("/admin/perangkat")
 
 
-@page(roles=("admin",))
+@page(roles=(Role.ADMIN,))
 async def running_text(request: Request) -> Response:
     form = await request.form()
     await hall_queue(app_ctx(request)).set_text(text_field(form, "text")[:300])

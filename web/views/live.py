@@ -10,6 +10,7 @@ from starlette.requests import Request
 
 from channels.permissions import default_channels
 from hub.auth.principal import Principal
+from hub.domain.actions import action_table
 from hub.models import Unit
 from hub.serializers import iso
 from web import i18n
@@ -91,6 +92,7 @@ def board_config(request: Request, principal: Principal, kind: str,
     return {
         "kind": kind,
         "me": {"username": principal.username, "role": principal.role, "unit": principal.unit},
+        "actions": action_table(principal.role),
         "channels": default_channels(principal),
         "reload": reload_urls(principal, kind, today),
         "today": today,

@@ -8,8 +8,9 @@ from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.api.tasks import visible_filter
 from hub.auth.principal import Principal
+from hub.domain.tasks import Role
+from hub.domain.visibility import visible_tasks
 from hub.errors import InvalidInput
 from hub.models import Task
 from hub.search import Filters
@@ -23,7 +24,7 @@ from web.views.base import page
 RESULTS = 100
 
 
-@page(roles=("p0", "p1", "p2", "supervisor", "admin"))
+@page(roles=(Role.P0, Role.P1, Role.P2, Role.SUPERVISOR, Role.ADMIN))
 async def search(request: Request) -> Response:
     principal: Principal = request.scope["principal"]
     ctx = app_ctx(request)
@@ -42,7 +43,7 @@ async def search(request: Request) -> Response:
         services = await queries.active_services(session)
         units = await queries.units_by_code(session)
         if filters.any:
-            query = select(Task).where(visible_filter(principal))
+            query = select(Task).where(visible_tasks(principal))
             try:
                 query = filters.apply(query, ctx.settings.tz)
             except InvalidInput as exc:
@@ -58,7 +59,7 @@ async def search(request: Request) -> Response:
                   limit=RESULTS)
 
 
-@page(roles=("p0", "p1", "p2", "supervisor", "admin"))
+@page(roles=(Role.P0, Role.P1, Role.P2, Role.SUPERVISOR, Role.ADMIN))
 async def unread_page(request: Request) -> Response:
     """``/pesan``: the requests with messages the signed-in staff member has not read."""
     principal: Principal = request.scope["principal"]

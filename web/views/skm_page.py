@@ -16,7 +16,7 @@ from channels.permissions import supervisor_channels
 from hub import skm_report
 from hub.auth.principal import Principal
 from hub.domain import skm
-from hub.domain.tasks import FRONT_OFFICE
+from hub.domain.tasks import FRONT_OFFICE, Role
 from hub.errors import InvalidInput
 from hub.models import utcnow
 from web import i18n
@@ -41,9 +41,9 @@ MUTU_LABELS = {"A": N_("Very good"), "B": N_("Good"), "C": N_("Fair"), "D": N_("
 def live_channels(principal: Principal) -> list[str]:
     """Where a survey answer is announced (``skm.response``) for this viewer: the sup.* channels
     they may hear; none for desks, whose KPI page then shows the figures as loaded."""
-    if principal.role == "admin":
+    if principal.role == Role.ADMIN:
         return [names.sup(FRONT_OFFICE)]
-    if principal.role == "supervisor":
+    if principal.role == Role.SUPERVISOR:
         return [c for c in supervisor_channels(principal) if c.startswith("sup.")]
     return []
 

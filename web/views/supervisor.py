@@ -10,9 +10,9 @@ from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.api.tasks import visible_filter
 from hub.auth.principal import Principal
-from hub.domain.tasks import FRONT_OFFICE
+from hub.domain.tasks import FRONT_OFFICE, OPEN_CLOCKS, Role
+from hub.domain.visibility import visible_tasks
 from hub.models import Notification, SlaClock, Task
 from hub.serializers import iso
 from web import queries
@@ -20,13 +20,14 @@ from web.render import app_ctx, render
 from web.views.base import page
 from web.views.complaints import forward_units, open_panel
 from web.views.live import board_config
+from web.views.tasks import card_buttons
 
 LOG_LIMIT = 200
 
 
 def scope_units(principal: Principal) -> list[str] | None:
     """Units whose notifications the principal sees; None means all (front office, admin)."""
-    if principal.role == "admin" or FRONT_OFFICE in principal.scope:
+    if principal.role == Role.ADMIN or FRONT_OFFICE in principal.scope:
         return None
     return sorted(principal.scope)
 
@@ -37,9 +38,9 @@ async def open_breaches(request: Request, principal: Principal) -> list[dict[str
     async with app_ctx(request).db.read() as session:
         rows = await session.exec(
             select(SlaClock, Task).join(Task, col(Task.id) == col(SlaClock.task_id))
-            .where(visible_filter(principal), col(SlaClock.breached_at).is_not(None),
+            .where(visible_tasks(principal), col(SlaClock.breached_at).is_not(None),
                    col(SlaClock.acknowledged_at).is_(None),
-                   col(SlaClock.state).in_(("running", "paused")))
+                   col(SlaClock.state).in_(OPEN_CLOCKS))
             .order_by(col(SlaClock.breached_at).desc()).limit(50))
         return [{"clock_id": clock.id, "task_id": task.id, "code": task.code, "kind": clock.kind,
                  "unit": clock.unit_code, "breached_at": iso(clock.breached_at),
@@ -47,7 +48,7 @@ async def open_breaches(request: Request, principal: Principal) -> list[dict[str
                 for clock, task in rows.all()]
 
 
-@page(roles=("supervisor", "admin"))
+@page(roles=(Role.SUPERVISOR, Role.ADMIN))
 async def supervisor(request: Request) -> Response:
     principal: Principal = request.scope["principal"]
     async with app_ctx(request).db.read() as session:
@@ -61,7 +62,8 @@ async def supervisor(request: Request) -> Response:
     return render(request, "supervisor.html", config=config, cards=cards, units=units,
                   complaints=await open_panel(request, principal),
                   forward_units=forward_units(principal, units),
-                  breaches=config["breaches"])
+                  breaches=config["breaches"],
+                  actions_for=lambda card: card_buttons(card, principal))
 
 
 async def notification_rows(request: Request, principal: Principal) -> list[Any]:
@@ -78,7 +80,7 @@ async def notification_rows(request: Request, principal: Principal) -> list[Any]
         query = select(Notification).order_by(col(Notification.id).desc()).limit(LOG_LIMIT)
         if units is not None:
             query = query.join(Task, col(Task.id) == col(Notification.task_id)).where(
-                visible_filter(principal))
+                visible_tasks(principal))
         return list((await session.exec(query)).all())
 
 
@@ -86,7 +88,7 @@ def _field(row: Any, name: str) -> Any:
     return row.get(name) if isinstance(row, dict) else getattr(row, name, None)
 
 
-@page(roles=("supervisor", "admin"))
+@page(roles=(Role.SUPERVISOR, Role.ADMIN))
 async def notifications(request: Request) -> Response:
     principal: Principal = request.scope["principal"]
     rows = await notification_rows(request, principal)

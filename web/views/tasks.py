@@ -14,8 +14,9 @@ from starlette.responses import JSONResponse, Response
 from channels import names
 from hub.auth.principal import Principal
 from hub.commands import CommandResult, actor_of, ensure_can_view, load_task, state_of
+from hub.domain.actions import CARD_SUPERVISOR_ACTIONS, card_actions
 from hub.domain.supervision import SupervisorAction, may_supervise
-from hub.domain.tasks import Action
+from hub.domain.tasks import Action, Level, Role, Status
 from hub.errors import NotFound, PtsaError
 from hub.models import Service, Task
 from hub.serializers import task_detail, task_summary
@@ -42,41 +43,33 @@ _PRIMARY = {("queued", "p1"): "claim", ("queued", "p2"): "claim", ("claimed", "p
 _DESK_ORDER = ("claim", "dispose", "complete", "resume", "resubmit", "hold", "return")
 
 
-def available_actions(card: dict[str, Any], principal: Principal) -> set[str]:
-    """Which buttons to show. Only a hint for the screen: the command decides, and the same rule
-    lives in ``static/js/board.js`` (``availableActions``) for cards drawn live."""
-    role, status, level = principal.role, card["status"], card["level"]
+def card_buttons(card: dict[str, Any], principal: Principal) -> set[str]:
+    """Which buttons to show on a card, supervisor ones included: ``hub.domain.actions``
+    answers (a hint: the command decides), as it does for cards drawn live by
+    ``static/js/board.js``."""
     assignee = (card.get("assignee") or {}).get("username")
-    if role == "supervisor" and assignee == principal.username and card["unit"] == principal.unit:
-        role = level  # took it over (hub.domain.supervision): works it as the desk
-    actions: set[str] = set()
-    if role in ("p1", "p2") and level == role and card["unit"] == principal.unit:
-        if status == "queued":
-            actions |= {"claim", "return"}
-        if assignee == principal.username:
-            if status == "claimed":
-                actions |= {"return", "hold", "dispose" if level == "p1" else "complete"}
-            elif status == "on_hold":
-                actions.add("resume")
-    if role in ("p0", "admin") and status == "returned":
-        actions.add("resubmit")
-    if status != "completed":
-        actions.add("message")
-    return actions
+    return set(card_actions(principal.role, card["status"], card["level"],
+                            same_unit=card["unit"] == principal.unit,
+                            mine=assignee is not None and assignee == principal.username))
+
+
+def available_actions(card: dict[str, Any], principal: Principal) -> set[str]:
+    """The desk buttons of ``card_buttons``."""
+    return card_buttons(card, principal) - {a.value for a in CARD_SUPERVISOR_ACTIONS}
 
 
 def supervisor_actions(task: Task, principal: Principal) -> list[str]:
     """Which supervisor forms to show (a hint: ``hub.domain.supervision`` decides)."""
     state, actor = state_of(task), actor_of(principal.staff, principal.scope)
-    if task.status == "completed" or task.level == "p0" or not may_supervise(state, actor):
+    if task.status == Status.COMPLETED or task.level == Level.P0 or not may_supervise(state, actor):
         return []
     acts = ["reassign"]
     if task.status in ("claimed", "on_hold"):
         acts.append("release")
-    if principal.role == "supervisor" and principal.unit == task.unit_code \
+    if principal.role == Role.SUPERVISOR and principal.unit == task.unit_code \
             and task.assignee_id != principal.staff.id:
         acts.append("takeover")
-    if task.level == "p2" and may_supervise(state, actor, routing=True):
+    if task.level == Level.P2 and may_supervise(state, actor, routing=True):
         acts.append("reroute")
     return acts
 

@@ -10,33 +10,13 @@
   const OPEN = new Set(["queued", "claimed", "on_hold", "returned"]);
 
   // Same rule as web/views/tasks.py available_actions (a hint for the screen only).
-  function availableActions(card, me) {
-    const acts = new Set();
+  // The buttons a card shows: looked up in the server's answer for this viewer's role
+  // (hub/domain/actions.py action_table), never decided here.
+  function availableActions(card, me, table) {
     const assignee = card.assignee ? card.assignee.username : null;
-    // A supervisor who took the request over works it as the desk (hub/domain/supervision.py).
-    const role = me.role === "supervisor" && assignee === me.username && card.unit === me.unit
-      ? card.level : me.role;
-    if ((role === "p1" || role === "p2") && card.level === role && card.unit === me.unit) {
-      if (card.status === "queued") { acts.add("claim"); acts.add("return"); }
-      if (assignee === me.username) {
-        if (card.status === "claimed") {
-          acts.add("return"); acts.add("hold");
-          acts.add(card.level === "p1" ? "dispose" : "complete");
-        } else if (card.status === "on_hold") {
-          acts.add("resume");
-        }
-      }
-    }
-    if ((me.role === "p0" || me.role === "admin") && card.status === "returned") acts.add("resubmit");
-    // Supervisor actions (hub/domain/supervision.py decides; web/templates/supervisor.html).
-    if ((me.role === "supervisor" || me.role === "admin") && card.level !== "p0" &&
-        card.status !== "completed") {
-      if (card.status === "claimed" || card.status === "on_hold") acts.add("release");
-      if (me.role === "supervisor" && card.unit === me.unit && assignee !== me.username) {
-        acts.add("takeover");
-      }
-    }
-    return acts;
+    const key = [card.status, card.level, card.unit === me.unit ? 1 : 0,
+      assignee === me.username ? 1 : 0].join("|");
+    return new Set((table || {})[key] || []);
   }
 
   class Board {
@@ -163,7 +143,7 @@
       el.querySelectorAll('select[name="unit"]').forEach((n) => {
         if (!n.value && card.service_unit) n.value = card.service_unit; // the usual disposition
       });
-      const acts = availableActions(card, this.me);
+      const acts = availableActions(card, this.me, this.cfg.actions);
       el.querySelectorAll("form[data-action]").forEach((form) => {
         const action = form.getAttribute("data-action");
         form.setAttribute("action", "/permohonan/" + card.id + "/" + action);
