@@ -33,7 +33,7 @@ from hub.auth.principal import Principal
 from hub.commands import task_by_code
 from hub.domain import complaints as rules
 from hub.domain.tasks import FRONT_OFFICE
-from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hub.errors import Conflict, Forbidden, InvalidInput, NotFound, Reason
 from hub.models import Complaint, Notification, Service, Unit, utcnow
 from hub.serializers import iso
 from hub.validation import optional_email, optional_phone, require_text
@@ -173,7 +173,7 @@ async def reply(ctx: AppContext, principal: Principal, number: str, text: Any) -
         visible = (await session.exec(select(Complaint.id).where(
             col(Complaint.id) == complaint.id, visible_filter(principal)))).first()
         if visible is None:
-            raise Forbidden("this complaint belongs to another unit")
+            raise Forbidden("this complaint belongs to another unit", reason=Reason.NOT_ALLOWED)
         won = await session.exec(update(Complaint).where(  # type: ignore[call-overload]
             col(Complaint.id) == complaint.id, col(Complaint.status) == "open")
             .values(status="answered", reply=answer, replied_at=now, replied_by=principal.id)

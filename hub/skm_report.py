@@ -22,7 +22,7 @@ from hub.auth.principal import Principal
 from hub.db import Database
 from hub.domain import skm
 from hub.domain.tasks import FRONT_OFFICE, Status
-from hub.errors import Forbidden, InvalidInput
+from hub.errors import Forbidden, InvalidInput, Reason
 from hub.models import Service, SurveyResponse, Task, Unit
 
 Answers = tuple[int, ...]
@@ -40,11 +40,12 @@ def parse_period(query: Any, today: date) -> tuple[date, date]:
             return date.fromisoformat(raw)
         except ValueError:
             raise InvalidInput(f"{name} must be a date like 2026-11-27; got {raw!r}",
-                               field=name) from None
+                               field=name, reason=Reason.NOT_DATE) from None
     end = one("to", today)
     start = one("from", date(end.year, 1, 1))
     if start > end:
-        raise InvalidInput(f"from ({start}) must not be after to ({end})", field="from")
+        raise InvalidInput(f"from ({start}) must not be after to ({end})", field="from",
+                           reason=Reason.DATE_ORDER)
     if (end - start).days > MAX_DAYS:
         raise InvalidInput(f"the period is at most {MAX_DAYS} days; got {(end - start).days}",
                            field="from")

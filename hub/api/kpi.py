@@ -24,7 +24,7 @@ from hub import kpi
 from hub.api.common import authenticate, ctx, json_response
 from hub.api.tasks import visible_filter
 from hub.auth.principal import Principal
-from hub.errors import InvalidInput
+from hub.errors import InvalidInput, Reason
 from hub.kpi_excel import excel_csv
 from hub.kpi_targets import load_targets
 from hub.models import Service, SlaClock, Task, Unit, utcnow
@@ -43,7 +43,8 @@ def parse_params(query: Any, today: date) -> dict[str, Any]:
     start = parse_date("from", query.get("from")) or \
         (end - timedelta(days=end.weekday()) - timedelta(weeks=weeks - 1))
     if start > end:
-        raise InvalidInput(f"from ({start}) must not be after to ({end})", field="from")
+        raise InvalidInput(f"from ({start}) must not be after to ({end})", field="from",
+                           reason=Reason.DATE_ORDER)
     fmt = query.get("format") or "json"
     if fmt not in ("json", "csv", "excel"):
         raise InvalidInput(f"format must be json, csv or excel; got {fmt!r}", field="format")
