@@ -22,7 +22,7 @@ second, not one per command (that would be a second write transaction per reques
 a crash just means one harmless, de-duplicated retry. The mark writer sleeps while there is
 nothing to mark.
 
-Start it with ``Relay.start()`` / ``await Relay.stop()`` (web processes: ``hub.ws.start_realtime``;
+Start it with ``Relay.start()`` / ``await Relay.stop()`` (web processes: ``hub.app.start_parts``;
 the worker: ``workers.jobs``).
 """
 

@@ -100,7 +100,7 @@ def _event_id(number: str, what: str) -> str:
 
 
 async def _publish(ctx: AppContext, event_id: str) -> None:
-    relay = ctx.extras.get("relay")
+    relay = ctx.relay
     if relay is None:
         return
     try:

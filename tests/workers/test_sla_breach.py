@@ -195,7 +195,7 @@ async def test_hold_pauses_the_resolution_clock_and_resume_moves_its_job(
     box, _ = mailbox
     db = db_of(app)
     ctx = app.state.ctx
-    pool = ctx.extras["sla_scheduler"].pool
+    pool = ctx.scheduler.pool
     async with running_worker(settings):
         task = await api.register()
         base = f"/api/v1/tasks/{task['id']}"

@@ -30,7 +30,7 @@ async def test_job_ids_name_the_clock_the_kind_and_the_instant(app: Any,
     task = await api.register()
     clock = await clock_of(db_of(app), task["id"], "p1_pickup")
     assert clock.warn_at is not None
-    pool = app.state.ctx.extras["sla_scheduler"].pool
+    pool = app.state.ctx.scheduler.pool
     ids = {i.decode() for i in await pool.zrange(names.ARQ_QUEUE, 0, -1)}
     assert {f"sla:{clock.id}:warn:{epoch_ms(clock.warn_at)}",
             f"sla:{clock.id}:due:{epoch_ms(clock.due_at)}"} <= ids
