@@ -5,7 +5,7 @@ service, an SOP clock, the P0 → P1 → P2 state machine, a staff member who re
 complaint has none of these and one plain rule — answer within N working days or the
 supervisors are told. Its deadline comes from the same calendar arithmetic as the SOP clock
 (``hub.domain.clocks``), its escalation goes through the same notification outbox and sender
-(``workers/complaint_sla.py`` → ``notifications`` → ``workers/notifier.py``), and its events
+(``workers/complaint_sla.py`` → ``notifications`` → ``workers/sender.py``), and its events
 through the same outbox relay to the same boards, without touching the task state machine.
 
 Events (``complaint.created``, ``complaint.answered``, ``complaint.breached``) go to the level
@@ -248,7 +248,7 @@ async def add_notifications(session: AsyncSession, settings: Settings, complaint
                             drafts: list[tuple[str, str, str, str, int | None]]) -> list[int]:
     """Notification rows (channel, recipient, subject, body, staff id), once per complaint, kind,
     channel and recipient however often this runs; returns the new pending rows' ids. Sent by
-    the worker's notifier (``workers/notifier.py``), held while the channel is not configured."""
+    the worker's notifier (``workers/sender.py``), held while the channel is not configured."""
     values = []
     for channel, recipient, subject, body, staff_id in drafts:
         missing = (channel == "email" and not settings.smtp_url) or \

@@ -179,7 +179,7 @@ async def test_racing_jobs_record_one_breach_and_one_notification_set(
             await pool.enqueue_job("sla_fire", clock.id, "due", at_ms, _job_id=f"race-{n}",
                                    _queue_name=names.ARQ_QUEUE, _defer_until=clock.due_at)
         await asyncio.sleep(max(0.0, (clock.due_at - utcnow()).total_seconds()))
-        engine = worker.ctx["sla"]
+        engine = worker.ctx["parts"].sla
         outcomes = await asyncio.gather(*(engine.fire(clock.id, "due", at_ms) for _ in range(3)))
         await eventually(lambda: box.to(SUPERVISOR_EMAIL) and gateway.to(phone), timeout=10)
         await asyncio.sleep(2.0)

@@ -47,7 +47,7 @@ async def test_a_job_for_a_moved_or_met_clock_does_nothing(
     """A stale instant answers "moved", a met clock "inactive"; neither records a breach."""
     db = db_of(app)
     async with running_worker(settings) as worker:
-        engine = worker.ctx["sla"]
+        engine = worker.ctx["parts"].sla
         task = await api.register()
         clock = await clock_of(db, task["id"], "p1_pickup")
         await asyncio.sleep((clock.due_at - utcnow()).total_seconds() - 0.8)

@@ -3,7 +3,7 @@
 ``Transports.send(row, committing)`` awaits ``committing()`` at the last moment before the message
 may leave our hands: for e-mail after the server accepted ``MAIL FROM`` and ``RCPT TO`` and just
 before ``DATA``; for SMS just before the HTTP request. Until then a crash cannot have delivered
-anything, so ``workers/notify.py`` may safely send again; after it, it cannot know (see the
+anything, so ``workers/notifications.py`` may safely send again; after it, it cannot know (see the
 "exactly once" section of that module).
 
 The transports themselves (URL parsing, error classification, the SMS gateway) are
@@ -24,7 +24,7 @@ from workers.sms import SmsGateway
 from workers.smtp_pool import Committing, SmtpPool
 
 if TYPE_CHECKING:
-    from workers.notify import Claimed
+    from workers.notifications import Claimed
 
 
 def compose(mail_from: str, to: str, subject: str, body: str, message_id: str) -> bytes:
