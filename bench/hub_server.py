@@ -11,14 +11,12 @@ at shutdown.
 from __future__ import annotations
 
 import argparse
-from contextlib import AsyncExitStack
 
 import uvicorn
 
 from bench import gc_probe
 from config.settings import load_settings
 from hub.app import create_app
-from hub.context import AppContext
 from hub.ws_wire import PROTOCOL_CLASS
 
 
@@ -32,14 +30,11 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(settings)
     if args.gc_probe:
         probe = gc_probe.install(args.gc_probe)
-
-        async def write_probe(ctx: AppContext, stack: AsyncExitStack) -> None:
-            stack.callback(gc_probe.write_summary, probe, args.gc_probe)
-
-        app.state.starters.insert(0, write_probe)
     uvicorn.run(app, host=args.host, port=args.port, ws=PROTOCOL_CLASS,
                 ws_per_message_deflate=False, ws_max_size=settings.ws_max_message_bytes,
                 access_log=False, timeout_graceful_shutdown=5, log_level="warning")
+    if args.gc_probe:  # after the server and all its parts stopped
+        gc_probe.write_summary(probe, args.gc_probe)
 
 
 if __name__ == "__main__":

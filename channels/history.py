@@ -31,7 +31,7 @@ from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
 from channels import names
-from hub.serializers import iso
+from hub.domain.instants import iso
 
 Offset = tuple[int, int]
 ZERO_OFFSET = "0-0"

@@ -26,8 +26,8 @@ from typing import Any, Protocol
 
 from channels import names
 from channels.history import History, Offset, Snapshot, parse_offset
+from channels.protocol import subscribed_frame
 from channels.subscriber import Subscriber
-from hub.ws_protocol import subscribed_frame
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ MovesTask = Callable[[str, str], bool]
 
 
 class Realtime:
-    """The process's live channels (``ctx.extras["realtime"]``).
+    """The process's live channels (``ctx.realtime``).
 
     Args:
         make_message: turns an encoded frame into what sinks push (the ASGI send message), once

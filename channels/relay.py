@@ -22,7 +22,7 @@ second, not one per command (that would be a second write transaction per reques
 a crash just means one harmless, de-duplicated retry. The mark writer sleeps while there is
 nothing to mark.
 
-Start it with ``Relay.start()`` / ``await Relay.stop()`` (web processes: ``hub.ws.start_realtime``;
+Start it with ``Relay.start()`` / ``await Relay.stop()`` (web processes: ``hub.app.start_parts``;
 the worker: ``workers.jobs``).
 """
 
@@ -34,19 +34,35 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from redis.asyncio import Redis
 from sqlalchemy import delete, func, or_, select, update
 from sqlmodel import col
 
 from channels import names
 from channels.history import History, OutgoingEvent
+from config.settings import Settings
 from hub.db import Database
 from hub.models import Outbox, utcnow
 
-if TYPE_CHECKING:
-    from hub.commands import CommandResult
-    from hub.context import AppContext
+
+class Committed(Protocol):
+    """What the after-commit hook needs of a command's result (``hub.commands.CommandResult``)."""
+
+    @property
+    def event_id(self) -> str: ...
+
+    @property
+    def companions(self) -> tuple[str, ...]: ...
+
+
+class Parts(Protocol):
+    """A process's settings, database and Redis (the web's or the worker's context)."""
+
+    settings: Settings
+    db: Database
+    redis: Redis
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +118,7 @@ class Relay:
         self._last_prune = 0.0
 
     @classmethod
-    def for_app(cls, ctx: AppContext, *, fast_path: bool = True, db: Database | None = None,
+    def for_app(cls, ctx: Parts, *, fast_path: bool = True, db: Database | None = None,
                 **options: Any) -> Relay:
         """The relay of ``ctx``'s database (or ``db``) and Redis, history limits from settings;
         ``options`` go to the constructor (``interval``, ``min_age``, ``batch``)."""
@@ -112,7 +128,7 @@ class Relay:
         return cls(db or ctx.db, history, fast_path=fast_path, **options)
 
     # --- fast path -------------------------------------------------------------------------
-    async def after_commit(self, result: CommandResult) -> None:
+    async def after_commit(self, result: Committed) -> None:
         """The ``TaskCommands.after_commit`` hook: publish this event's rows now."""
         if not self.fast_path:
             return

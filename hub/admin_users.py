@@ -15,7 +15,7 @@ from hub.auth.sessions import kick
 from hub.commands import TaskCommands
 from hub.db import Database
 from hub.domain.tasks import Role
-from hub.errors import Conflict, InvalidInput, NotFound
+from hub.errors import Conflict, InvalidInput, NotFound, Reason
 from hub.models import Staff, Unit, utcnow
 from hub.supervise import release_all_held_by
 from hub.validation import optional_email, optional_phone, require_text
@@ -30,11 +30,12 @@ def check_new_user(username: str, role: str, unit: Unit | None, password: str) -
     if not _USERNAME.match(username) or len(username) > 60:
         raise InvalidInput("username must be lower-case letters and digits, optionally joined by "
                            f"'-', '_' or '.', at most 60 characters; got {username!r}",
-                           field="username")
+                           field="username", reason=Reason.USERNAME_FORMAT)
     check_role_and_unit(role, unit)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"the password must have at least {MIN_PASSWORD_LENGTH} characters",
-                           field="password")
+                           field="password", reason=Reason.PASSWORD_SHORT,
+                           params={"n": MIN_PASSWORD_LENGTH})
     return username
 
 
@@ -48,7 +49,7 @@ def check_role_and_unit(role: str, unit: Unit | None) -> None:
     wanted = _ROLE_LEVEL.get(role)
     if wanted and unit.level != wanted:
         raise InvalidInput(f"a {role} works at a {wanted} unit; '{unit.code}' is {unit.level}",
-                           field="unit")
+                           field="unit", reason=Reason.ROLE_LEVEL)
 
 
 async def create_staff(db: Database, *, username: str, role: str, unit: str, full_name: str,

@@ -15,6 +15,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from channels.history import History
+from channels.relay import Relay
 from config.settings import Settings, load_settings
 from hub.api import api_routes
 from hub.api.common import error_response, handle_ptsa_error
@@ -23,12 +25,14 @@ from hub.context import AppContext
 from hub.domain.calendar import indonesian_holidays
 from hub.errors import InvalidInput, NotFound, PtsaError
 from hub.validation import url_is_clean
-from hub.ws import WebSocketMiddleware, start_realtime
+from hub.ws import WebSocketHub, WebSocketMiddleware
 from web.pages import page_routes
+from workers.schedule import SlaScheduler, open_pool
 
 log = logging.getLogger(__name__)
 
 HEALTH_TIMEOUT_S = 0.8
+WEB_IDLE_SWEEP_S = 5.0  # the relay sweep's pause when nothing is known to wait
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -48,10 +52,10 @@ async def healthz(request: Request) -> JSONResponse:
 
     database, redis = await asyncio.gather(probe(ctx.db.ping), probe(ctx.redis.ping))
     checks: dict[str, str] = {"database": database, "redis": redis}
-    for name, part in ctx.extras.items():
-        health = getattr(part, "health", None)
-        if health is not None:
-            checks[name] = health()
+    parts = (("realtime", ctx.realtime), ("relay", ctx.relay), ("sla_scheduler", ctx.scheduler))
+    for name, part in parts:
+        if part is not None:
+            checks[name] = part.health()
     healthy = all(v == "ok" for v in checks.values())
     return JSONResponse({"status": "ok" if healthy else "degraded", "checks": checks},
                         status_code=200 if healthy else 503)
@@ -137,8 +141,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             this_year = datetime.now(settings.tz).year
             for year in (this_year, this_year + 1):
                 indonesian_holidays(year)
-            for starter in app.state.starters:
-                await starter(ctx, stack)
+            await start_parts(ctx, stack)
             yield
 
     app = Starlette(routes=routes, lifespan=lifespan,
@@ -149,13 +152,32 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     exception_handlers={PtsaError: handle_ptsa_error, 404: unrouted,
                                         405: unrouted})
     app.state.ctx = ctx
-    # Parts that need start-up work register an async ``starter(ctx, exit_stack)`` here (the
-    # relay, the WebSocket hub); each pushes its own shutdown onto the stack.
-    app.state.starters = []
-    # The relay, the Redis subscriber and fan-out, the kick listener (hub/ws.py).
-    app.state.starters.append(start_realtime)
-    # The SLA scheduler: after each command, arq jobs at the clocks' warning and due instants.
-    from workers.schedule import install_scheduler
-
-    app.state.starters.append(install_scheduler)
     return app
+
+
+async def start_parts(ctx: AppContext, stack: AsyncExitStack) -> None:
+    """The web process's running parts, built and started here and nowhere else; each one's
+    stop goes on ``stack`` (so they stop in reverse order)."""
+    settings = ctx.settings
+    history = History(ctx.redis, settings.history_max_len,
+                      int(settings.history_max_age.total_seconds()))
+    # The outbox relay. With the fast path publishing this process's events, its sweep is a
+    # safety net (the worker's sweep, four times a second, is the first one): every 5 s unless
+    # rows are known to wait. Without a fast path ("sweep") the sweep is how events leave.
+    fast_path = settings.relay == "on"
+    relay = Relay(ctx.db, history, fast_path=fast_path,
+                  idle_interval=WEB_IDLE_SWEEP_S if fast_path else None)
+    # The WebSocket side: the Redis subscriber and fan-out (ctx.realtime), the kick listener.
+    ws = WebSocketHub(ctx, history)
+    ctx.ws, ctx.realtime, ctx.relay = ws, ws.realtime, relay
+    ctx.commands.after_commit.append(relay.after_commit)
+    relay.start(sweep=settings.relay != "off")
+    stack.push_async_callback(relay.stop)
+    ws.start()
+    stack.push_async_callback(ws.stop)
+    # The SLA scheduler: after each command, arq jobs at the clocks' warning and due instants.
+    pool = await open_pool(settings.redis_url or "", settings.redis_timeout)
+    stack.push_async_callback(pool.aclose)
+    scheduler = SlaScheduler(pool)
+    ctx.commands.after_commit.append(scheduler.after_commit)
+    ctx.scheduler = scheduler

@@ -28,7 +28,7 @@ from hub import sla_ack, unread
 from hub.db import Database
 from hub.domain import tasks as sm
 from hub.domain.documents import received
-from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hub.errors import Conflict, Forbidden, InvalidInput, NotFound, Reason
 from hub.models import Service, SlaClock, Staff, Task, TaskEvent, TaskMessage, Unit, utcnow
 from hub.search import index_task
 from hub.sla_clocks import ClockPolicy, PolicyProvider, apply_clock_changes
@@ -107,7 +107,7 @@ class TaskCommands:
             service = await session.get(Service, service_code)
             if service is None or not service.active:
                 raise InvalidInput(f"unknown service '{service_code}'; see GET /api/v1/services",
-                                   field="service")
+                                   field="service", reason=Reason.UNKNOWN_SERVICE)
             extra: dict[str, Any] = {"service": service.code}
             if documents:  # ticked at intake from the service's checklist (hub.domain.documents)
                 extra["documents"] = received(documents, service.documents)
@@ -176,7 +176,8 @@ class TaskCommands:
             if version is not None and version != task.version:
                 raise Conflict(f"the task changed since you loaded it (your version {version}, "
                                f"now {task.version}); reload and try again",
-                               code="stale_version", version=task.version)
+                               code="stale_version", reason=Reason.STALE,
+                               version=task.version)
             now = utcnow()
             companions: list[str] = []
             if action != sm.Action.MESSAGE:
@@ -247,7 +248,7 @@ async def _update_task(session: AsyncSession, task: Task, before: sm.TaskState,
         if current is not None and current.assignee_id and after.status == sm.Status.CLAIMED:
             raise await _claimed_conflict(session, current)
         raise Conflict("the task changed while you were acting on it; reload and try again",
-                       code="stale_version")
+                       code="stale_version", reason=Reason.STALE)
     for key, value in values.items():
         # Already written by the UPDATE above: change the object without making it dirty, or
         # the flush would write the same values again (without the version check).
@@ -257,7 +258,7 @@ async def _update_task(session: AsyncSession, task: Task, before: sm.TaskState,
 async def _claimed_conflict(session: AsyncSession, task: Task) -> Conflict:
     holder = await session.get(Staff, task.assignee_id) if task.assignee_id else None
     who = f"{holder.full_name} ({holder.username})" if holder else "someone else"
-    return Conflict(f"already claimed by {who}", code="already_claimed",
+    return Conflict(f"already claimed by {who}", code="already_claimed", params={"who": who},
                     assignee=holder.username if holder else None)
 
 
@@ -306,7 +307,7 @@ async def load_task(session: AsyncSession, task_id: int) -> Task:
 
 def ensure_can_view(task: Task, actor: Staff, scope: frozenset[str]) -> None:
     if not sm.can_view(state_of(task), actor_of(actor, scope)):
-        raise Forbidden("this task belongs to another unit")
+        raise Forbidden("this task belongs to another unit", reason=Reason.NOT_ALLOWED)
 
 
 async def task_by_code(session: AsyncSession, code: str) -> Task | None:

@@ -5,7 +5,7 @@ service, an SOP clock, the P0 → P1 → P2 state machine, a staff member who re
 complaint has none of these and one plain rule — answer within N working days or the
 supervisors are told. Its deadline comes from the same calendar arithmetic as the SOP clock
 (``hub.domain.clocks``), its escalation goes through the same notification outbox and sender
-(``workers/complaint_sla.py`` → ``notifications`` → ``workers/notifier.py``), and its events
+(``workers/complaint_sla.py`` → ``notifications`` → ``workers/sender.py``), and its events
 through the same outbox relay to the same boards, without touching the task state machine.
 
 Events (``complaint.created``, ``complaint.answered``, ``complaint.breached``) go to the level
@@ -33,7 +33,7 @@ from hub.auth.principal import Principal
 from hub.commands import task_by_code
 from hub.domain import complaints as rules
 from hub.domain.tasks import FRONT_OFFICE, Role
-from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hub.errors import Conflict, Forbidden, InvalidInput, NotFound, Reason
 from hub.models import Complaint, Notification, Service, Unit, utcnow
 from hub.serializers import iso
 from hub.validation import optional_email, optional_phone, require_text
@@ -100,7 +100,7 @@ def _event_id(number: str, what: str) -> str:
 
 
 async def _publish(ctx: AppContext, event_id: str) -> None:
-    relay = ctx.extras.get("relay")
+    relay = ctx.relay
     if relay is None:
         return
     try:
@@ -173,7 +173,7 @@ async def reply(ctx: AppContext, principal: Principal, number: str, text: Any) -
         visible = (await session.exec(select(Complaint.id).where(
             col(Complaint.id) == complaint.id, visible_filter(principal)))).first()
         if visible is None:
-            raise Forbidden("this complaint belongs to another unit")
+            raise Forbidden("this complaint belongs to another unit", reason=Reason.NOT_ALLOWED)
         won = await session.exec(update(Complaint).where(  # type: ignore[call-overload]
             col(Complaint.id) == complaint.id, col(Complaint.status) == "open")
             .values(status="answered", reply=answer, replied_at=now, replied_by=principal.id)
@@ -248,7 +248,7 @@ async def add_notifications(session: AsyncSession, settings: Settings, complaint
                             drafts: list[tuple[str, str, str, str, int | None]]) -> list[int]:
     """Notification rows (channel, recipient, subject, body, staff id), once per complaint, kind,
     channel and recipient however often this runs; returns the new pending rows' ids. Sent by
-    the worker's notifier (``workers/notifier.py``), held while the channel is not configured."""
+    the worker's notifier (``workers/sender.py``), held while the channel is not configured."""
     values = []
     for channel, recipient, subject, body, staff_id in drafts:
         missing = (channel == "email" and not settings.smtp_url) or \

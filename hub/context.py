@@ -7,7 +7,7 @@ so tests build an app with their own settings and every resource has one owner.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from redis.asyncio import Redis
 
@@ -23,7 +23,19 @@ from hub.errors import ConfigError, NotAuthenticated
 from hub.redis_clients import redis_client
 from hub.sla_clocks import ClockPolicy, PolicyProvider
 
+if TYPE_CHECKING:
+    from channels.realtime import Realtime
+    from channels.relay import Relay
+    from hub.queue.service import HallQueue
+    from hub.ws import WebSocketHub
+
 log = logging.getLogger(__name__)
+
+
+class Reporting(Protocol):
+    """A running part that says how it is doing on /healthz ("ok" or what is wrong)."""
+
+    def health(self) -> str: ...
 
 
 class AppContext:
@@ -44,7 +56,14 @@ class AppContext:
                                       int(settings.login_window.total_seconds()))
         self.commands = TaskCommands(self.db, self.policies)
         self.commands.hook_timeout = settings.redis_hook_timeout.total_seconds()
-        self.extras: dict[str, Any] = {}  # parts other packages attach (hub, relay, scheduler)
+        # The web process's running parts, built and started by its wiring (hub/app.py
+        # ``start_parts``); None where a process runs without them (CLI commands, tests of one
+        # part). ``hall`` is made on first use (hub.queue.hall_queue).
+        self.ws: WebSocketHub | None = None
+        self.realtime: Realtime | None = None
+        self.relay: Relay | None = None
+        self.scheduler: Reporting | None = None  # workers.schedule.SlaScheduler
+        self.hall: HallQueue | None = None
 
     async def policy(self) -> ClockPolicy:
         async with self.db.read() as session:

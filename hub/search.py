@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.domain import search as rules
 from hub.domain.tasks import Status
-from hub.errors import InvalidInput
+from hub.errors import InvalidInput, Reason
 from hub.models import Task, TaskTerm
 from hub.validation import parse_date
 
@@ -46,11 +46,13 @@ def text_condition(text: str) -> Any:
     text = text.strip()
     if len(text) > MAX_QUERY:
         raise InvalidInput(f"q is too long: {len(text)} characters, at most {MAX_QUERY}",
-                           field="q")
+                           field="q", reason=Reason.TOO_LONG,
+                           params={"n": len(text), "max": MAX_QUERY})
     query = rules.parse_query(text)
     if query.empty or len(text) < 2:
         raise InvalidInput("q must have at least two letters or digits of a registration "
-                           f"number, name, organisation or phone; got {text!r}", field="q")
+                           f"number, name, organisation or phone; got {text!r}", field="q",
+                           reason=Reason.QUERY_TOO_SHORT)
     if query.code_prefix:
         low, high = rules.code_range(query.code_prefix)
         return and_(col(Task.code) >= low, *([col(Task.code) < high] if high else []))
@@ -62,7 +64,8 @@ def text_condition(text: str) -> Any:
 def parse_day(raw: str, field: str) -> date:
     value = parse_date(field, raw)  # total: a date out of range is refused, not a 500
     if value is None:
-        raise InvalidInput(f"{field} must be a date like 2026-11-27; got {raw!r}", field=field)
+        raise InvalidInput(f"{field} must be a date like 2026-11-27; got {raw!r}", field=field,
+                           reason=Reason.NOT_DATE)
     return value
 
 
@@ -84,11 +87,13 @@ class Filters:
         unknown = set(status) - {s.value for s in Status}
         if unknown:
             raise InvalidInput(f"unknown status {sorted(unknown)}; use "
-                               f"{', '.join(s.value for s in Status)}", field="status")
+                               f"{', '.join(s.value for s in Status)}", field="status",
+                               reason=Reason.UNKNOWN_STATUS)
         day_from = parse_day(params["from"], "from") if params.get("from") else None
         day_to = parse_day(params["to"], "to") if params.get("to") else None
         if day_from and day_to and day_to < day_from:
-            raise InvalidInput(f"to ({day_to}) is before from ({day_from})", field="to")
+            raise InvalidInput(f"to ({day_to}) is before from ({day_from})", field="to",
+                               reason=Reason.DATE_ORDER)
         return cls(q=(params.get("q") or "").strip(), service=params.get("service") or "",
                    status=status, unit=params.get("unit") or "", day_from=day_from,
                    day_to=day_to)

@@ -5,25 +5,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.domain.clocks import PICKUP_KINDS
+from hub.domain.instants import iso
 from hub.domain.tasks import ClockState
 from hub.models import Service, SlaClock, Staff, Task, TaskEvent, TaskMessage, Unit
-
-
-def iso(value: datetime | None) -> str | None:
-    """UTC with a ``Z``, whatever zone the value is in (calendar arithmetic works in
-    Asia/Jakarta; the database gives UTC back): one instant, one spelling."""
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.isoformat().replace("+00:00", "Z")
 
 
 def unit_dict(unit: Unit) -> dict[str, Any]:

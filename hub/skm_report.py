@@ -22,7 +22,7 @@ from hub.auth.principal import Principal
 from hub.db import Database
 from hub.domain import skm
 from hub.domain.tasks import FRONT_OFFICE, Role, Status
-from hub.errors import Forbidden, InvalidInput
+from hub.errors import Forbidden, InvalidInput, Reason
 from hub.models import Service, SurveyResponse, Task, Unit
 from hub.validation import parse_date
 
@@ -41,7 +41,8 @@ def parse_period(query: Any, today: date) -> tuple[date, date]:
     end = one("to", today)
     start = one("from", date(end.year, 1, 1))
     if start > end:
-        raise InvalidInput(f"from ({start}) must not be after to ({end})", field="from")
+        raise InvalidInput(f"from ({start}) must not be after to ({end})", field="from",
+                           reason=Reason.DATE_ORDER)
     if (end - start).days > MAX_DAYS:
         raise InvalidInput(f"the period is at most {MAX_DAYS} days; got {(end - start).days}",
                            field="from")

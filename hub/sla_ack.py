@@ -32,7 +32,7 @@ from channels.outbox import add_outbox_rows
 from hub.auth.principal import Principal
 from hub.domain.supervision import oversees
 from hub.domain.tasks import Role
-from hub.errors import Conflict, Forbidden, NotFound
+from hub.errors import Conflict, Forbidden, NotFound, Reason
 from hub.models import Service, SlaClock, Staff, Task, TaskEvent
 from hub.serializers import clock_dict, iso, running_pickup_due, staff_ref, task_summary
 from hub.sla_clocks import responsible_units
@@ -65,7 +65,8 @@ async def acknowledge(session: AsyncSession, principal: Principal, clock_id: int
         Conflict: the clock is not breached (``not_breached``).
     """
     if principal.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise Forbidden("only a supervisor of the unit, or an admin, may acknowledge a breach")
+        raise Forbidden("only a supervisor of the unit, or an admin, may acknowledge a breach",
+                        reason=Reason.NOT_ALLOWED)
     clock = await session.get(SlaClock, clock_id)
     if clock is None:
         raise NotFound(f"SLA clock {clock_id} does not exist")

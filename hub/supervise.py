@@ -27,7 +27,7 @@ from hub.commands import (
 )
 from hub.domain import supervision as sv
 from hub.domain import tasks as sm
-from hub.errors import Conflict, InvalidInput, NotFound
+from hub.errors import Conflict, InvalidInput, NotFound, Reason
 from hub.models import Staff, Task, TaskEvent, Unit, utcnow
 from hub.sla_clocks import apply_clock_changes
 from hub.validation import require_text
@@ -61,7 +61,8 @@ async def units_without_desk(session: AsyncSession) -> list[Unit]:
 async def require_staffed(session: AsyncSession, unit: str) -> None:
     """Disposition rule: never route a task where nobody can claim it."""
     if not await has_active_desk(session, unit):
-        raise InvalidInput(sv.unstaffed_message(unit), field="unit", unit=unit)
+        raise InvalidInput(sv.unstaffed_message(unit), field="unit", unit=unit,
+                           reason=Reason.UNSTAFFED, params={"unit": unit})
 
 
 async def supervise(commands: TaskCommands, actor: Staff, task_id: int,
@@ -101,7 +102,8 @@ async def supervise(commands: TaskCommands, actor: Staff, task_id: int,
             if version is not None and version != task.version:
                 raise Conflict(f"the task changed since you loaded it (your version {version}, "
                                f"now {task.version}); reload and try again",
-                               code="stale_version", version=task.version)
+                               code="stale_version", reason=Reason.STALE,
+                               version=task.version)
             now = utcnow()
             await _update_task(session, task, before, transition.state, now, extra)
         except Conflict as exc:
@@ -177,5 +179,6 @@ async def _who_got_there_first(session: AsyncSession, task_id: int, exc: Conflic
     # Stated as the last change, not as the cause: the refusal may have other reasons too.
     return Conflict(f"{exc.message} (last change: {what} by {name} at "
                     f"{event.at.isoformat(timespec='seconds')})", code=exc.code,
+                    reason=Reason.LAST_CHANGE, params={"who": name},
                     by=who.username if who else None, last_event=event.type,
                     at=event.at.isoformat())

@@ -173,7 +173,7 @@ async def submit(ctx: AppContext, token: str, body: dict[str, Any]) -> None:
         await add_outbox_rows(session, event_id, EVENT_TYPE, now,
                               {"type": EVENT_TYPE, "eselon1": task.eselon1, "eselon2": eselon2,
                                "service": task.service_code, "period": period}, channels)
-    relay = ctx.extras.get("relay")
+    relay = ctx.relay
     if relay is not None:
         try:
             await relay.publish_event(event_id)

@@ -19,7 +19,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 from urllib.parse import unquote_plus
 
-from hub.errors import InvalidInput, NotFound
+from hub.errors import InvalidInput, NotFound, Reason
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{6,20}\Z")
 _EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,185}\.[A-Za-z]{2,}\Z")
@@ -73,7 +73,7 @@ def parse_int(field: str, raw: object, *, low: int, high: int,
             return int(text)
     shown = raw[:40] if isinstance(raw, str) else raw
     raise InvalidInput(f"{field} must be a whole number from {low} to {high}; got {shown!r}",
-                       field=field)
+                       field=field, reason=Reason.NOT_WHOLE_NUMBER)
 
 
 def parse_date(field: str, raw: object) -> date | None:
@@ -88,10 +88,11 @@ def parse_date(field: str, raw: object) -> date | None:
             value = None
     if value is None:
         shown = raw[:40] if isinstance(raw, str) else raw
-        raise InvalidInput(f"{field} must be a date like 2026-11-27; got {shown!r}", field=field)
+        raise InvalidInput(f"{field} must be a date like 2026-11-27; got {shown!r}", field=field,
+                           reason=Reason.NOT_DATE)
     if not MIN_DATE <= value <= MAX_DATE:
         raise InvalidInput(f"{field} must be a date between {MIN_DATE} and {MAX_DATE}; "
-                           f"got {raw!r}", field=field)
+                           f"got {raw!r}", field=field, reason=Reason.NOT_DATE)
     return value
 
 
@@ -164,13 +165,15 @@ def require_text(field: str, value: Any, *, max_length: int, required: bool = Tr
         raise InvalidInput(f"{field} must be text; got {type(value).__name__}", field=field)
     value = value.strip()
     if required and not value:
-        raise InvalidInput(f"{field} must not be empty", field=field)
+        raise InvalidInput(f"{field} must not be empty", field=field,
+                           reason=Reason.REQUIRED)
     if len(value) > max_length:
         raise InvalidInput(f"{field} is too long: {len(value)} characters, at most {max_length}",
-                           field=field)
+                           field=field, reason=Reason.TOO_LONG,
+                           params={"n": len(value), "max": max_length})
     if _CONTROL.search(value):
         raise InvalidInput(f"{field} contains control characters or unpaired surrogates",
-                           field=field)
+                           field=field, reason=Reason.CONTROL_CHARS)
     return value
 
 
@@ -193,13 +196,15 @@ class Applicant:
         email = require_text("applicant.email", raw.get("email"), max_length=200, required=False)
         if phone and not _PHONE.match(phone):
             raise InvalidInput(f"applicant.phone must be a phone number like 0812-3456-7890; "
-                               f"got {phone!r}", field="applicant.phone")
+                               f"got {phone!r}", field="applicant.phone",
+                               reason=Reason.NOT_PHONE)
         if email and not _EMAIL.match(email):
             raise InvalidInput(f"applicant.email must be an email address; got {email!r}",
-                               field="applicant.email")
+                               field="applicant.email", reason=Reason.NOT_EMAIL)
         if not phone and not email:
             raise InvalidInput("give the applicant's phone or email, so they can be told the "
-                               "outcome", field="applicant.phone")
+                               "outcome", field="applicant.phone",
+                               reason=Reason.CONTACT_MISSING)
         return cls(name, org, phone, email)
 
 
@@ -207,7 +212,8 @@ def optional_email(field: str, value: Any) -> str:
     """An email address, or "" when none is given."""
     email = require_text(field, value, max_length=200, required=False)
     if email and not _EMAIL.match(email):
-        raise InvalidInput(f"{field} must be an email address; got {email!r}", field=field)
+        raise InvalidInput(f"{field} must be an email address; got {email!r}", field=field,
+                           reason=Reason.NOT_EMAIL)
     return email
 
 
@@ -216,7 +222,7 @@ def optional_phone(field: str, value: Any) -> str:
     phone = require_text(field, value, max_length=30, required=False)
     if phone and not _PHONE.match(phone):
         raise InvalidInput(f"{field} must be a phone number like 0812-3456-7890; got {phone!r}",
-                           field=field)
+                           field=field, reason=Reason.NOT_PHONE)
     return phone
 
 
@@ -225,5 +231,5 @@ def require_int(field: str, value: Any, *, minimum: int = 1, maximum: int = MAX_
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
         shown = value if not isinstance(value, int) or abs(value) < 10**20 else "a huge number"
         raise InvalidInput(f"{field} must be a whole number from {minimum} to {maximum}; "
-                           f"got {shown!r}", field=field)
+                           f"got {shown!r}", field=field, reason=Reason.NOT_WHOLE_NUMBER)
     return value

@@ -21,17 +21,15 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable
-from contextlib import AsyncExitStack
 
 from sqlmodel import col, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from channels import names
+from channels import protocol as proto
 from channels.history import History
 from channels.permissions import may_subscribe, moves_task
 from channels.realtime import Realtime, Subscription
-from channels.relay import Relay
-from hub import ws_protocol as proto
 from hub.auth.principal import Principal
 from hub.commands import actor_of, state_of
 from hub.context import AppContext
@@ -46,11 +44,10 @@ from hub.ws_wire import prepared_message, wire_writer
 log = logging.getLogger(__name__)
 
 WS_PATH = "/ws"
-WEB_IDLE_SWEEP_S = 5.0  # the relay sweep's pause when nothing is known to wait
 
 
 class WebSocketHub:
-    """The process's WebSocket side (``ctx.extras["ws"]``)."""
+    """The process's WebSocket side (``ctx.ws``; built and started by hub/app.py)."""
 
     def __init__(self, ctx: AppContext, history: History) -> None:
         self.ctx = ctx
@@ -227,7 +224,7 @@ class WebSocketMiddleware:
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # Not a coroutine itself: it hands back the one to await, one frame less per socket.
         if scope["type"] == "websocket" and scope["path"] == WS_PATH:
-            hub: WebSocketHub = scope["app"].state.ctx.extras["ws"]
+            hub: WebSocketHub = scope["app"].state.ctx.ws
             return hub.serve(scope, receive, send)
         return self.app(scope, receive, send)
 
@@ -246,25 +243,3 @@ async def _refuse(scope: Scope, send: Send, exc: HandshakeRefused) -> None:
         await send({"type": "websocket.http.response.body", "body": body})
     else:
         await send({"type": "websocket.close", "code": 1008})
-
-
-async def start_realtime(ctx: AppContext, stack: AsyncExitStack) -> None:
-    """The web process's starter (``app.state.starters``)."""
-    settings = ctx.settings
-    history = History(ctx.redis, settings.history_max_len,
-                      int(settings.history_max_age.total_seconds()))
-    fast_path = settings.relay == "on"
-    # With the fast path publishing this process's events, its sweep is a safety net (the
-    # worker's sweep, four times a second, is the first one): every 5 s unless rows are known
-    # to wait. Without a fast path ("sweep") the sweep is how events leave: every second.
-    relay = Relay(ctx.db, history, fast_path=fast_path,
-                  idle_interval=WEB_IDLE_SWEEP_S if fast_path else None)
-    hub = WebSocketHub(ctx, history)
-    ctx.extras["ws"] = hub
-    ctx.extras["realtime"] = hub.realtime
-    ctx.extras["relay"] = relay
-    ctx.commands.after_commit.append(relay.after_commit)
-    relay.start(sweep=settings.relay != "off")
-    stack.push_async_callback(relay.stop)
-    hub.start()
-    stack.push_async_callback(hub.stop)

@@ -15,10 +15,10 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from channels import protocol as proto
 from channels.permissions import may_subscribe
 from channels.realtime import Realtime, Subscription
 from channels.subscriber import SubscriberUnavailable
-from hub import ws_protocol as proto
 from hub.auth.principal import Principal
 from hub.ws_auth import Identity
 from hub.ws_outbound import Outbound, Send

@@ -19,7 +19,7 @@ from hub.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from hub.auth.sessions import kick
 from hub.context import AppContext
 from hub.domain.documents import parse_checklist
-from hub.errors import Conflict, InvalidInput, NotFound
+from hub.errors import Conflict, InvalidInput, NotFound, Reason
 from hub.models import AppSetting, CalendarDay, Service, Staff, Unit
 from hub.sla_clocks import CALENDAR_VERSION_KEY, P1_HANDLING_KEY, P1_PICKUP_KEY, P2_PICKUP_KEY
 from hub.supervise import release_all_held_by
@@ -64,7 +64,8 @@ async def set_staff_active(ctx: AppContext, staff_id: int, active: bool,
 async def reset_password(ctx: AppContext, staff_id: int, password: str) -> Staff:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"the password must have at least {MIN_PASSWORD_LENGTH} characters",
-                           field="password")
+                           field="password", reason=Reason.PASSWORD_SHORT,
+                           params={"n": MIN_PASSWORD_LENGTH})
     async with ctx.db.write() as session:
         staff = await session.get(Staff, staff_id)
         if staff is None:
@@ -144,7 +145,8 @@ async def add_service(ctx: AppContext, *, code: str, name: str, eselon2: str,
             raise Conflict(f"service {code!r} exists", code="service_exists")
         unit = await session.get(Unit, eselon2)
         if unit is None or unit.level != "eselon2" or not unit.parent:
-            raise InvalidInput("choose the Eselon II unit that delivers it", field="eselon2")
+            raise InvalidInput("choose the Eselon II unit that delivers it", field="eselon2",
+                               reason=Reason.ESELON2_REQUIRED)
         service = Service(code=code, name=name, eselon1=unit.parent, eselon2=unit.code,
                           sop_days=days)
         session.add(service)
@@ -195,7 +197,8 @@ async def set_calendar_day(ctx: AppContext, *, day: str, kind: str, name: str,
                            by: Staff) -> CalendarDay:
     when = parse_date("day", day)
     if when is None:
-        raise InvalidInput("day must be a date like 2026-12-24", field="day")
+        raise InvalidInput("day must be a date like 2026-12-24", field="day",
+                           reason=Reason.NOT_DATE)
     if kind not in ("holiday", "working"):
         raise InvalidInput(f"kind must be holiday or working; got {kind!r}", field="kind")
     name = require_text("name", name, max_length=200)

@@ -5,7 +5,7 @@ phone, e-mail to the address they gave. The source of truth is the task's histor
 reads recent ``task.created`` / ``task.held`` / ``task.completed`` events and turns each into one
 notification row per channel, keyed ``applicant:<event id>:<channel>`` (UNIQUE ``dedupe_key``), so
 however often it runs or restarts, each message exists once. The rows are then sent like every
-other notification (``workers/notifier.py``): retried with back-off while the gateway is down,
+other notification (``workers/sender.py``): retried with back-off while the gateway is down,
 and once across a worker that is killed (the same lease rules as breach messages).
 """
 
@@ -25,10 +25,10 @@ from sqlmodel import col, select
 from config.settings import Settings
 from hub.db import Database
 from hub.models import ApplicantConsent, Notification, Service, Task, TaskEvent, utcnow
-from workers.delivery import Transports
 from workers.gsm import GSM7_SINGLE, fit_single_sms, gsm7_length, is_gsm7, to_gsm7_friendly
-from workers.notifier import Notifier
+from workers.sender import Notifier
 from workers.texts import environment, local_time
+from workers.transports import Transports
 
 log = logging.getLogger(__name__)
 
@@ -156,28 +156,6 @@ class ApplicantMessages:
             self._done.clear()
         self._done.update(event.event_id for event, _, _ in rows)
         return fresh
-
-
-async def start_applicant_messages(ctx: dict[str, Any]) -> None:
-    app = ctx["app"]
-    loop = ApplicantMessages(app.db, ctx["notifier"], ctx["transports"], app.settings)
-    ctx["applicant_task"] = asyncio.create_task(loop.run_forever(), name="applicant-messages")
-
-
-async def stop_applicant_messages(ctx: dict[str, Any]) -> None:
-    task: asyncio.Task[None] | None = ctx.get("applicant_task")
-    if task is not None:
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-
-
-def register(options: dict[str, Any]) -> None:
-    """After ``workers.jobs.register``: it needs the notifier that ``start_sla`` makes."""
-    options["ctx"]["starters"].append(start_applicant_messages)
-    options["ctx"]["stoppers"].append(stop_applicant_messages)  # stopped first (reversed)
 
 
 async def record_consent(db: Database, task_id: int, staff_id: int | None) -> None:

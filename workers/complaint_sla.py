@@ -4,32 +4,33 @@ Every ``PTSA_SLA_SWEEP`` the worker looks for open complaints past their deadlin
 claimed by a conditional UPDATE (``breached_at IS NULL``), so of two workers, or two passes, one
 records the breach; the e-mail/SMS rows to the supervisors (the SLA escalation's recipients:
 ``workers/escalation.py``) have one ``dedupe_key`` per complaint, channel and person, and go out
-through the same notifier as SLA breaches (``workers/notifier.py``: exactly once per row). The
+through the same notifier as SLA breaches (``workers/sender.py``: exactly once per row). The
 ``complaint.breached`` event leaves through the worker's outbox relay.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 from sqlmodel import col, select
 
 from hub.complaints import add_notifications, card, channels_of
-from hub.context import AppContext
 from hub.models import Complaint, utcnow
 from workers.escalation import DirectoryCache, add_supervisors, breach_recipients
+
+if TYPE_CHECKING:
+    from workers.context import WorkerContext
 
 log = logging.getLogger(__name__)
 BATCH = 200
 
 
 class ComplaintDeadlines:
-    def __init__(self, app: AppContext, notifier: Any) -> None:
+    def __init__(self, app: WorkerContext, notifier: Any) -> None:
         self.app = app
         self.notifier = notifier
         self.directories = DirectoryCache()
@@ -96,24 +97,3 @@ class ComplaintDeadlines:
             except Exception:  # a database outage: the next pass picks the complaints up
                 log.exception("complaint deadline pass failed; retrying in %ss", interval)
             await asyncio.sleep(interval)
-
-
-async def start(ctx: dict[str, Any]) -> None:
-    deadlines = ComplaintDeadlines(ctx["app"], ctx["notifier"])
-    ctx["complaint_deadlines"] = deadlines
-    ctx["complaint_deadlines_task"] = asyncio.create_task(deadlines.run_forever(),
-                                                          name="complaint-deadlines")
-
-
-async def stop(ctx: dict[str, Any]) -> None:
-    task: asyncio.Task[None] | None = ctx.get("complaint_deadlines_task")
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-def register(options: dict[str, Any]) -> None:
-    """After ``workers.jobs.register``: needs the notifier its start-up makes."""
-    options["ctx"]["starters"].append(start)
-    options["ctx"]["stoppers"].insert(0, stop)

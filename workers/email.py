@@ -1,4 +1,7 @@
-"""E-mail transport: the SMTP URL, one message out, and failures sorted into retry or give up.
+"""E-mail transport settings and outcomes: the SMTP URL, and failures sorted into retry or give up.
+
+The message itself is composed by ``workers/transports.py`` and sent over the SMTP session pool
+(``workers/smtp_pool.py``); both sort a failure with ``_classify`` here.
 
     PtsaError
     └── DeliveryError     a message was not handed over; ``permanent`` says whether a retry can help
@@ -10,11 +13,7 @@ connections, timeouts, disconnects, TLS handshake failures.
 
 from __future__ import annotations
 
-import ssl
 from dataclasses import dataclass, field
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import formatdate, getaddresses, make_msgid
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -101,76 +100,6 @@ def _timeout(query: dict[str, str]) -> float:
     if not 0 < value <= 600:
         raise ConfigError(f"PTSA_SMTP_URL ?timeout= must be seconds in (0, 600]; got {text!r}")
     return value
-
-
-def build_message(mail_from: str, to: str, subject: str, body_text: str,
-                  body_html: str | None = None, message_id: str | None = None) -> EmailMessage:
-    """Compose the UTF-8 message, multipart/alternative when ``body_html`` is given.
-
-    Raises:
-        DeliveryError: (permanent) an address or the message id is unusable.
-    """
-    sender = _address(mail_from, "PTSA_MAIL_FROM")
-    _address(to, "recipient")
-    message = EmailMessage()
-    message["From"] = mail_from
-    message["To"] = to
-    # A task title pasted into the subject may carry line breaks; headers must not.
-    message["Subject"] = " ".join(subject.split())
-    message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = _message_id(message_id, sender.domain)
-    # RFC 3834: keeps out-of-office replies from bouncing back into the hub's mailbox.
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(body_text)
-    if body_html is not None:
-        message.add_alternative(body_html, subtype="html")
-    return message
-
-
-def _address(text: str, what: str) -> Address:
-    # Exactly one mailbox, and no line breaks that would let a stored address add headers.
-    found = [] if "\r" in text or "\n" in text else getaddresses([text])
-    try:
-        [(_, addr)] = found
-        local, _, domain = addr.rpartition("@")
-        if not (local and domain) or any(c.isspace() for c in addr):
-            raise ValueError(addr)
-        return Address(addr_spec=addr)
-    except (ValueError, IndexError):
-        raise DeliveryError(f"{what} must be one e-mail address such as penyelia@kemnaker.go.id; "
-                            f"got {text!r}", permanent=True) from None
-
-
-def _message_id(message_id: str | None, domain: str) -> str:
-    if message_id is None:
-        return make_msgid(domain=domain)
-    bare = message_id.strip().removeprefix("<").removesuffix(">")
-    if not bare or any(c.isspace() or c in "<>" for c in bare):
-        raise DeliveryError(f"message_id must look like token@host; got {message_id!r}",
-                            permanent=True)
-    # A bare token (an outbox row id) is made globally unique with the sender's domain.
-    return f"<{bare}>" if "@" in bare else f"<{bare}@{domain}>"
-
-
-async def send_email(config: SmtpConfig, mail_from: str, to: str, subject: str, body_text: str,
-                     body_html: str | None = None, message_id: str | None = None) -> str:
-    """Send one message and return its Message-ID.
-
-    Pass the same ``message_id`` on a retry so the recipient's client can drop a duplicate.
-
-    Raises:
-        DeliveryError: the server did not accept the message; see ``permanent``.
-    """
-    message = build_message(mail_from, to, subject, body_text, body_html, message_id)
-    try:
-        await aiosmtplib.send(
-            message, hostname=config.host, port=config.port, username=config.username,
-            password=config.password, use_tls=config.use_tls, start_tls=config.starttls,
-            timeout=config.timeout,
-        )
-    except (aiosmtplib.SMTPException, OSError, ssl.SSLError, TimeoutError) as exc:
-        raise _classify(exc, config, to) from exc
-    return str(message["Message-ID"])
 
 
 def _classify(exc: BaseException, config: SmtpConfig, to: str) -> DeliveryError:

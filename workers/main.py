@@ -1,8 +1,9 @@
 """The arq worker process: ``ptsa worker``.
 
-Its jobs: SLA clocks (``workers/sla.py``), notifications (``workers/notify.py``) and the outbox
-relay's safety net. ``build_worker_options`` is where each part registers its functions, cron
-jobs and start-up; nothing connects before the worker starts.
+Its jobs: SLA clocks (``workers/sla.py``) and notifications (``workers/notifications.py``);
+``build_worker_options`` lists the job functions. Its loops (the outbox relay's safety net, the SLA
+sweep, applicant messages, complaint deadlines) are built and started in one place,
+``workers/context.py``, from ``on_startup``; nothing connects before the worker starts.
 """
 
 from __future__ import annotations
@@ -24,20 +25,19 @@ log = logging.getLogger(__name__)
 
 
 async def on_startup(ctx: dict[str, Any]) -> None:
-    from hub.context import AppContext
+    """The worker's wiring: its own context (workers/context.py), started part by part."""
+    from workers.context import WorkerContext
 
-    settings: Settings = ctx["settings"]
-    ctx["app"] = AppContext(settings)
-    for start in ctx.get("starters", []):
-        await start(ctx)
+    parts = WorkerContext(ctx["settings"], ctx["redis"])
+    ctx["stopping"] = parts  # stopped at shutdown even if its start failed half-way
+    await parts.start()
+    ctx["parts"] = parts  # what the job functions use
 
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:
-    for stop in reversed(ctx.get("stoppers", [])):
-        await stop(ctx)
-    app = ctx.get("app")
-    if app is not None:
-        await app.close()
+    parts = ctx.pop("stopping", None)
+    if parts is not None:
+        await parts.stop()
 
 
 # What a Redis outage looks like from redis-py: refused or reset connections, read timeouts.
@@ -124,20 +124,16 @@ def build_worker_options(settings: Settings) -> dict[str, Any]:
         "on_shutdown": on_shutdown,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
         "queue_name": names.ARQ_QUEUE,
-        "ctx": {"settings": settings, "starters": [], "stoppers": []},
+        "ctx": {"settings": settings},
         "max_jobs": 50,
         # On SIGTERM take no new jobs and give running ones a moment (they are short) before
         # cancelling: a job cancelled mid-transaction is safe (the sweep redoes it) but noisy.
         "job_completion_wait": 5,
         "handle_signals": True,
     }
-    from workers import complaint_sla, jobs
+    from workers import jobs
 
     jobs.register(options, settings)
-    from workers import applicant
-
-    applicant.register(options)  # messages to consenting applicants (needs jobs' notifier)
-    complaint_sla.register(options)
     return options
 
 

@@ -5,16 +5,16 @@ id it still holds, so scheduling a clock twice (the command's hook, then the swe
 makes one job; a clock that moves (a hold, then resume) gets jobs with new ids at its new instants,
 and the old job, when it runs, sees that the instant is no longer the clock's and does nothing.
 
-The web process installs ``install_scheduler`` as a start-up hook: after every committed command it
-schedules ``CommandResult.clocks`` (clocks started or moved). If that fails nothing is lost: the
-clock rows are committed and the worker's sweep schedules or fires them (``workers/sweep.py``).
+The web process (hub/app.py ``start_parts``) adds ``SlaScheduler.after_commit`` to its command
+hooks: after every committed command it schedules ``CommandResult.clocks`` (clocks started or
+moved). If that fails nothing is lost: the clock rows are committed and the worker's sweep
+schedules or fires them (``workers/sweep.py``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
@@ -31,7 +31,6 @@ from hub.redis_clients import arq_pool
 
 if TYPE_CHECKING:
     from hub.commands import CommandResult
-    from hub.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -170,12 +169,3 @@ async def open_pool(redis_url: str, timeout: timedelta | None = None) -> ArqRedi
     if timeout is not None:  # the web process: answers must not wait on a hung Redis
         return arq_pool(redis_url, timeout)
     return await create_pool(RedisSettings.from_dsn(redis_url), default_queue_name=names.ARQ_QUEUE)
-
-
-async def install_scheduler(ctx: AppContext, stack: AsyncExitStack) -> None:
-    """Web start-up hook: an arq pool and the after-commit hook that schedules clocks."""
-    pool = await open_pool(ctx.settings.redis_url or "", ctx.settings.redis_timeout)
-    stack.push_async_callback(pool.aclose)
-    scheduler = SlaScheduler(pool)
-    ctx.commands.after_commit.append(scheduler.after_commit)
-    ctx.extras["sla_scheduler"] = scheduler

@@ -10,7 +10,7 @@ Either way the clock goes through a ``GroupCommit``: clocks firing together are 
 transaction by ``workers/sla_record.py``, whose conditional UPDATE guarantees one record per clock
 however many jobs race. A job for a clock that has since been met, cancelled or paused, or that
 moved to a later deadline, records nothing. After commit the notification rows are sent in the
-background (``workers/notifier.py``); the worker's relay publishes the events as they commit
+background (``workers/sender.py``); the worker's relay publishes the events as they commit
 (``Relay.publish_soon``).
 """
 
@@ -20,18 +20,20 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.relay import Relay
-from hub.context import AppContext
 from workers.batching import GroupCommit, after_commit
-from workers.delivery import Transports
 from workers.escalation import DirectoryCache
-from workers.notifier import Notifier
 from workers.schedule import JobKind
+from workers.sender import Notifier
 from workers.sla_record import Fired, FireRequest, record
+from workers.transports import Transports
+
+if TYPE_CHECKING:
+    from workers.context import WorkerContext
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ RECORD_LINGER_S = 0.05
 
 
 class SlaEngine:
-    def __init__(self, app: AppContext, notifier: Notifier, transports: Transports,
+    def __init__(self, app: WorkerContext, notifier: Notifier, transports: Transports,
                  relay: Relay | None = None) -> None:
         self.app = app
         self.notifier = notifier
@@ -101,6 +103,6 @@ class SlaEngine:
 
 async def sla_fire(ctx: dict[str, Any], clock_id: int, kind: JobKind, at_ms: int) -> str:
     """The arq job: hands the clock to the engine (see ``SlaEngine.submit``)."""
-    engine: SlaEngine = ctx["sla"]
+    engine: SlaEngine = ctx["parts"].sla
     engine.submit(clock_id, kind, at_ms)
     return "submitted"

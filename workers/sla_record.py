@@ -44,10 +44,10 @@ from hub.serializers import (
 )
 from hub.sla_clocks import responsible_units
 from workers import escalation
-from workers.delivery import Transports
-from workers.notify import Claimed, Draft, insert_notifications
+from workers.notifications import Claimed, Draft, insert_notifications
 from workers.schedule import JobKind, epoch_ms
 from workers.texts import breach_texts
+from workers.transports import Transports
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ so ``SmtpPool`` keeps up to ``size`` sessions open and sends consecutive message
 
 A reused session the server has meanwhile closed fails at ``MAIL FROM``, before the commit point,
 so the message is sent again on a fresh session at once. Any other failure closes the session;
-the caller (``workers/notifier.py``) decides about retrying. Sessions idle for ``IDLE_S`` or used
+the caller (``workers/sender.py``) decides about retrying. Sessions idle for ``IDLE_S`` or used
 for ``MAX_MESSAGES`` messages are closed, as servers expect.
 """
 

@@ -34,8 +34,8 @@ from sqlmodel import col, select
 from hub.db import Database
 from hub.domain.tasks import ClockState
 from hub.models import SlaClock, utcnow
-from workers.notifier import Notifier
 from workers.schedule import ClockTimes, JobKind, queued_jobs, schedule_missing, sla_job_id
+from workers.sender import Notifier
 from workers.sla import SlaEngine
 
 log = logging.getLogger(__name__)

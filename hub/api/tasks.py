@@ -10,18 +10,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from hub.api.common import authenticate, ctx, json_response, read_json
-from hub.auth.throttle import limit_rate
+from hub.auth.login import client_address
 from hub.commands import ensure_can_view, load_task, task_by_code
 from hub.complaints import by_number as complaint_by_number
 from hub.complaints import public_status as complaint_status
 from hub.domain.complaints import is_complaint_number
-from hub.domain.tasks import OPEN_CLOCKS, Action, Level, Role, Status, check_may_register
+from hub.domain.tasks import OPEN_CLOCKS, Action, Level, Role, check_may_register
 from hub.domain.visibility import visible_tasks
 from hub.errors import InvalidInput, NotFound
 from hub.models import Service, SlaClock, Staff, Task, utcnow
 from hub.search import Filters
-from hub.serializers import iso, new_task_detail, running_pickup_dues, task_detail, task_summary
+from hub.serializers import new_task_detail, running_pickup_dues, task_detail, task_summary
 from hub.survey import survey_url
+from hub.track import limit_track_lookups, public_status
 from hub.validation import (
     Applicant,
     parse_datetime,
@@ -131,7 +132,7 @@ ACTION_ENDPOINTS = {
 async def track(request: Request) -> JSONResponse:
     """Public: what the applicant may know — status, service, dates. No staff names, no
     messages, no applicant contact details."""
-    await limit_track_lookups(request)
+    await limit_track_lookups(ctx(request), client_address(request))
     code = request.path_params["code"]
     if len(code) > 30:
         raise NotFound("no request has that registration number")
@@ -151,40 +152,3 @@ async def track(request: Request) -> JSONResponse:
     if url:  # completed, not yet answered, not expired (hub/survey.py)
         status["survey_url"] = url
     return json_response(status)
-
-
-_PUBLIC_STAGE = {
-    (Status.QUEUED, Level.P1): "received",
-    (Status.CLAIMED, Level.P1): "verification",
-    (Status.QUEUED, Level.P2): "forwarded",
-    (Status.CLAIMED, Level.P2): "processing",
-    (Status.ON_HOLD, Level.P1): "waiting_applicant",
-    (Status.ON_HOLD, Level.P2): "waiting_applicant",
-    (Status.RETURNED, Level.P0): "returned",
-}
-
-
-TRACK_LIMIT_PER_MINUTE = 30
-
-
-async def limit_track_lookups(request: Request) -> None:
-    """Registration numbers are sequential; a per-address limit keeps anyone from walking a
-    day's requests while leaving an applicant (or a kiosk) plenty of lookups."""
-    client = request.client.host if request.client else "unknown"
-    await limit_rate(ctx(request).redis, "track", client, TRACK_LIMIT_PER_MINUTE, 60)
-
-
-def public_status(task: Task, service: Service | None) -> dict[str, Any]:
-    if task.status == Status.COMPLETED:
-        stage = "completed"
-    else:
-        stage = _PUBLIC_STAGE.get((Status(task.status), Level(task.level)), "processing")
-    return {
-        "code": task.code, "stage": stage,
-        "service": {"code": task.service_code, "name": service.name if service else "",
-                    "sop_days": service.sop_days if service else None},
-        "registered_at": iso(task.created_at), "due_at": iso(task.due_at),
-        "completed_at": iso(task.completed_at),
-        "on_hold": task.status == Status.ON_HOLD,
-    }
-

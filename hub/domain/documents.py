@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from hub.errors import InvalidInput
+from hub.errors import InvalidInput, Reason
 
 MAX_DOCUMENTS = 20
 MAX_NAME = 150
@@ -26,7 +26,8 @@ def parse_checklist(text: str) -> str:
     for item in items:
         if len(item) > MAX_NAME:
             raise InvalidInput(f"documents: a line is too long: {len(item)} characters, at most "
-                               f"{MAX_NAME}", field="documents")
+                               f"{MAX_NAME}", field="documents", reason=Reason.TOO_LONG,
+                               params={"n": len(item), "max": MAX_NAME})
     return "\n".join(items)
 
 

@@ -39,7 +39,7 @@ from hub.domain.tasks import (
     can_view,
     picked_up,
 )
-from hub.errors import Conflict, Forbidden, InvalidInput
+from hub.errors import Conflict, Forbidden, InvalidInput, Reason
 
 
 class SupervisorAction(StrEnum):
@@ -101,22 +101,22 @@ def decide_supervision(
         InvalidInput (422, field ``to`` or ``unit``).
     """
     if not can_view(task, actor):
-        raise Forbidden("this task belongs to another unit")
+        raise Forbidden("this task belongs to another unit", reason=Reason.NOT_ALLOWED)
     # Refusal order as in hub.domain.tasks: the role (403), the state (409), then the scope
     # (403) — a supervisor who sees a closed or returned task is told why it cannot move.
     if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise Forbidden(f"only a supervisor or an administrator may {action.value} a task; "
-                        f"you are {actor.role.value}")
+                        f"you are {actor.role.value}", reason=Reason.NOT_ALLOWED)
     if task.status == Status.COMPLETED:
         raise Conflict(f"the task is completed; {action.value} is no longer possible",
-                       code="task_closed")
+                       code="task_closed", reason=Reason.TASK_COMPLETED)
     if task.level == Level.P0:
         raise Conflict("the task was returned to the front office; the front office resubmits "
-                       "it", code="transition_not_allowed")
+                       "it", code="transition_not_allowed", reason=Reason.WRONG_STATE)
     routing = action == SupervisorAction.REROUTE
     if not may_supervise(task, actor, routing=routing):
         unit = task.eselon1 if routing else task.unit
-        raise Forbidden(f"unit '{unit}' is outside your supervision")
+        raise Forbidden(f"unit '{unit}' is outside your supervision", reason=Reason.NOT_ALLOWED)
     if action == SupervisorAction.RELEASE:
         return _release(task)
     if action == SupervisorAction.REROUTE:
@@ -124,7 +124,8 @@ def decide_supervision(
     if action == SupervisorAction.TAKEOVER:
         if actor.role != Role.SUPERVISOR or actor.unit != task.unit:
             raise Forbidden(f"only a supervisor of unit '{task.unit}' may take this task over "
-                            "(it is worked at that unit's desk); reassign it to a desk instead")
+                            "(it is worked at that unit's desk); reassign it to a desk instead",
+                            reason=Reason.NOT_ALLOWED)
         to = Desk(actor.id, Role.SUPERVISOR, actor.unit, True, "")
     return _reassign(task, to, action)
 
@@ -133,13 +134,16 @@ def _reassign(task: TaskState, to: Desk | None, action: SupervisorAction) -> Tra
     desk_role = Role(task.level.value)
     if action == SupervisorAction.REASSIGN:
         if to is None:
-            raise InvalidInput("name the desk to reassign the task to (a username)", field="to")
+            raise InvalidInput("name the desk to reassign the task to (a username)", field="to",
+                               reason=Reason.DESK_REQUIRED)
         if not to.active or to.role != desk_role or to.unit != task.unit:
             raise InvalidInput(f"{to.name or to.id} is not an active {desk_role.value.upper()} "
-                               f"desk of unit '{task.unit}'", field="to")
+                               f"desk of unit '{task.unit}'", field="to",
+                               reason=Reason.DESK_REQUIRED)
     assert to is not None
     if task.assignee_id == to.id:
-        raise Conflict("the task is already assigned to them", code="already_assigned")
+        raise Conflict("the task is already assigned to them", code="already_assigned",
+                       reason=Reason.ALREADY_ASSIGNED)
     status = Status.ON_HOLD if task.status == Status.ON_HOLD else Status.CLAIMED
     clocks: tuple[ClockChange, ...] = ()
     if task.status == Status.QUEUED:  # someone now holds it: that is the pickup
@@ -166,14 +170,16 @@ def _reroute(task: TaskState, target: str | None, parent: str | None,
         raise Conflict("only a task disposed to an Eselon II unit can be re-routed; this one is "
                        f"at {task.level.value.upper()}", code="transition_not_allowed")
     if not target:
-        raise InvalidInput("choose the Eselon II unit to re-route the task to", field="unit")
+        raise InvalidInput("choose the Eselon II unit to re-route the task to", field="unit",
+                           reason=Reason.ESELON2_REQUIRED)
     if parent != task.eselon1:
         raise InvalidInput(f"unit '{target}' is not an Eselon II unit under '{task.eselon1}'",
-                           field="unit")
+                           field="unit", reason=Reason.NOT_ESELON2_UNDER)
     if target == task.unit:
         raise InvalidInput(f"the task is already at unit '{target}'", field="unit")
     if not staffed:
-        raise InvalidInput(unstaffed_message(target), field="unit", unit=target)
+        raise InvalidInput(unstaffed_message(target), field="unit", unit=target,
+                           reason=Reason.UNSTAFFED, params={"unit": target})
     clocks = []
     if task.status == Status.QUEUED:
         clocks.append(ClockChange(ClockOp.CANCEL, ClockKind.P2_PICKUP))

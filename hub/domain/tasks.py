@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from hub.errors import Conflict, Forbidden, InvalidInput
+from hub.errors import Conflict, Forbidden, InvalidInput, Reason
 
 FRONT_OFFICE = "ptsa"
 
@@ -171,17 +171,18 @@ def decide(
         InvalidInput: the disposition target is not an Eselon II unit under the task's Eselon I.
     """
     if not can_view(task, actor):
-        raise Forbidden("this task belongs to another unit")
+        raise Forbidden("this task belongs to another unit", reason=Reason.NOT_ALLOWED)
     if actor.role == Role.SUPERVISOR and task.assignee_id == actor.id and actor.unit == task.unit:
         # A supervisor who took the task over (hub.domain.supervision) works it as the desk.
         actor = replace(actor, role=Role(task.level.value))
     if action == Action.MESSAGE:
         if task.status == Status.COMPLETED:
-            raise Conflict("the task is completed; its thread is closed", code="task_closed")
+            raise Conflict("the task is completed; its thread is closed", code="task_closed",
+                           reason=Reason.TASK_COMPLETED)
         return Transition("task.message", task)
     if task.status == Status.COMPLETED:
         raise Conflict(f"the task is completed; {action} is no longer possible",
-                       code="task_closed")
+                       code="task_closed", reason=Reason.TASK_COMPLETED)
     # Refusals go from the most permanent reason to the most passing one: the role never does
     # this (403), it is not your desk (403), not in this state (409), someone else claimed it
     # (403), bad input (422). So "claim it first" is a 409, not a misleading "only the one who
@@ -189,7 +190,8 @@ def decide(
     allowed = _ROLES_FOR[action]
     if actor.role not in allowed:
         raise Forbidden(f"{_ROLE_NAMES[actor.role]} may not {_VERBS[action]} a task; "
-                        f"that is done by {' or '.join(_ROLE_NAMES[r] for r in allowed)}")
+                        f"that is done by {' or '.join(_ROLE_NAMES[r] for r in allowed)}",
+                        reason=Reason.NOT_ALLOWED)
     handler = _HANDLERS[action]
     return handler(task, actor, target_unit, target_parent)
 
@@ -198,29 +200,32 @@ def _require_desk(task: TaskState, actor: Actor, verb: str) -> None:
     """The actor works at the desk level and unit currently holding the task."""
     if _LEVEL_OF_ROLE.get(actor.role) != task.level or actor.unit != task.unit:
         raise Forbidden(f"only {task.level.upper()} staff of unit '{task.unit}' may {verb} this "
-                        f"task (you are {actor.role} of '{actor.unit}')")
+                        f"task (you are {actor.role} of '{actor.unit}')",
+                        reason=Reason.NOT_ALLOWED)
 
 
 def _require_assignee(task: TaskState, actor: Actor, verb: str) -> None:
     if task.assignee_id != actor.id:
         raise Forbidden(f"only the staff member who claimed the task may {verb} it",
-                        code="not_assignee")
+                        code="not_assignee", reason=Reason.NOT_ALLOWED)
 
 
 def _require_status(task: TaskState, action: Action, *allowed: Status) -> None:
     if task.status not in allowed:
         if action == Action.CLAIM and task.status == Status.CLAIMED:
-            raise Conflict("the task is already claimed", code="already_claimed")
+            raise Conflict("the task is already claimed", code="already_claimed",
+                           reason=Reason.ALREADY_CLAIMED)
         wanted = " or ".join(s.value for s in allowed)
         raise Conflict(f"cannot {_VERBS[action]} a task that is {task.status.value} at "
-                       f"{task.level.value}; it must be {wanted}", code="transition_not_allowed")
+                       f"{task.level.value}; it must be {wanted}", code="transition_not_allowed",
+                       reason=Reason.WRONG_STATE)
 
 
 def _require_not_returned(task: TaskState, action: Action) -> None:
     if task.level == Level.P0:
         raise Conflict(f"the task was returned to the front office; it cannot be "
                        f"{_DONE[action]} until the front office resubmits it",
-                       code="transition_not_allowed")
+                       code="transition_not_allowed", reason=Reason.WRONG_STATE)
 
 
 def _claim(task: TaskState, actor: Actor, *_: object) -> Transition:
@@ -243,15 +248,17 @@ def picked_up(task: TaskState) -> tuple[ClockChange, ...]:
 def _dispose(task: TaskState, actor: Actor, target: str | None, parent: str | None) -> Transition:
     if task.level != Level.P1:
         raise Conflict(f"only a task at P1 can be disposed to an Eselon II unit; this one is at "
-                       f"{task.level.upper()}", code="transition_not_allowed")
+                       f"{task.level.upper()}", code="transition_not_allowed",
+                       reason=Reason.WRONG_STATE)
     _require_desk(task, actor, "dispose")
     _require_status(task, Action.DISPOSE, Status.CLAIMED)
     _require_assignee(task, actor, "dispose")
     if not target:
-        raise InvalidInput("choose the Eselon II unit to dispose the task to", field="unit")
+        raise InvalidInput("choose the Eselon II unit to dispose the task to", field="unit",
+                           reason=Reason.ESELON2_REQUIRED)
     if parent != task.eselon1:
         raise InvalidInput(f"unit '{target}' is not an Eselon II unit under '{task.eselon1}'",
-                           field="unit")
+                           field="unit", reason=Reason.NOT_ESELON2_UNDER)
     new = TaskState(Status.QUEUED, Level.P2, target, task.eselon1, target, None)
     return Transition("task.disposed", new,
                       (ClockChange(ClockOp.MEET, ClockKind.P1_HANDLING),
@@ -318,7 +325,8 @@ def _handling(task: TaskState, op: ClockOp) -> tuple[ClockChange, ...]:
 def _complete(task: TaskState, actor: Actor, *_: object) -> Transition:
     if task.level != Level.P2:
         raise Conflict(f"a task is completed at its Eselon II desk (P2); this one is at "
-                       f"{task.level.upper()}", code="transition_not_allowed")
+                       f"{task.level.upper()}", code="transition_not_allowed",
+                       reason=Reason.WRONG_STATE)
     _require_desk(task, actor, "complete")
     _require_status(task, Action.COMPLETE, Status.CLAIMED)
     _require_assignee(task, actor, "complete")

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from channels import protocol as proto
 from channels.names import parse_channel
 from channels.permissions import moves_task
-from hub import ws_protocol as proto
 
 LOOK_ALIKES = [
     "task.5\n", "task.5\r\n", "task.5 ", " task.5", "task.05", "task.0", "task.+5", "task.-5",

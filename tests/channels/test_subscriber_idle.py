@@ -25,7 +25,7 @@ async def test_an_idle_subscriber_outlives_the_redis_read_timeout(
         app: Any, settings: Settings, redis_url: str) -> None:
     """Idle for three read timeouts, the web process's listener has not dropped or reconnected,
     and the next message still arrives."""
-    subscriber = app.state.ctx.extras["realtime"].subscriber
+    subscriber = app.state.ctx.realtime.subscriber
     received: list[tuple[str, str]] = []
     deliver = subscriber.on_message
 

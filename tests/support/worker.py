@@ -62,7 +62,7 @@ async def running_worker(settings: Settings, **overrides: Any) -> AsyncIterator[
     worker = ResilientWorker(settings=settings, **options)
     task = asyncio.ensure_future(worker.async_run())
     try:
-        await eventually(lambda: "sla" in worker.ctx or task.done(), what="worker start")
+        await eventually(lambda: "parts" in worker.ctx or task.done(), what="worker start")
         if task.done():
             task.result()
         yield worker

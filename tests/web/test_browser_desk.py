@@ -339,8 +339,9 @@ async def test_anyone_reads_the_service_standards_without_signing_in(
 async def test_the_kpi_page_fits_1366_pixels_with_indonesian_axes_and_an_excel_csv(
         site: LiveSite, browser: Browser) -> None:
     """At 1366 px nothing scrolls sideways; trend axes read like "12 Okt"; "Ekspor untuk Excel"
-    (per Eselon I, where the P1 figures are) downloads a UTF-8 file with a BOM that a semicolon parser reads as Indonesian headers with
-    decimal commas, and the plain CSV stays comma-separated."""
+    (per Eselon I, where the P1 figures are) downloads a UTF-8 file with a BOM that a semicolon
+    parser reads as Indonesian headers with decimal commas, and the plain CSV stays
+    comma-separated."""
     task = await site.register()
     await site.act("p1-barenbang-1", task["id"], "claim")
     page = await sign_in(browser, site, "spv-ptsa", "/kinerja")

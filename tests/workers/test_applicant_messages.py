@@ -119,7 +119,8 @@ async def test_no_applicant_message_is_sent_twice_across_a_killed_worker(
     await eventually(box.stalled.is_set, timeout=20, what="the stalled SMTP server\n" +
                      first.output())
     # The SMS goes its own way; once its row says sent, the kill lands on the e-mail alone (a
-    # kill inside an SMS request is the documented "may arrive twice" window, workers/notify.py).
+    # kill inside an SMS request is the documented "may arrive twice" window,
+    # workers/notifications.py).
     await eventually(lambda: sms_sent(app), timeout=10, what="the SMS")
     first.kill()
     box.release()

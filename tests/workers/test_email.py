@@ -1,4 +1,5 @@
-"""SMTP URL parsing and delivery against a real aiosmtpd server on 127.0.0.1."""
+"""SMTP URL parsing, and delivery through what the worker runs (``Transports.send``: the
+composed message over the SMTP session pool) against a real aiosmtpd server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -11,19 +12,46 @@ import ssl
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from hub.errors import ConfigError
-from workers.email import DeliveryError, SmtpConfig, parse_smtp_url, send_email
+from workers.email import DeliveryError, SmtpConfig, parse_smtp_url
+from workers.notifications import Claimed
+from workers.transports import Transports, compose
 
 SENDER = "PTSA Kemnaker <ptsa@kemnaker.go.id>"
 SUBJECT = "Peringatan: batas waktu terlampaui"
 BODY = "Permohonan 2024/0153 belum diambil di P1 — mohon tindak lanjut, penyelia. Terima kasih."
+
+
+def url_of(config: SmtpConfig) -> str:
+    query = f"starttls={int(config.starttls)}&timeout={config.timeout:g}"
+    return f"smtp://{config.host}:{config.port}?{query}"
+
+
+async def send_email(config: SmtpConfig | str, mail_from: str, to: str, subject: str, body: str,
+                     row_id: int = 42) -> str:
+    """One notification row sent as the worker sends it; returns the Message-ID header."""
+    url = config if isinstance(config, str) else url_of(config)
+    transports = Transports(SimpleNamespace(  # type: ignore[arg-type]
+        mail_from=mail_from, smtp_url=url, sms_url=None, sms_method="POST", sms_fields=""))
+    row = Claimed(row_id, 1, "email", to, subject, body, datetime(2026, 11, 27, 3, tzinfo=UTC))
+
+    async def committing() -> None:
+        return None
+
+    try:
+        ref = await transports.send(row, committing)
+    finally:
+        await transports.close()
+    return f"<{ref}@{mail_from.rpartition('@')[2].rstrip('>')}>"
 
 
 class Recorder:
@@ -142,31 +170,12 @@ async def test_message_arrives_with_utf8_subject_body_and_message_id(
     assert received.get_content().strip() == BODY
 
 
-async def test_html_body_makes_multipart_alternative(smtp: tuple[Recorder, SmtpConfig]) -> None:
-    """With an HTML body the message carries both a text and an HTML alternative."""
-    handler, config = smtp
-    await send_email(config, SENDER, "Penyelia P1 <penyelia@kemnaker.go.id>", SUBJECT, BODY,
-                     body_html="<p>Permohonan <b>2024/0153</b> terlambat — eskalasi</p>")
-    [received] = handler.messages
-    assert handler.recipients == [["penyelia@kemnaker.go.id"]]
-    assert received["To"] == "Penyelia P1 <penyelia@kemnaker.go.id>"
-    assert received.get_content_type() == "multipart/alternative"
-    plain = received.get_body(("plain",))
-    html = received.get_body(("html",))
-    assert plain is not None and html is not None
-    assert isinstance(plain, EmailMessage) and isinstance(html, EmailMessage)
-    assert plain.get_content().strip() == BODY
-    assert "<b>2024/0153</b> terlambat — eskalasi" in html.get_content()
-
-
 async def test_caller_message_id_is_reused_on_retry(smtp: tuple[Recorder, SmtpConfig]) -> None:
-    """A stable token gets the sender's domain and the same id on every attempt."""
+    """A row's stable token gets the sender's domain and the same id on every attempt."""
     handler, config = smtp
-    first = await send_email(config, SENDER, "penyelia@kemnaker.go.id", SUBJECT, BODY,
-                             message_id="outbox-42")
-    second = await send_email(config, SENDER, "penyelia@kemnaker.go.id", SUBJECT, BODY,
-                              message_id="outbox-42")
-    assert first == second == "<outbox-42@kemnaker.go.id>"
+    first = await send_email(config, SENDER, "penyelia@kemnaker.go.id", SUBJECT, BODY)
+    second = await send_email(config, SENDER, "penyelia@kemnaker.go.id", SUBJECT, BODY)
+    assert first == second == "<ptsa.n42.1795748400000@kemnaker.go.id>"
     assert [m["Message-ID"] for m in handler.messages] == [first, first]
 
 
@@ -238,7 +247,7 @@ async def test_login_with_url_credentials_delivers() -> None:
     handler = Recorder()
     async with smtp_server(handler, authenticator=handler.authenticate,
                            auth_require_tls=False) as port:
-        config = parse_smtp_url(f"smtp://ptsa:rahasia%40123@127.0.0.1:{port}?timeout=5")
+        config = f"smtp://ptsa:rahasia%40123@127.0.0.1:{port}?timeout=5"
         await send_email(config, SENDER, "penyelia@kemnaker.go.id", SUBJECT, BODY)
     assert handler.logins == [b"ptsa"]
     assert len(handler.messages) == 1
@@ -249,7 +258,7 @@ async def test_wrong_password_is_permanent() -> None:
     handler = Recorder()
     async with smtp_server(handler, authenticator=handler.authenticate,
                            auth_require_tls=False) as port:
-        config = parse_smtp_url(f"smtp://ptsa:salah@127.0.0.1:{port}?timeout=5")
+        config = f"smtp://ptsa:salah@127.0.0.1:{port}?timeout=5"
         with pytest.raises(DeliveryError, match="535") as caught:
             await send_email(config, SENDER, "penyelia@kemnaker.go.id", SUBJECT, BODY)
     assert caught.value.permanent is True
@@ -325,8 +334,6 @@ async def test_unusable_recipient_is_permanent_without_connecting(to: str) -> No
 
 async def test_malformed_message_id_is_permanent() -> None:
     """A message id with spaces or brackets inside is refused before sending."""
-    config = SmtpConfig(host="127.0.0.1", port=free_port())
     with pytest.raises(DeliveryError, match="message_id") as caught:
-        await send_email(config, SENDER, "penyelia@kemnaker.go.id", SUBJECT, BODY,
-                         message_id="outbox 42")
+        compose(SENDER, "penyelia@kemnaker.go.id", SUBJECT, BODY, "outbox 42")
     assert caught.value.permanent is True

@@ -14,6 +14,7 @@ import pytest
 
 from config.settings import Settings
 from hub.models import utcnow
+from hub.notification_log import list_notifications
 from tests.conftest import ApiClient
 from tests.support.mailbox import Mailbox, smtp_server
 from tests.support.servers import free_port
@@ -27,8 +28,8 @@ from tests.support.sla import (
 )
 from tests.support.sms_gateway import SmsGateway
 from tests.support.worker import eventually, running_worker
-from workers.delivery import Transports
-from workers.notify import Draft, insert_notifications, list_notifications
+from workers.notifications import Draft, insert_notifications
+from workers.transports import Transports
 
 
 @pytest.fixture

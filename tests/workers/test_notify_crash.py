@@ -6,7 +6,7 @@ The SMTP server stalls its reply at a chosen step so the kill lands exactly ther
   worker sends the e-mail exactly once;
 * inside DATA, after the server has the message (the row is ``delivering``): no protocol tells the
   worker whether the server kept it, so it sends again with the same Message-ID — the documented
-  limit of "exactly once" (workers/notify.py, docs/OPERATIONS.md).
+  limit of "exactly once" (workers/notifications.py, docs/OPERATIONS.md).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tests.support.sla import (
 )
 from tests.support.sms_gateway import SmsGateway
 from tests.support.worker import WorkerProcess, eventually
-from workers.notify import CRASHED_BEFORE, CRASHED_DURING
+from workers.notifications import CRASHED_BEFORE, CRASHED_DURING
 
 LEASE_S = 4.0  # PTSA_NOTIFY_LEASE in tests.support.sla.sla_env
 

@@ -16,7 +16,7 @@ from hub.context import AppContext
 from hub.models import Outbox
 from tests.conftest import ApiClient, make_settings
 from tests.support.worker import eventually, running_worker
-from workers.jobs import RELAY_MIN_AGE_S
+from workers.context import RELAY_MIN_AGE_S
 
 
 async def unpublished(ctx: AppContext) -> int:

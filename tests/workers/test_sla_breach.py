@@ -179,7 +179,7 @@ async def test_racing_jobs_record_one_breach_and_one_notification_set(
             await pool.enqueue_job("sla_fire", clock.id, "due", at_ms, _job_id=f"race-{n}",
                                    _queue_name=names.ARQ_QUEUE, _defer_until=clock.due_at)
         await asyncio.sleep(max(0.0, (clock.due_at - utcnow()).total_seconds()))
-        engine = worker.ctx["sla"]
+        engine = worker.ctx["parts"].sla
         outcomes = await asyncio.gather(*(engine.fire(clock.id, "due", at_ms) for _ in range(3)))
         await eventually(lambda: box.to(SUPERVISOR_EMAIL) and gateway.to(phone), timeout=10)
         await asyncio.sleep(2.0)
@@ -195,7 +195,7 @@ async def test_hold_pauses_the_resolution_clock_and_resume_moves_its_job(
     box, _ = mailbox
     db = db_of(app)
     ctx = app.state.ctx
-    pool = ctx.extras["sla_scheduler"].pool
+    pool = ctx.scheduler.pool
     async with running_worker(settings):
         task = await api.register()
         base = f"/api/v1/tasks/{task['id']}"

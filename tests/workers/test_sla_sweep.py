@@ -30,7 +30,7 @@ async def test_job_ids_name_the_clock_the_kind_and_the_instant(app: Any,
     task = await api.register()
     clock = await clock_of(db_of(app), task["id"], "p1_pickup")
     assert clock.warn_at is not None
-    pool = app.state.ctx.extras["sla_scheduler"].pool
+    pool = app.state.ctx.scheduler.pool
     ids = {i.decode() for i in await pool.zrange(names.ARQ_QUEUE, 0, -1)}
     assert {f"sla:{clock.id}:warn:{epoch_ms(clock.warn_at)}",
             f"sla:{clock.id}:due:{epoch_ms(clock.due_at)}"} <= ids
@@ -47,7 +47,7 @@ async def test_a_job_for_a_moved_or_met_clock_does_nothing(
     """A stale instant answers "moved", a met clock "inactive"; neither records a breach."""
     db = db_of(app)
     async with running_worker(settings) as worker:
-        engine = worker.ctx["sla"]
+        engine = worker.ctx["parts"].sla
         task = await api.register()
         clock = await clock_of(db, task["id"], "p1_pickup")
         await asyncio.sleep((clock.due_at - utcnow()).total_seconds() - 0.8)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.api.auth import authenticate_password
+from hub.auth.login import authenticate_password, client_address
 from hub.auth.sessions import COOKIE_NAME
 from hub.errors import NotAuthenticated, TooManyRequests
 from web import csrf, i18n
@@ -80,7 +80,8 @@ async def login(request: Request) -> Response:
         errors["general"] = _("Enter your username and password.")
         return _login_page(request, username, errors, 422)
     try:
-        staff = await authenticate_password(request, username, password[:1024])
+        staff = await authenticate_password(app_ctx(request), client_address(request),
+                                            username, password[:1024])
     except TooManyRequests as exc:
         wait = int(exc.details.get("retry_after", 60))
         minutes = max(1, (wait + 59) // 60)

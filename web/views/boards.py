@@ -14,12 +14,12 @@ from hub.auth.principal import Principal
 from hub.commands import ensure_can_view, load_task
 from hub.domain.documents import checklist
 from hub.domain.tasks import Role
-from hub.errors import InvalidInput, PtsaError
+from hub.errors import InvalidInput, PtsaError, Reason
 from hub.models import ApplicantConsent, Service, Staff, TaskEvent
 from hub.queue import hall_queue
 from hub.validation import Applicant, optional_email, optional_phone, require_text
 from web import i18n, queries
-from web.forms import FormErrors, text_field
+from web.forms import FormErrors, message_for, text_field
 from web.qr import qr_svg
 from web.render import app_ctx, redirect, render
 from web.views.base import page, path_int
@@ -46,7 +46,7 @@ def check_intake(values: dict[str, str]) -> tuple[Applicant | None, FormErrors]:
                                                required=False)),
     ]
     if not values["service"]:
-        errors.add(InvalidInput("unknown service ''", field="service"))
+        errors["service"] = message_for(Reason.UNKNOWN_SERVICE) or ""
     for name, check in checks:
         try:
             check(values[name])
@@ -134,7 +134,8 @@ async def _servable_ticket(request: Request, raw: str) -> int | None:
     try:
         await hall_queue(app_ctx(request)).check_servable(int(raw))
     except PtsaError as exc:
-        raise InvalidInput(exc.message, field="queue_ticket") from None
+        raise InvalidInput(exc.message, field="queue_ticket", reason=exc.reason,
+                           params=exc.params) from None
     return int(raw)
 
 

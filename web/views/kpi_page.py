@@ -11,9 +11,9 @@ from babel.numbers import format_decimal, format_percent
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.api.kpi import build_report, parse_params
 from hub.errors import InvalidInput
 from hub.kpi import NOT_DISPOSED
+from hub.kpi_report import build_report, parse_params
 from hub.models import utcnow
 from web import i18n
 from web.charts import bar_chart, line_chart
@@ -48,7 +48,7 @@ async def kpi_page(request: Request) -> Response:
     except InvalidInput as exc:
         errors.add(exc)
         params = parse_params({}, today)
-    report = await build_report(request, principal, params)
+    report = await build_report(app_ctx(request), principal, params)
     groups = report["groups"]
     share_key = "pickup_p2" if params["by"] == "unit" else "pickup_p1"
     charts: dict[str, Any] = {

@@ -6,13 +6,14 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.api.tasks import limit_track_lookups, public_status
+from hub.auth.login import client_address
 from hub.commands import task_by_code
 from hub.complaints import by_number as complaint_by_number
 from hub.complaints import public_status as complaint_status
 from hub.domain.complaints import is_complaint_number
 from hub.models import Service
 from hub.survey import survey_url
+from hub.track import limit_track_lookups, public_status
 from web.i18n import N_
 from web.render import app_ctx, render
 from web.views.base import page
@@ -35,14 +36,14 @@ async def track(request: Request) -> Response:
     status = None
     missing = False
     if code and is_complaint_number(code):  # a complaint's number: its status and reply
-        await limit_track_lookups(request)
+        await limit_track_lookups(app_ctx(request), client_address(request))
         async with app_ctx(request).db.read() as session:
             found = await complaint_by_number(session, code)
         complaint = complaint_status(found) if found else None
         return render(request, "track.html", status=200 if found else 404, code=code,
                       result=None, missing=found is None, stages=STAGES, complaint=complaint)
     if code:
-        await limit_track_lookups(request)
+        await limit_track_lookups(app_ctx(request), client_address(request))
         async with app_ctx(request).db.read() as session:
             task = await task_by_code(session, code)
             service = await session.get(Service, task.service_code) if task else None

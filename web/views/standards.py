@@ -8,8 +8,8 @@ from sqlmodel import select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.api.catalog import published_services, standard_dict
 from hub.models import Unit
+from hub.service_standards import published_services, standard_dict
 from web.render import app_ctx, render
 from web.views.base import page
 

@@ -3,7 +3,6 @@ banner, and the notification log (what was sent to whom, when, and whether it ar
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from sqlmodel import col, select
@@ -13,7 +12,8 @@ from starlette.responses import Response
 from hub.auth.principal import Principal
 from hub.domain.tasks import FRONT_OFFICE, OPEN_CLOCKS, Role
 from hub.domain.visibility import visible_tasks
-from hub.models import Notification, SlaClock, Task
+from hub.models import SlaClock, Task
+from hub.notification_log import list_notifications
 from hub.serializers import iso
 from web import queries
 from web.render import app_ctx, render
@@ -66,22 +66,10 @@ async def supervisor(request: Request) -> Response:
                   actions_for=lambda card: card_buttons(card, principal))
 
 
-async def notification_rows(request: Request, principal: Principal) -> list[Any]:
-    """The SLA engine's ``list_notifications`` when it is installed, else the table itself."""
-    ctx = app_ctx(request)
-    units = scope_units(principal)
-    try:
-        notify = importlib.import_module("workers.notify")
-    except ImportError:
-        notify = None
-    if notify is not None and hasattr(notify, "list_notifications"):
-        return list(await notify.list_notifications(ctx.db, unit_codes=units, limit=LOG_LIMIT))
-    async with ctx.db.read() as session:
-        query = select(Notification).order_by(col(Notification.id).desc()).limit(LOG_LIMIT)
-        if units is not None:
-            query = query.join(Task, col(Task.id) == col(Notification.task_id)).where(
-                visible_tasks(principal))
-        return list((await session.exec(query)).all())
+async def notification_rows(request: Request, principal: Principal) -> list[dict[str, Any]]:
+    """The notification log of the principal's units (all for the front office and admins)."""
+    return await list_notifications(app_ctx(request).db, unit_codes=scope_units(principal),
+                                    limit=LOG_LIMIT)
 
 
 def _field(row: Any, name: str) -> Any:

@@ -24,14 +24,14 @@ row send it once. A worker that dies leaves its row ``sending`` or ``delivering`
   the row that the recipient may see it twice, with the same Message-ID that mail clients use to
   fold duplicates (an SMS carries the same reference, ``{ref}`` in ``PTSA_SMS_FIELDS``). The
   window is one DATA round trip or gateway answer plus one commit: ``sent`` is committed on its
-  own right after the answer (``workers/notifier.py``), before the slot takes another message.
+  own right after the answer (``workers/sender.py``), before the slot takes another message.
 
 The lease is short (5 s) and renewed every third of it by the live worker, so a slow server never
 loses the row to another worker, and a dead worker's rows are taken over seconds later.
 
 Transient failures retry with exponential back-off (1 s, 2 s, 4 s … 5 min) through an arq job at
 the exact time; the sweep re-dispatches any pending row whose job was lost. The sending itself is
-``workers/notifier.py``; this module is the rows: inserting them and listing them for people.
+``workers/sender.py``; this module is the rows: inserting them and listing them for people.
 """
 
 from __future__ import annotations
@@ -43,17 +43,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub.db import Database
-from hub.models import Notification, SlaClock, Staff, Task
-from hub.serializers import iso
-from workers.delivery import Transports
+from hub.models import Notification
 from workers.schedule import epoch_ms
+from workers.transports import Transports
 
 log = logging.getLogger(__name__)
 
@@ -149,36 +145,3 @@ async def insert_notifications(session: AsyncSession, drafts: Iterable[Draft],
             claimed.setdefault(v["clock_id"], []).append(Claimed(
                 row_id, 1, v["channel"], v["recipient"], v["subject"], v["body"], now))
     return claimed
-
-
-async def list_notifications(db: Database, *, unit_codes: Iterable[str] | None = None,
-                             limit: int = 200) -> list[dict[str, Any]]:
-    """The notification log, newest first, for the admin (all) or a supervisor (``unit_codes``:
-    rows about clocks or tasks of those units, or sent to their staff)."""
-    statement = (select(Notification, Staff, Task, SlaClock)
-                 .outerjoin(Staff, col(Staff.id) == col(Notification.staff_id))
-                 .outerjoin(Task, col(Task.id) == col(Notification.task_id))
-                 .outerjoin(SlaClock, col(SlaClock.id) == col(Notification.clock_id)))
-    if unit_codes is not None:
-        units = list(unit_codes)
-        statement = statement.where(or_(
-            col(Staff.unit_code).in_(units), col(SlaClock.unit_code).in_(units),
-            col(Task.eselon1).in_(units), col(Task.eselon2).in_(units)))
-    statement = statement.order_by(col(Notification.id).desc()).limit(limit)
-    async with db.read() as session:
-        rows = (await session.exec(statement)).all()
-    return [_log_entry(n, staff, task, clock) for n, staff, task, clock in rows]
-
-
-def _log_entry(n: Notification, staff: Staff | None, task: Task | None,
-               clock: SlaClock | None) -> dict[str, Any]:
-    return {
-        "id": n.id, "kind": n.kind, "channel": n.channel, "recipient": n.recipient,
-        "status": n.status, "attempts": n.attempts, "last_error": n.last_error,
-        "subject": n.subject, "body": n.body, "created_at": iso(n.created_at),
-        "next_attempt_at": iso(n.next_attempt_at), "sent_at": iso(n.sent_at),
-        "staff": ({"username": staff.username, "name": staff.full_name, "unit": staff.unit_code}
-                  if staff else None),
-        "task": {"id": task.id, "code": task.code} if task else None,
-        "clock": {"id": clock.id, "kind": clock.kind, "unit": clock.unit_code} if clock else None,
-    }

@@ -3,7 +3,7 @@
 ``Transports.send(row, committing)`` awaits ``committing()`` at the last moment before the message
 may leave our hands: for e-mail after the server accepted ``MAIL FROM`` and ``RCPT TO`` and just
 before ``DATA``; for SMS just before the HTTP request. Until then a crash cannot have delivered
-anything, so ``workers/notify.py`` may safely send again; after it, it cannot know (see the
+anything, so ``workers/notifications.py`` may safely send again; after it, it cannot know (see the
 "exactly once" section of that module).
 
 The transports themselves (URL parsing, error classification, the SMS gateway) are
@@ -24,16 +24,16 @@ from workers.sms import SmsGateway
 from workers.smtp_pool import Committing, SmtpPool
 
 if TYPE_CHECKING:
-    from workers.notify import Claimed
+    from workers.notifications import Claimed
 
 
 def compose(mail_from: str, to: str, subject: str, body: str, message_id: str) -> bytes:
     """The message as bytes: one text/plain UTF-8 part, quoted-printable, stable Message-ID.
 
-    ``workers.email.build_message`` builds the same message with the stdlib's ``EmailMessage``
-    API, which parses every header it sets, then encodes quoted-printable in pure Python: about
-    2.5 ms a message. A burst of breaches sends hundreds a second, so the worker assembles this
-    one simple part itself, encodes with ``binascii`` (C), and checks the addresses itself.
+    The stdlib's ``EmailMessage`` API parses every header it sets, then encodes quoted-printable
+    in pure Python: about 2.5 ms a message. A burst of breaches sends hundreds a second, so the
+    worker assembles this one simple part itself, encodes with ``binascii`` (C), and checks the
+    addresses itself (one mailbox, a dot-atom local part, no header injection).
 
     Raises:
         DeliveryError: (permanent) an address or the message id is unusable.
@@ -41,7 +41,8 @@ def compose(mail_from: str, to: str, subject: str, body: str, message_id: str) -
     name, sender = parseaddr(mail_from)
     for what, address in (("PTSA_MAIL_FROM", sender), ("recipient", to)):
         local, at, domain = address.rpartition("@")
-        if not (local and at and domain) or any(c.isspace() or c in "<>,;\"" for c in address):
+        if not (local and at and domain) or any(c.isspace() or c in "<>,;\"" for c in address) \
+                or "@" in local or ".." in local or local.startswith(".") or local.endswith("."):
             raise DeliveryError(f"{what} must be one e-mail address such as "
                                 f"penyelia@kemnaker.go.id; got {address!r}", permanent=True)
     if not message_id or any(c.isspace() or c in "<>" for c in message_id):

@@ -1,6 +1,6 @@
 """Sending notification rows: claim, hand over, record — each step a fenced, committed UPDATE.
 
-The states and the exactly-once argument are in ``workers/notify.py``. Here:
+The states and the exactly-once argument are in ``workers/notifications.py``. Here:
 ``Notifier.deliver`` moves one row ``pending → sending → delivering → sent`` (or back to
 ``pending`` with back-off, or to ``failed``); every move is ``UPDATE … WHERE id = ? AND attempts =
 <mine> AND status = <expected>``, so a worker that lost its lease to another can no longer move the
@@ -26,9 +26,8 @@ from channels import names
 from hub.db import Database
 from hub.models import Notification, utcnow
 from workers.batching import GroupCommit, write_lock
-from workers.delivery import Transports
 from workers.email import DeliveryError
-from workers.notify import (
+from workers.notifications import (
     CRASHED_BEFORE,
     CRASHED_DURING,
     GIVE_UP_AFTER,
@@ -37,6 +36,7 @@ from workers.notify import (
     Claimed,
     backoff,
 )
+from workers.transports import Transports
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from hub import ws_protocol as proto
+from channels import protocol as proto
 
 
 def test_subscribe_with_position_is_parsed() -> None:
