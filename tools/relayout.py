@@ -252,6 +252,16 @@ def git(root: Path, *args: str) -> str:
 def apply_moves(root: Path, dry_run: bool) -> list[tuple[str, str, bool]]:
     """Move what is still at its old place; return every mapping whose target now exists, and
     whether this run moved it."""
+    # Check every move before making any, so a refusal leaves the tree as it was.
+    for old, new in MOVES:
+        src, dst = root / old, root / new
+        if not src.exists():
+            continue
+        if dst.exists():
+            sys.exit(f"relayout: refusing {old} → {new}: {new} exists already; fix the table")
+        blocking = [p for p in dst.parents if p.exists() and not p.is_dir()]
+        if blocking:
+            sys.exit(f"relayout: refusing {old} → {new}: {blocking[0].relative_to(root)} is a file")
     active: list[tuple[str, str, bool]] = []
     for old, new in MOVES:
         src, dst = root / old, root / new
