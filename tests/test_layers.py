@@ -56,6 +56,29 @@ ALLOWED: set[tuple[str, str]] = {
 }
 
 
+# The edges stand side by side: a page does not call an API route module, nor the socket a page.
+# What two edges share belongs in a service below them. (importer, imported module)
+EDGES = ("hub.ws", "hub.api", "web")
+ALLOWED_BETWEEN_EDGES: set[tuple[str, str]] = {
+    # Shared task queries and the pickup deadline live in the API's route module today; the
+    # ``rules`` and ``wiring`` branches move them into hub/tasks and hub/domain.
+    ("web.queries", "hub.api.tasks"),
+    ("web.views.public", "hub.api.tasks"),
+    ("web.views.search_page", "hub.api.tasks"),
+    ("web.views.supervisor", "hub.api.tasks"),
+    # authenticate_password and build_report take a starlette Request (branch ``wiring``).
+    ("web.views.auth", "hub.api.auth"),
+    ("web.views.kpi_page", "hub.api.kpi"),
+    ("web.views.standards", "hub.api.catalog"),
+}
+
+# A module imported by name at run time is a dependency nobody sees when reading the imports.
+ALLOWED_BY_NAME: set[tuple[str, str]] = {
+    # The supervisor page reaches the notification outbox this way (branch ``wiring`` removes it).
+    ("web.views.supervisor", "workers.notify.outbox"),
+}
+
+
 def layer_of(module: str) -> int | None:
     best: tuple[int, int] | None = None  # (prefix length, layer index)
     for index, (_, prefixes) in enumerate(LAYERS):
@@ -73,6 +96,20 @@ def module_name(path: Path) -> str:
 
 def imports_of(path: Path) -> set[str]:
     """Every project module ``path`` imports, wherever in the file the import stands."""
+    return {name for name in _imports(path) if name.split(".")[0] in PACKAGES}
+
+
+def imports_by_name(path: Path) -> set[str]:
+    """The project modules ``path`` loads with ``importlib.import_module("...")``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {node.args[0].value for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "import_module" and node.args
+            and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+            and node.args[0].value.split(".")[0] in PACKAGES}
+
+
+def _imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found: set[str] = set()
     for node in ast.walk(tree):
@@ -87,7 +124,7 @@ def imports_of(path: Path) -> set[str]:
               and node.func.attr == "import_module" and node.args
               and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
             found.add(node.args[0].value)
-    return {name for name in found if name.split(".")[0] in PACKAGES}
+    return found
 
 
 def project_modules() -> dict[str, Path]:
@@ -130,3 +167,33 @@ def test_every_allowed_upward_import_still_exists() -> None:
     """An allow-list entry whose import is gone fails, so the list only ever shrinks."""
     gone = sorted(ALLOWED - upward_imports())
     assert not gone, f"remove from ALLOWED, these imports are gone: {gone}"
+
+
+def edge_of(module: str) -> str | None:
+    return next((e for e in EDGES if module == e or module.startswith(e + ".")), None)
+
+
+def imports_between_edges() -> set[tuple[str, str]]:
+    modules = project_modules()
+    return {(importer, imported)
+            for importer, path in modules.items() if edge_of(importer)
+            for imported in imports_of(path)
+            if imported in modules and edge_of(imported) not in (None, edge_of(importer))}
+
+
+def test_no_edge_imports_another_edge() -> None:
+    """The socket, the API and the pages import none of each other, except the listed ones."""
+    found = imports_between_edges()
+    new = sorted(found - ALLOWED_BETWEEN_EDGES)
+    assert not new, "between edges:\n" + "\n".join(f"  {a} → {b}" for a, b in new)
+    gone = sorted(ALLOWED_BETWEEN_EDGES - found)
+    assert not gone, f"remove from ALLOWED_BETWEEN_EDGES, these imports are gone: {gone}"
+
+
+def test_no_module_is_imported_by_a_name_in_a_string() -> None:
+    """``importlib.import_module`` names no project module, except the listed ones."""
+    found = {(importer, imported) for importer, path in project_modules().items()
+             for imported in imports_by_name(path)}
+    assert found == ALLOWED_BY_NAME, (
+        f"new: {sorted(found - ALLOWED_BY_NAME)}; gone (remove from ALLOWED_BY_NAME): "
+        f"{sorted(ALLOWED_BY_NAME - found)}")
