@@ -299,7 +299,9 @@ def create_main_modules(root: Path) -> None:
             print(f"create {folder}/__main__.py")
             package = folder.replace("/", ".")
             doc = f'"""``python -m {package}``: the same as the ``ptsa`` command."""'
-            main_py.write_text(f"{doc}\n\nfrom {module} import main\n\nmain()\n", encoding="utf-8")
+            # main() returns the exit status (2 for a refused command): pass it on.
+            main_py.write_text(f"{doc}\n\nimport sys\n\nfrom {module} import main\n\n"
+                               "sys.exit(main())\n", encoding="utf-8")
             git(root, "add", str(main_py.relative_to(root)))
 
 
