@@ -8,8 +8,8 @@ how late does the supervisor's e-mail reach the SMTP server?
 Method: a fresh database with the demo organisation; N tasks with a running P1 pickup clock each,
 inserted directly, due at evenly spaced instants across ``--spread`` seconds starting ``--lead``
 seconds from now, and their jobs scheduled exactly as the web process schedules them
-(``workers.schedule.schedule_clock``). Then ``--workers`` real ``ptsa worker`` processes run against
-a private redis-server and an aiosmtpd server in this process that notes the arrival time of
+(``workers.sla.schedule.schedule_clock``). Then ``--workers`` real ``ptsa worker`` processes run
+against a private redis-server and an aiosmtpd server in this process that notes the arrival time of
 each message. SMS is left unconfigured (rows are ``held``), so e-mail is the only delivery.
 
 Lag = recorded ``breached_at`` − ``due_at``, and SMTP receipt − ``due_at``. Writes
@@ -42,7 +42,7 @@ from config.settings import PROJECT_ROOT, normalise_database_url
 from hub.db import Database
 from hub.models import Notification, SlaClock, Staff, Task, utcnow
 from tests.support.servers import RedisServer, create_postgres_database, drop_postgres_database
-from workers.schedule import open_pool, schedule_clock
+from workers.sla.schedule import open_pool, schedule_clock
 
 _MESSAGE_ID = re.compile(rb"^Message-ID:\s*<ptsa\.n(\d+)\.", re.M | re.I)
 

@@ -2,11 +2,10 @@
 
     python -m bench.hub_server --port 8000 [--gc-probe PATH]
 
-Same application (``hub.app.create_app``) and same uvicorn settings as ``hub.runner.web_command``
-(``websockets-sansio`` with prepared fan-out frames, permessage-deflate off, 64 KiB messages, no
-access log); the only addition is the probe that time-stamps garbage-collection pauses, written
-at shutdown.
-"""
+Same application (``hub.app.create_app``) and same uvicorn settings as
+``hub.cli.runner.web_command`` (``websockets-sansio`` with prepared fan-out frames,
+permessage-deflate off, 64 KiB messages, no access log); the only addition is the probe that
+time-stamps garbage-collection pauses, written at shutdown. """
 
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ import uvicorn
 from bench import gc_probe
 from config.settings import load_settings
 from hub.app import create_app
-from hub.ws_wire import PROTOCOL_CLASS
+from hub.ws.wire import PROTOCOL_CLASS
 
 
 def main(argv: list[str] | None = None) -> None:

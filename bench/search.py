@@ -4,15 +4,14 @@ database, per kind of query, on SQLite and PostgreSQL?
     python -m bench.search                    # 100,000 requests, both engines
     python -m bench.search --tasks 20000 --engines sqlite --runs 10
 
-Method: a fresh database per engine with the organisation's units and services; N requests
-spread over the last 365 days with generated Indonesian names, organisations and phones (half in
-``0812…`` form, half ``+62 812…``), inserted in batches together with their search terms exactly
-as registration writes them (``hub.search.index_task`` rules), then ``ANALYZE``. Each query kind
-is built by ``hub.search`` with the API's visibility rule and page (newest first, 100 rows), run
-once to warm up and then ``--runs`` times: the time to fetch the page's rows, and with the
-page's cards built as the endpoint builds them (``hub.serializers.task_summary``).
-Writes bench/results/search-<timestamp>.json. Figures: docs/BENCHMARKS.md.
-"""
+Method: a fresh database per engine with the organisation's units and services; N requests spread
+over the last 365 days with generated Indonesian names, organisations and phones (half in ``0812…``
+form, half ``+62 812…``), inserted in batches together with their search terms exactly as
+registration writes them (``hub.tasks.search.index_task`` rules), then ``ANALYZE``. Each query kind
+is built by ``hub.tasks.search`` with the API's visibility rule and page (newest first, 100 rows),
+run once to warm up and then ``--runs`` times: the time to fetch the page's rows, and with the
+page's cards built as the endpoint builds them (``hub.tasks.serializers.task_summary``). Writes
+bench/results/search-<timestamp>.json. Figures: docs/BENCHMARKS.md. """
 
 from __future__ import annotations
 
@@ -39,8 +38,8 @@ from hub.db import Database
 from hub.domain.search import task_terms
 from hub.domain.visibility import visible_tasks
 from hub.models import Service, Staff, Task, TaskTerm
-from hub.search import Filters
-from hub.serializers import running_pickup_dues, task_summary
+from hub.tasks.search import Filters
+from hub.tasks.serializers import running_pickup_dues, task_summary
 from tests.support.servers import create_postgres_database, drop_postgres_database
 
 TZ = ZoneInfo("Asia/Jakarta")
@@ -148,7 +147,7 @@ async def time_queries(db: Database, samples: dict[str, Any], runs: int) -> dict
                 began = time.perf_counter()
                 rows = (await session.exec(query)).all()
                 elapsed = (time.perf_counter() - began) * 1000
-                # What the endpoint does next: the cards of the page (hub.serializers).
+                # What the endpoint does next: the cards of the page (hub.tasks.serializers).
                 pickup = await running_pickup_dues(session, [t.id or 0 for t in rows])
                 [await task_summary(session, t, pickup.get(t.id or 0)) for t in rows]
                 page = (time.perf_counter() - began) * 1000

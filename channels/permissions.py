@@ -85,7 +85,7 @@ async def may_subscribe(principal: Principal, channel: str,
         return False
     if principal.role == Role.ADMIN:
         return True
-    if principal.role in ("kiosk", "display"):  # devices (hub/devices.py): the hall only
+    if principal.role in ("kiosk", "display"):  # devices (hub/queue/devices.py): the hall only
         return parsed.kind == "hall"
     if parsed.kind == "user":
         return parsed.key == principal.username

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 class Sink(Protocol):
-    """Where one connection's frames go (``hub.ws_outbound.Outbound``)."""
+    """Where one connection's frames go (``hub.ws.outbound.Outbound``)."""
 
     def push(self, message: Any) -> None: ...
 

@@ -48,7 +48,8 @@ from hub.models import Outbox, utcnow
 
 
 class Committed(Protocol):
-    """What the after-commit hook needs of a command's result (``hub.commands.CommandResult``)."""
+    """What the after-commit hook needs of a command's result
+    (``hub.tasks.commands.CommandResult``)."""
 
     @property
     def event_id(self) -> str: ...

@@ -166,10 +166,10 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = "PTSA Kemnaker <ptsa@kemnaker.go.id>"
     sms_url: str | None = None
-    # How the SMS request is shaped: JSON-ish "field=template" pairs, see workers/sms.py.
+    # How the SMS request is shaped: JSON-ish "field=template" pairs, see workers/notify/sms.py.
     sms_method: str = "POST"
     sms_fields: str = "number={phone}&message={text}"
-    # None: the [sla] section of config/organisation.toml decides (see hub.sla_clocks).
+    # None: the [sla] section of config/organisation.toml decides (see hub.tasks.clocks).
     sla_p1_pickup: timedelta | None = None
     sla_p2_pickup: timedelta | None = None
     sla_p1_handling: timedelta | None = None

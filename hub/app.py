@@ -25,9 +25,9 @@ from hub.context import AppContext
 from hub.domain.calendar import indonesian_holidays
 from hub.errors import InvalidInput, NotFound, PtsaError
 from hub.validation import url_is_clean
-from hub.ws import WebSocketHub, WebSocketMiddleware
+from hub.ws.endpoint import WebSocketHub, WebSocketMiddleware
 from web.pages import page_routes
-from workers.schedule import SlaScheduler, open_pool
+from workers.sla.schedule import SlaScheduler, open_pool
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
 
     app = Starlette(routes=routes, lifespan=lifespan,
-                    # /ws is served by WebSocketMiddleware (hub/ws.py: the live channels).
+                    # /ws is served by WebSocketMiddleware (hub/ws/endpoint.py: the live channels).
                     middleware=[Middleware(NoStore), Middleware(CleanUrls),
                                 Middleware(PrincipalMiddleware),
                                 Middleware(WebSocketMiddleware)],

@@ -17,17 +17,17 @@ from hub.auth.principal import Principal, load_principal
 from hub.auth.sessions import SessionStore
 from hub.auth.throttle import LoginThrottle
 from hub.auth.tokens import TokenSigner
-from hub.commands import TaskCommands
 from hub.db import Database
 from hub.errors import ConfigError, NotAuthenticated
 from hub.redis_clients import redis_client
-from hub.sla_clocks import ClockPolicy, PolicyProvider
+from hub.tasks.clocks import ClockPolicy, PolicyProvider
+from hub.tasks.commands import TaskCommands
 
 if TYPE_CHECKING:
     from channels.realtime import Realtime
     from channels.relay import Relay
     from hub.queue.service import HallQueue
-    from hub.ws import WebSocketHub
+    from hub.ws.endpoint import WebSocketHub
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class AppContext:
         self.ws: WebSocketHub | None = None
         self.realtime: Realtime | None = None
         self.relay: Relay | None = None
-        self.scheduler: Reporting | None = None  # workers.schedule.SlaScheduler
+        self.scheduler: Reporting | None = None  # workers.sla.schedule.SlaScheduler
         self.hall: HallQueue | None = None
 
     async def policy(self) -> ClockPolicy:

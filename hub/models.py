@@ -152,7 +152,7 @@ class TaskTerm(SQLModel, table=True):
 
 
 class UnreadMessages(SQLModel, table=True):
-    """How many messages on a task a staff member has not read (hub/unread.py)."""
+    """How many messages on a task a staff member has not read (hub/tasks/unread.py)."""
 
     __tablename__ = "unread_messages"
     staff_id: int = Field(primary_key=True, foreign_key="staff.id")
@@ -177,7 +177,8 @@ class SlaClock(SQLModel, table=True):
     breached_at: datetime | None = ts()
     stopped_at: datetime | None = ts()
     version: int = 1
-    # A supervisor's "seen, on it" for a breach: the first one is kept (hub/sla_ack.py).
+    # A supervisor's "seen, on it" for a breach: the first one is kept
+    # (hub/tasks/acknowledgements.py).
     acknowledged_at: datetime | None = ts()
     acknowledged_by: int | None = Field(default=None, foreign_key="staff.id")
 
@@ -299,7 +300,8 @@ class QueueTicket(SQLModel, table=True):
 
 
 class ApplicantConsent(SQLModel, table=True):
-    """The applicant agreed, at intake, to SMS/e-mail about their request (workers/applicant.py)."""
+    """The applicant agreed, at intake, to SMS/e-mail about their request
+    (workers/notify/applicant.py)."""
 
     __tablename__ = "applicant_consents"
     task_id: int = Field(primary_key=True, foreign_key="tasks.id")
@@ -307,7 +309,7 @@ class ApplicantConsent(SQLModel, table=True):
     recorded_by: int | None = Field(default=None, foreign_key="staff.id")
 class SurveyToken(SQLModel, table=True):
     """A completed request's one-time SKM link, kept only as a hash. The task link is a used-flag:
-    no response row points back here (hub/survey.py)."""
+    no response row points back here (hub/feedback/survey.py)."""
 
     __tablename__ = "survey_tokens"
     token_hash: str = Field(primary_key=True, max_length=64)
@@ -344,7 +346,8 @@ class SurveyResponse(SQLModel, table=True):
 
 
 class Complaint(SQLModel, table=True):
-    """A public complaint (pengaduan) with its own response deadline (hub/complaints.py)."""
+    """A public complaint (pengaduan) with its own response deadline
+    (hub/feedback/complaints.py)."""
 
     __tablename__ = "complaints"
     __table_args__ = (Index("ix_complaints_open", "status", "due_at"),)

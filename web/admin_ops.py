@@ -14,15 +14,15 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels import names
-from hub.admin_users import create_staff
+from hub.auth.accounts import create_staff
 from hub.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from hub.auth.sessions import kick
 from hub.context import AppContext
 from hub.domain.documents import parse_checklist
 from hub.errors import Conflict, InvalidInput, NotFound, Reason
 from hub.models import AppSetting, CalendarDay, Service, Staff, Unit
-from hub.sla_clocks import CALENDAR_VERSION_KEY, P1_HANDLING_KEY, P1_PICKUP_KEY, P2_PICKUP_KEY
-from hub.supervise import release_all_held_by
+from hub.tasks.clocks import CALENDAR_VERSION_KEY, P1_HANDLING_KEY, P1_PICKUP_KEY, P2_PICKUP_KEY
+from hub.tasks.supervise import release_all_held_by
 from hub.validation import parse_date, parse_int, require_text
 
 MAX_SLA_MINUTES = 24 * 60

@@ -18,7 +18,7 @@ from web.i18n import gettext as _
 _Message = Callable[[Mapping[str, Any]], str]
 
 _MESSAGES: dict[str, _Message] = {
-    # Supervisor actions and routing (hub/domain/supervision.py, hub/supervise.py).
+    # Supervisor actions and routing (hub/domain/supervision.py, hub/tasks/supervise.py).
     Reason.LAST_CHANGE: lambda p: _("Not possible in the request's current state; it was last "
                                     "changed by %(who)s. Reload to see it.") % {"who": p["who"]},
     Reason.UNSTAFFED: lambda p: _("Unit %(unit)s has no active desk, so nobody could claim the "

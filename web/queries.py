@@ -1,5 +1,5 @@
 """What the boards show, read from the database: the same cards ``GET /api/v1/tasks`` returns
-(``hub.serializers.task_summary``), so a card drawn by the server and one drawn by the live JS
+(``hub.tasks.serializers.task_summary``), so a card drawn by the server and one drawn by the live JS
 from an event or a reload are built from the same fields."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub.auth.principal import Principal
 from hub.domain.visibility import visible_tasks
 from hub.models import Service, Staff, Task, Unit, utcnow
-from hub.serializers import running_pickup_dues, task_summary
+from hub.tasks.serializers import running_pickup_dues, task_summary
 
 OPEN_STATUSES = ("queued", "claimed", "on_hold", "returned")
 DESK_STATUSES = ("queued", "claimed", "on_hold")

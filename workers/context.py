@@ -44,12 +44,12 @@ class WorkerContext:
         self.redis: Redis = redis_client(settings.redis_url, settings.redis_timeout,
                                          decode_responses=True, health_check_interval=30)
         self.arq_redis = arq_redis  # arq's pool: leases and job scheduling
-        from workers.applicant import ApplicantMessages
-        from workers.complaint_sla import ComplaintDeadlines
-        from workers.sender import Notifier
-        from workers.sla import SlaEngine
-        from workers.sweep import SlaSweep
-        from workers.transports import Transports
+        from workers.notify.applicant import ApplicantMessages
+        from workers.notify.sender import Notifier
+        from workers.notify.transports import Transports
+        from workers.sla.complaints import ComplaintDeadlines
+        from workers.sla.engine import SlaEngine
+        from workers.sla.sweep import SlaSweep
 
         self.relay: Relay | None = None
         self.transports: Transports | None = None
@@ -61,14 +61,14 @@ class WorkerContext:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        from workers.applicant import ApplicantMessages
         from workers.batching import SerialWrites
-        from workers.complaint_sla import ComplaintDeadlines
         from workers.jobs import tune_gc
-        from workers.sender import Notifier
-        from workers.sla import SlaEngine
-        from workers.sweep import SlaSweep
-        from workers.transports import Transports
+        from workers.notify.applicant import ApplicantMessages
+        from workers.notify.sender import Notifier
+        from workers.notify.transports import Transports
+        from workers.sla.complaints import ComplaintDeadlines
+        from workers.sla.engine import SlaEngine
+        from workers.sla.sweep import SlaSweep
 
         settings = self.settings
         # The worker's events (sla.warning, sla.breached) come in bursts; rather than one publish

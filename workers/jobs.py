@@ -1,9 +1,8 @@
 """Everything the arq worker runs, registered by ``workers.main.build_worker_options``.
 
-Jobs: ``sla_fire`` (a clock's warning or deadline, ``workers/sla.py``) and ``notify_send`` (the
-back-off retry of one notification, ``workers/notifications.py``). The loops started with the worker
-(the SLA sweep, the outbox relay, …) are built in ``workers/context.py``.
-"""
+Jobs: ``sla_fire`` (a clock's warning or deadline, ``workers/sla/engine.py``) and ``notify_send``
+(the back-off retry of one notification, ``workers/notify/outbox.py``). The loops started with the
+worker (the SLA sweep, the outbox relay, …) are built in ``workers/context.py``. """
 
 from __future__ import annotations
 
@@ -14,9 +13,9 @@ from typing import Any
 from arq.worker import func
 
 from config.settings import Settings
-from workers.notifications import NOTIFY_JOB
-from workers.schedule import SLA_JOB
-from workers.sla import sla_fire
+from workers.notify.outbox import NOTIFY_JOB
+from workers.sla.engine import sla_fire
+from workers.sla.schedule import SLA_JOB
 
 log = logging.getLogger(__name__)
 

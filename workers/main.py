@@ -1,6 +1,6 @@
 """The arq worker process: ``ptsa worker``.
 
-Its jobs: SLA clocks (``workers/sla.py``) and notifications (``workers/notifications.py``);
+Its jobs: SLA clocks (``workers/sla/engine.py``) and notifications (``workers/notify/outbox.py``);
 ``build_worker_options`` lists the job functions. Its loops (the outbox relay's safety net, the SLA
 sweep, applicant messages, complaint deadlines) are built and started in one place,
 ``workers/context.py``, from ``on_startup``; nothing connects before the worker starts.
@@ -52,7 +52,7 @@ class ResilientWorker(Worker):
     or a read timeout while it hangs) ends ``ptsa worker`` for good. Here a failed iteration is
     logged, the loop backs off (0.1 s doubling to 5 s) and polls again; redis-py reconnects on the
     next command. Jobs lost with a non-persistent Redis are the SLA sweep's business
-    (``workers/sweep.py``): it fires clocks that fell due meanwhile and re-schedules the rest.
+    (``workers/sla/sweep.py``): it fires clocks that fell due meanwhile and re-schedules the rest.
     The pool is ours (``hub.redis_clients.arq_pool``), with connect and read timeouts, so a hung
     Redis fails a poll instead of freezing it.
     """

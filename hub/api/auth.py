@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse
 from hub.api.common import authenticate, ctx, json_response, read_json
 from hub.auth.login import authenticate_password, client_address
 from hub.errors import NotAuthenticated
-from hub.serializers import staff_ref
+from hub.tasks.serializers import staff_ref
 from hub.validation import require_text
 
 

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse
 
 from hub.api.common import authenticate, ctx, json_response
 from hub.models import utcnow
-from hub.serializers import iso
+from hub.tasks.serializers import iso
 
 BEHIND = timedelta(days=45)  # late SOP deadlines are counted back this far
 AHEAD = timedelta(days=75)  # more than the longest SOP commitment plus holds

@@ -12,8 +12,8 @@ from starlette.responses import JSONResponse
 
 from hub.api.common import authenticate, ctx, json_response
 from hub.models import Unit
-from hub.serializers import service_dict, unit_dict
-from hub.service_standards import published_services, standard_dict
+from hub.tasks.serializers import service_dict, unit_dict
+from hub.tasks.service_standards import published_services, standard_dict
 
 
 async def list_services(request: Request) -> JSONResponse:

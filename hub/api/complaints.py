@@ -1,4 +1,4 @@
-"""Complaints (pengaduan) over the API (hub/complaints.py).
+"""Complaints (pengaduan) over the API (hub/feedback/complaints.py).
 
 ``POST /complaints`` is public and rate-limited per address (the throttle of public tracking);
 ``GET /complaints`` and ``POST /complaints/{number}/reply`` are for signed-in staff within scope.
@@ -9,10 +9,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from hub import complaints
 from hub.api.common import authenticate, ctx, json_response, read_json
 from hub.auth.throttle import limit_rate
-from hub.serializers import iso
+from hub.feedback import complaints
+from hub.tasks.serializers import iso
 
 
 async def file_complaint(request: Request) -> JSONResponse:

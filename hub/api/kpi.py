@@ -4,9 +4,9 @@ Query parameters: ``by`` (``unit`` | ``eselon1`` | ``service``), ``from`` and ``
 registration, ``YYYY-MM-DD`` in the office time zone; default: the trend window up to today),
 ``weeks`` (trend length, 1-52, default 8), ``unit`` (an Eselon I or II code), ``service``,
 ``format`` (``json`` | ``csv`` | ``excel``: the CSV for Excel set to Indonesian,
-``hub/kpi_excel.py``). The caller sees the tasks their role may see
+``hub/reports/kpi_excel.py``). The caller sees the tasks their role may see
 (``hub.domain.visibility.visible_tasks``).
-Definitions: ``hub/kpi.py``.
+Definitions: ``hub/reports/kpi.py``.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub import kpi
 from hub.api.common import authenticate, ctx, json_response
-from hub.kpi_excel import excel_csv
-from hub.kpi_report import build_report, parse_params
 from hub.models import utcnow
+from hub.reports import kpi
+from hub.reports.kpi_excel import excel_csv
+from hub.reports.kpi_report import build_report, parse_params
 
 
 def csv_response(report: dict[str, Any]) -> Response:

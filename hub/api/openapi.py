@@ -1,5 +1,5 @@
 """The OpenAPI 3.1 document for ``/api/v1``, written out by hand so it states the contract rather
-than whatever the code happens to accept (tests/hub/test_api_contract.py checks every route is in
+than whatever the code happens to accept (tests/hub/api/test_contract.py checks every route is in
 it and every path in it is routed)."""
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ from starlette.responses import JSONResponse
 
 from hub.api.common import authenticate, ctx, json_response, read_json
 from hub.auth.principal import Principal
-from hub.devices import COOKIE_NAME, device_csrf, device_for_token, device_principal
 from hub.errors import Forbidden, InvalidInput
 from hub.queue import hall_queue
+from hub.queue.devices import COOKIE_NAME, device_csrf, device_for_token, device_principal
 from hub.validation import parse_id
 
 STAFF_CALLERS = ("p0", "admin")

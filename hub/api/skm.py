@@ -1,9 +1,8 @@
 """``GET /api/v1/skm``: the IKM (PermenPANRB 14/2017) per unit and service, JSON or CSV.
 
 Query: ``unit`` (an Eselon I or II code within the caller's scope; default: everything the caller
-may see), ``from``/``to`` (dates of submission, inclusive; default the year to date),
-``format`` (``json`` | ``csv``). Definitions: ``hub/skm_report.py`` and ``hub/domain/skm.py``.
-"""
+may see), ``from``/``to`` (dates of submission, inclusive; default the year to date), ``format``
+(``json`` | ``csv``). Definitions: ``hub/reports/skm_report.py`` and ``hub/domain/skm.py``. """
 
 from __future__ import annotations
 
@@ -13,10 +12,10 @@ import io
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub import skm_report
 from hub.api.common import authenticate, ctx, json_response
 from hub.errors import InvalidInput
 from hub.models import utcnow
+from hub.reports import skm_report
 
 
 async def get_skm(request: Request) -> Response:

@@ -1,4 +1,5 @@
-"""``POST /sla/{clock_id}/ack``: a supervisor acknowledges an SLA breach (``hub/sla_ack.py``)."""
+"""``POST /sla/{clock_id}/ack``: a supervisor acknowledges an SLA breach
+(``hub/tasks/acknowledgements.py``)."""
 
 from __future__ import annotations
 

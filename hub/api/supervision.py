@@ -10,10 +10,10 @@ from starlette.responses import JSONResponse
 
 from hub.api.common import authenticate, ctx, json_response, read_json
 from hub.api.tasks import _task_id
-from hub.commands import load_task
 from hub.domain.supervision import SupervisorAction
-from hub.serializers import task_detail
-from hub.supervise import supervise
+from hub.tasks.commands import load_task
+from hub.tasks.serializers import task_detail
+from hub.tasks.supervise import supervise
 from hub.validation import require_int
 
 

@@ -1,4 +1,4 @@
-"""``POST /api/v1/survey/{token}``: the public SKM questionnaire (hub/survey.py).
+"""``POST /api/v1/survey/{token}``: the public SKM questionnaire (hub/feedback/survey.py).
 
 201 recorded · 404 unknown link · 409 already answered · 410 expired · 422 bad answers, profile or
 suggestion (nothing stored) · 413 a body over 64 KiB. No sign-in: the token is the credential.
@@ -9,8 +9,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from hub import survey
 from hub.api.common import ctx, json_response, read_json
+from hub.feedback import survey
 
 
 async def submit_survey(request: Request) -> JSONResponse:

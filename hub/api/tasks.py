@@ -11,18 +11,18 @@ from starlette.responses import JSONResponse
 
 from hub.api.common import authenticate, ctx, json_response, read_json
 from hub.auth.login import client_address
-from hub.commands import ensure_can_view, load_task, task_by_code
-from hub.complaints import by_number as complaint_by_number
-from hub.complaints import public_status as complaint_status
 from hub.domain.complaints import is_complaint_number
 from hub.domain.tasks import OPEN_CLOCKS, Action, Level, Role, check_may_register
 from hub.domain.visibility import visible_tasks
 from hub.errors import InvalidInput, NotFound
+from hub.feedback.complaints import by_number as complaint_by_number
+from hub.feedback.complaints import public_status as complaint_status
+from hub.feedback.survey import survey_url
 from hub.models import Service, SlaClock, Staff, Task, utcnow
-from hub.search import Filters
-from hub.serializers import new_task_detail, running_pickup_dues, task_detail, task_summary
-from hub.survey import survey_url
-from hub.track import limit_track_lookups, public_status
+from hub.tasks.commands import ensure_can_view, load_task, task_by_code
+from hub.tasks.search import Filters
+from hub.tasks.serializers import new_task_detail, running_pickup_dues, task_detail, task_summary
+from hub.tasks.track import limit_track_lookups, public_status
 from hub.validation import (
     Applicant,
     parse_datetime,
@@ -66,7 +66,7 @@ async def get_task(request: Request) -> JSONResponse:
 
 
 async def list_tasks(request: Request) -> JSONResponse:
-    """Filters: q (search, ``hub.search``), service, unit, status, from, to (days), level,
+    """Filters: q (search, ``hub.tasks.search``), service, unit, status, from, to (days), level,
     assignee (username), overdue (true), since (ISO date-time), limit (≤ 500), offset.
     Newest first."""
     principal = await authenticate(request)
@@ -149,6 +149,6 @@ async def track(request: Request) -> JSONResponse:
         service = await session.get(Service, task.service_code)
     status = public_status(task, service)
     url = await survey_url(ctx(request).db, ctx(request).settings, task)
-    if url:  # completed, not yet answered, not expired (hub/survey.py)
+    if url:  # completed, not yet answered, not expired (hub/feedback/survey.py)
         status["survey_url"] = url
     return json_response(status)

@@ -1,4 +1,4 @@
-"""``GET /me/unread``: the caller's unread messages per task (``hub.unread``)."""
+"""``GET /me/unread``: the caller's unread messages per task (``hub.tasks.unread``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse
 
 from hub.api.common import authenticate, ctx, json_response
 from hub.models import Task
-from hub.unread import unread_of
+from hub.tasks.unread import unread_of
 
 
 async def my_unread(request: Request) -> JSONResponse:

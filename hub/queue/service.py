@@ -26,8 +26,8 @@ from hub.db import Database
 from hub.domain import queue as rules
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.models import AppSetting, QueueTicket, Task, utcnow
-from hub.serializers import iso
-from hub.sla_clocks import PolicyProvider
+from hub.tasks.clocks import PolicyProvider
+from hub.tasks.serializers import iso
 
 log = logging.getLogger(__name__)
 HALL_TEXT_KEY = "hall_running_text"

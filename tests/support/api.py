@@ -2,7 +2,7 @@
 
 A real sign-in verifies an Argon2id hash (about 0.2 s on purpose); tests that only need *some*
 valid bearer token for a demo user get one signed by the app's own ``TokenSigner`` instead, the
-same token ``POST /api/v1/auth/token`` would return. tests/hub/test_api_auth.py covers sign-in.
+same token ``POST /api/v1/auth/token`` would return. tests/hub/api/test_auth.py covers sign-in.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Which (method, API route, status) answers the tests have seen, for the check that the OpenAPI
-document lists every status the API really returns (tests/hub/test_openapi_statuses.py, and the
+document lists every status the API really returns (tests/hub/api/test_openapi_statuses.py, and the
 session-end check in tests/conftest.py)."""
 
 from __future__ import annotations

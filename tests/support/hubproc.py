@@ -1,6 +1,6 @@
 """Real hub processes for tests: ``uvicorn --factory hub.app:create_app`` as a child process.
 
-Started with the same command line ``ptsa run`` uses (``hub.runner.web_command``), configured
+Started with the same command line ``ptsa run`` uses (``hub.cli.runner.web_command``), configured
 through environment variables, and ready once ``GET /healthz`` answers 200. Each process logs to
 a file in the test's temporary directory, shown when a test fails to start one.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from config.settings import PROJECT_ROOT, load_settings
-from hub.runner import web_command
+from hub.cli.runner import web_command
 from tests.support.servers import free_port
 
 

@@ -59,7 +59,7 @@ class Mailbox:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         # Recorded before the stall: from here on the server has the message, whatever the
-        # client does next (the "delivering" window of workers/notifications.py).
+        # client does next (the "delivering" window of workers/notify/outbox.py).
         self.received.append(Received(parsed, list(envelope.rcpt_tos), time.time()))
         async with self.arrived:
             self.arrived.notify_all()

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import select
 
 from hub.models import AppSetting, CalendarDay, Service, Staff, Unit
-from hub.sla_clocks import CALENDAR_VERSION_KEY, P1_PICKUP_KEY, P2_PICKUP_KEY
+from hub.tasks.clocks import CALENDAR_VERSION_KEY, P1_PICKUP_KEY, P2_PICKUP_KEY
 from tests.web.conftest import Browser
 
 

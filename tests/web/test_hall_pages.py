@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlmodel import select
 
-from hub.devices import COOKIE_NAME, add_device, revoke_device
 from hub.models import Device, QueueTicket, Task
 from hub.queue import hall_queue
+from hub.queue.devices import COOKIE_NAME, add_device, revoke_device
 from tests.web.conftest import Browser
 
 

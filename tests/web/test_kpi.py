@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hub.domain.calendar import BusinessCalendar
-from hub.kpi import ClockFact, TaskFact, compute, csv_rows, percentile
+from hub.reports.kpi import ClockFact, TaskFact, compute, csv_rows, percentile
 from tests.conftest import ApiClient
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -307,7 +307,7 @@ async def test_kpi_page_explains_a_bad_filter_and_still_shows_the_default(app: o
 
 
 class StoppedClock:
-    """The commands' clock (``hub.commands.utcnow``), set by the test before each command."""
+    """The commands' clock (``hub.tasks.commands.utcnow``), set by the test before each command."""
 
     def __init__(self, start: datetime) -> None:
         self.start = start
@@ -327,7 +327,7 @@ async def test_kpi_api_figures_from_requests_driven_through_the_commands_at_set_
     # against the real "now" of GET /kpi exactly as the comments say.
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=6)
     clock = StoppedClock(start)
-    monkeypatch.setattr("hub.commands.utcnow", clock)
+    monkeypatch.setattr("hub.tasks.commands.utcnow", clock)
     m, h, d = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 
     async def at(offset: timedelta, user: str, action: str, tid: int,

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from hub.models import Staff
 from tests.conftest import ApiClient
-from tests.hub.test_staffing_checks import UNSTAFFED
+from tests.hub.cli.test_staffing_checks import UNSTAFFED
 from tests.web.conftest import Browser
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ApiClient
-from tests.hub.test_api_skm import MIXED, answer, complete
+from tests.hub.api.test_skm import MIXED, answer, complete
 from tests.support.api import signed_api
 from tests.web.conftest import Browser
 

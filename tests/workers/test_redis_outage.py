@@ -17,7 +17,7 @@ from tests.support.servers import RedisServer
 from tests.support.sla import SUPERVISOR_EMAIL, clock_of, db_of, events, notifications, sla_env
 from tests.support.sms_gateway import SmsGateway
 from tests.support.worker import WorkerProcess, eventually
-from workers.sms import normalise_phone
+from workers.notify.sms import normalise_phone
 
 TASKS_BEFORE, TASKS_DURING = 6, 6
 OUTAGE_S = 8.0

@@ -11,8 +11,8 @@ from starlette.responses import Response
 
 from hub.errors import NotFound, PtsaError
 from hub.models import AppSetting, CalendarDay, Service, Unit, utcnow
-from hub.sla_clocks import P1_HANDLING_KEY, P1_PICKUP_KEY, P2_PICKUP_KEY
-from hub.supervise import units_without_desk
+from hub.tasks.clocks import P1_HANDLING_KEY, P1_PICKUP_KEY, P2_PICKUP_KEY
+from hub.tasks.supervise import units_without_desk
 from web import admin_ops
 from web.forms import FormErrors, localise, text_field
 from web.i18n import gettext as _

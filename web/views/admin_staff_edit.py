@@ -7,7 +7,7 @@ from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.admin_users import edit_staff, finish_edit
+from hub.auth.accounts import edit_staff, finish_edit
 from hub.errors import NotFound, PtsaError
 from hub.models import Staff, Unit
 from web.forms import FormErrors, text_field

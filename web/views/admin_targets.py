@@ -1,4 +1,4 @@
-"""Admin: KPI targets per unit and metric (``hub.kpi_targets``), shown on the KPI page."""
+"""Admin: KPI targets per unit and metric (``hub.reports.kpi_targets``), shown on the KPI page."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.errors import PtsaError
-from hub.kpi_targets import METRICS, load_targets, set_target
 from hub.models import Unit
+from hub.reports.kpi_targets import METRICS, load_targets, set_target
 from web.forms import FormErrors, text_field
 from web.i18n import gettext as _
 from web.render import app_ctx, redirect, render

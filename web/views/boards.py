@@ -11,12 +11,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.auth.principal import Principal
-from hub.commands import ensure_can_view, load_task
 from hub.domain.documents import checklist
 from hub.domain.tasks import Role
 from hub.errors import InvalidInput, PtsaError, Reason
 from hub.models import ApplicantConsent, Service, Staff, TaskEvent
 from hub.queue import hall_queue
+from hub.tasks.commands import ensure_can_view, load_task
 from hub.validation import Applicant, optional_email, optional_phone, require_text
 from web import i18n, queries
 from web.forms import FormErrors, message_for, text_field
@@ -26,7 +26,7 @@ from web.views.base import page, path_int
 from web.views.complaints import open_panel
 from web.views.live import board_config
 from web.views.tasks import available_actions
-from workers.applicant import record_consent
+from workers.notify.applicant import record_consent
 
 INTAKE_FIELDS = ("service", "applicant.name", "applicant.organisation", "applicant.phone",
                  "applicant.email", "description", "queue_ticket", "notify_consent")
@@ -107,7 +107,7 @@ async def intake_submit(request: Request) -> Response:
                                   documents=documents)
     if ticket_id is not None:  # "Daftarkan" from the queue: the ticket's service ends here
         await hall_queue(app_ctx(request)).served(ticket_id, result.task)
-    if values["notify_consent"] == "1":  # SMS/e-mail to the applicant (workers/applicant.py)
+    if values["notify_consent"] == "1":  # SMS/e-mail to the applicant (workers/notify/applicant.py)
         await record_consent(app_ctx(request).db, result.task.id or 0, principal.id)
     return redirect(f"/tanda-terima/{result.task.id}")
 

@@ -9,10 +9,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub import complaints
 from hub.auth.principal import Principal
 from hub.auth.throttle import limit_rate
 from hub.errors import InvalidInput
+from hub.feedback import complaints
 from web import csrf
 from web.forms import FormErrors, text_field
 from web.i18n import N_

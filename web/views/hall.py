@@ -2,7 +2,7 @@
 (``/layar``), the counter's calling screen (``/loket/antrean``), the public ticket status behind
 the slip's QR code, and the admin's devices page (``/admin/perangkat``).
 
-Kiosk and display pages sign in with a device token (hub/devices.py): passed once as
+Kiosk and display pages sign in with a device token (hub/queue/devices.py): passed once as
 ``?token=``, then kept in an HttpOnly cookie; the address bar is cleaned by a redirect so the
 token does not linger on screen.
 """
@@ -18,7 +18,11 @@ from starlette.responses import Response
 
 from hub.auth.principal import Principal
 from hub.auth.sessions import kick
-from hub.devices import (
+from hub.domain.tasks import Role
+from hub.errors import NotAuthenticated, NotFound, PtsaError
+from hub.models import Device, QueueTicket
+from hub.queue import hall_queue
+from hub.queue.devices import (
     COOKIE_NAME,
     add_device,
     device_csrf,
@@ -27,10 +31,6 @@ from hub.devices import (
     list_devices,
     revoke_device,
 )
-from hub.domain.tasks import Role
-from hub.errors import NotAuthenticated, NotFound, PtsaError
-from hub.models import Device, QueueTicket
-from hub.queue import hall_queue
 from web import i18n
 from web.forms import text_field
 from web.i18n import gettext as _

@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.errors import InvalidInput
-from hub.kpi import NOT_DISPOSED
-from hub.kpi_report import build_report, parse_params
 from hub.models import utcnow
+from hub.reports.kpi import NOT_DISPOSED
+from hub.reports.kpi_report import build_report, parse_params
 from web import i18n
 from web.charts import bar_chart, line_chart
 from web.forms import FormErrors

@@ -12,7 +12,7 @@ from channels.permissions import default_channels
 from hub.auth.principal import Principal
 from hub.domain.actions import action_table
 from hub.models import Unit
-from hub.serializers import iso
+from hub.tasks.serializers import iso
 from web import i18n
 from web.i18n import N_
 from web.queries import start_of_today

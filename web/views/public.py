@@ -7,13 +7,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.auth.login import client_address
-from hub.commands import task_by_code
-from hub.complaints import by_number as complaint_by_number
-from hub.complaints import public_status as complaint_status
 from hub.domain.complaints import is_complaint_number
+from hub.feedback.complaints import by_number as complaint_by_number
+from hub.feedback.complaints import public_status as complaint_status
+from hub.feedback.survey import survey_url
 from hub.models import Service
-from hub.survey import survey_url
-from hub.track import limit_track_lookups, public_status
+from hub.tasks.commands import task_by_code
+from hub.tasks.track import limit_track_lookups, public_status
 from web.i18n import N_
 from web.render import app_ctx, render
 from web.views.base import page

@@ -1,5 +1,5 @@
 """``/cari``: the staff search box's results, with filters by service, status, unit and days
-(P0 browses an earlier day with ``from`` = ``to``). The same ``hub.search`` rules as
+(P0 browses an earlier day with ``from`` = ``to``). The same ``hub.tasks.search`` rules as
 ``GET /api/v1/tasks?q=…``, within what the signed-in staff member may see."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from hub.domain.tasks import Role
 from hub.domain.visibility import visible_tasks
 from hub.errors import InvalidInput
 from hub.models import Task
-from hub.search import Filters
-from hub.serializers import task_summary
-from hub.unread import unread_of
+from hub.tasks.search import Filters
+from hub.tasks.serializers import task_summary
+from hub.tasks.unread import unread_of
 from web import queries
 from web.forms import FormErrors
 from web.render import app_ctx, render

@@ -1,5 +1,5 @@
 """The IKM on the KPI page (a panel beside the time figures, live) and the printable SKM summary
-per unit and period (``/kinerja/skm``). Figures: ``hub/skm_report.py``."""
+per unit and period (``/kinerja/skm``). Figures: ``hub/reports/skm_report.py``."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from starlette.responses import Response
 
 from channels import names
 from channels.permissions import supervisor_channels
-from hub import skm_report
 from hub.auth.principal import Principal
 from hub.domain import skm
 from hub.domain.tasks import FRONT_OFFICE, Role
 from hub.errors import InvalidInput
 from hub.models import utcnow
+from hub.reports import skm_report
 from web import i18n
 from web.charts import LineChart, line_chart
 from web.forms import FormErrors

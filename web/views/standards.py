@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.models import Unit
-from hub.service_standards import published_services, standard_dict
+from hub.tasks.service_standards import published_services, standard_dict
 from web.render import app_ctx, render
 from web.views.base import page
 

@@ -13,8 +13,8 @@ from hub.auth.principal import Principal
 from hub.domain.tasks import FRONT_OFFICE, OPEN_CLOCKS, Role
 from hub.domain.visibility import visible_tasks
 from hub.models import SlaClock, Task
-from hub.notification_log import list_notifications
-from hub.serializers import iso
+from hub.reports.notification_log import list_notifications
+from hub.tasks.serializers import iso
 from web import queries
 from web.render import app_ctx, render
 from web.views.base import page

@@ -1,10 +1,9 @@
 """The public SKM questionnaire (``/survei/{token}``), phone-first, and the survey QR code.
 
-The page posts an ordinary form (no script needed on a cheap phone), protected like the sign-in
-form by a double-submit CSRF cookie; the answers go through the same ``hub.survey.submit`` as
+The page posts an ordinary form (no script needed on a cheap phone), protected like the sign-in form
+by a double-submit CSRF cookie; the answers go through the same ``hub.feedback.survey.submit`` as
 ``POST /api/v1/survey/{token}``. The element names and answer labels are the regulation's own
-Indonesian wording (``hub.domain.skm``) and are shown as written in both languages.
-"""
+Indonesian wording (``hub.domain.skm``) and are shown as written in both languages. """
 
 from __future__ import annotations
 
@@ -13,9 +12,9 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub import survey
 from hub.domain import skm
 from hub.errors import InvalidInput, PtsaError
+from hub.feedback import survey
 from web import csrf
 from web.i18n import N_
 from web.i18n import gettext as _

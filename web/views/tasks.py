@@ -13,14 +13,14 @@ from starlette.responses import JSONResponse, Response
 
 from channels import names
 from hub.auth.principal import Principal
-from hub.commands import CommandResult, actor_of, ensure_can_view, load_task, state_of
 from hub.domain.actions import CARD_SUPERVISOR_ACTIONS, card_actions
 from hub.domain.supervision import SupervisorAction, may_supervise
 from hub.domain.tasks import Action, Level, Role, Status
 from hub.errors import NotFound, PtsaError
 from hub.models import Service, Task
-from hub.serializers import task_detail, task_summary
-from hub.supervise import supervise
+from hub.tasks.commands import CommandResult, actor_of, ensure_can_view, load_task, state_of
+from hub.tasks.serializers import task_detail, task_summary
+from hub.tasks.supervise import supervise
 from hub.validation import MAX_DB_INT, parse_int
 from web import queries
 from web.forms import FormErrors, localise, text_field

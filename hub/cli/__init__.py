@@ -1,0 +1,1 @@
+"""The ptsa command: run, web, worker, init-db, seed, user, check."""

@@ -1,0 +1,1 @@
+"""The applicant speaking back: the SKM survey and complaints (pengaduan)."""

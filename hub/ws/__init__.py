@@ -1,0 +1,2 @@
+"""The /ws endpoint: handshake, one connection, its outgoing frames, the registry of open
+sockets."""

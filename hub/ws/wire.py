@@ -1,0 +1,75 @@
+"""Prepared frames: a fan-out event framed for the wire once, then written to every socket as is.
+
+A server's WebSocket frames are not masked, so one event's text frame is the same bytes for every
+client. uvicorn's ASGI ``send`` frames each message again for each socket: it waits on the
+socket's writable event, encodes the text, builds a websockets ``Frame``, serialises its header,
+joins and writes. At 2,000 sockets that per-socket framing was most of what the hub spent above
+the bare floor of PEERS.md. gorilla/websocket's ``PreparedMessage`` (what Centrifugo fans out
+with) exists for the same reason.
+
+``HubWebSocketProtocol`` is uvicorn's ``websockets-sansio`` protocol with one ASGI extension,
+``ptsa.wire``: a synchronous ``write(frame_bytes) -> bool`` that writes a prepared frame straight
+to the transport when the socket is open and not backed up, and answers False otherwise. On False
+the caller sends the ordinary ASGI message instead (every prepared message also carries its
+``text``), which waits for the socket like any other send, so flow control, ordering behind a
+backlog and closing all stay uvicorn's. Under any other server (the test client, plain
+``--ws websockets-sansio``) the extension is absent and every frame takes the ordinary path.
+
+Start uvicorn with ``--ws hub.ws.wire:HubWebSocketProtocol`` (``hub.cli.runner.web_command`` does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+
+PROTOCOL_CLASS = "hub.ws.wire:HubWebSocketProtocol"
+EXTENSION = "ptsa.wire"  # scope["extensions"][EXTENSION] == {"write": WireWrite}
+WIRE_KEY = "ptsa.wire"  # the prepared bytes inside an ASGI "websocket.send" message
+
+WireWrite = Callable[[bytes], bool]
+
+
+def prepare(text: str) -> bytes:
+    """``text`` as one complete, unmasked, uncompressed WebSocket text frame."""
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
+
+
+def prepared_message(text: str) -> dict[str, Any]:
+    """An ASGI send message for ``text`` that also carries its prepared frame."""
+    return {"type": "websocket.send", "text": text, WIRE_KEY: prepare(text)}
+
+
+def wire_writer(scope: MutableMapping[str, Any]) -> WireWrite | None:
+    """Take the connection's prepared-frame writer out of its scope (None: not offered).
+
+    Taken out, not read: the scope lives as long as the socket, and nothing else needs it.
+    """
+    extension = (scope.get("extensions") or {}).pop(EXTENSION, None)
+    return extension.get("write") if isinstance(extension, dict) else None
+
+
+class HubWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's sans-I/O WebSocket protocol, offering ``ptsa.wire`` to the application."""
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        # The handshake was refused (non-101) when no scope was made; the ASGI task that reads
+        # the scope has been created but has not run yet, so the extension is there in time.
+        scope = getattr(self, "scope", None)
+        if scope is not None and not self.close_sent and not self.conn.extensions:
+            # Only for uncompressed connections: a prepared frame carries no compression.
+            scope["extensions"][EXTENSION] = {"write": self.write_prepared}
+
+    def write_prepared(self, wire: bytes) -> bool:
+        """Write a prepared frame now if the socket can take it; False: use ``send`` instead."""
+        if (self.close_sent or self.disconnected or not self.handshake_complete
+                or not self.writable.is_set() or self.conn.state is not State.OPEN
+                or self.transport.is_closing()):
+            return False
+        self.transport.write(wire)
+        return True

@@ -1,0 +1,1 @@
+"""The notification outbox and everything that sends: SMTP, the SMS gateway, the texts."""
