@@ -94,7 +94,10 @@ async def test_supervisor_reassigns_and_reroutes_from_the_task_page(
     assert any("Puslitbang" in t or "Penelitian" in t for t in disabled), disabled
     await form.locator("select[name=unit]").select_option("pusrenaker")
     await form.get_by_label("Alasan pengalihan").fill("Ranah perencanaan")
-    await form.scroll_into_view_if_needed()
+    # One script call: a live redraw of the page (an event published just after the dispose
+    # answered) may replace the form between two Playwright steps; typed values survive it.
+    await page.evaluate(
+        "document.querySelector('#supervisi form[data-action=\"reroute\"]').scrollIntoView()")
     await page.screenshot(path=str(SCREENSHOTS / "supervisor-task-actions.png"))
     await form.locator("button").click()
     await page.wait_for_selector("text=Disposisi permohonan dialihkan.")
