@@ -78,6 +78,13 @@ def supervisor_channels(principal: Principal) -> list[str]:
     return chans
 
 
+def may_see_hall(principal: Principal) -> bool:
+    """The hall queue (the ``hall`` channel, its KPIs): the counters (P0), the front office's
+    penyelia and the admin."""
+    return principal.role in (Role.P0, Role.ADMIN) or (
+        principal.role == Role.SUPERVISOR and principal.unit == FRONT_OFFICE)
+
+
 async def may_subscribe(principal: Principal, channel: str,
                         task_visible: TaskVisibility) -> bool:
     parsed = names.parse_channel(channel)
@@ -91,9 +98,8 @@ async def may_subscribe(principal: Principal, channel: str,
         return parsed.key == principal.username
     if parsed.kind == "task":
         return await task_visible(principal, int(parsed.key))
-    if parsed.kind == "hall":  # the queue: counters, the hall display, the front office's penyelia
-        return principal.role == Role.P0 or (
-            principal.role == Role.SUPERVISOR and principal.unit == FRONT_OFFICE)
+    if parsed.kind == "hall":
+        return may_see_hall(principal)
     role, unit = principal.role, principal.unit
     if role == Role.P0:
         return parsed.kind == "p0"

@@ -202,7 +202,14 @@ DOCUMENT: dict[str, Any] = {
                 "application/json": {"schema": {"type": "object", "properties": {
                     "by": {"type": "string"}, "from": {"type": "string"},
                     "to": {"type": "string"}, "groups": {"type": "array"},
-                    "totals": {"type": "object"}}}},
+                    "totals": {"type": "object"},
+                    "hall": {"type": "object", "description": "Only for P0, admin and the "
+                             "front office's supervisor: the hall queue over from-to",
+                             "properties": {k: {"type": t} for k, t in (
+                                 ("called", "integer"), ("average_wait_minutes", "number"),
+                                 ("within_target", "integer"), ("over_target", "integer"),
+                                 ("average_service_minutes", "number"),
+                                 ("wait_target_minutes", "number"), ("no_shows", "integer"))}}}}},
                 "text/csv": {"schema": {"type": "string"}}}},
                 "401": _ERRORS["401"], "422": _ERRORS["422"]}}},
         "/sla/{clock_id}/ack": {"post": {

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, text, update
@@ -313,10 +314,6 @@ class HallQueue:
             last = next((t for t in called if t.counter == counter.code), None)
             counters.append({"counter": counter.code, "groups": list(counter.groups),
                              "ticket": ticket_dict(last) if last else None})
-        kpi = rules.waiting_kpi([t.called_at - t.taken_at for t in tickets
-                                 if t.called_at is not None], self.wait_target)
-        service = [(t.served_at - t.called_at).total_seconds() / 60 for t in tickets
-                   if t.served_at is not None and t.called_at is not None]
         return {
             "day": day,
             "groups": [{"code": g.code, "name": g.name, "services": list(g.services),
@@ -327,8 +324,28 @@ class HallQueue:
             "running_text": stored.value if stored else "",
             "wait_target_minutes": _minutes(self.wait_target),
             "overdue": rules.overdue_count(waiting_since, now, self.wait_target),
-            "kpi": {"called": kpi.served, "average_wait_minutes": kpi.average_minutes,
-                    "within_target": kpi.within_target, "over_target": kpi.over_target,
-                    "average_service_minutes": round(sum(service) / len(service), 1)
-                    if service else None},
+            "kpi": self._kpi(tickets),
         }
+
+    def _kpi(self, tickets: Sequence[Any]) -> dict[str, Any]:
+        """Waiting (ticket → first call) against the target and service (call → registered)."""
+        kpi = rules.waiting_kpi([t.called_at - t.taken_at for t in tickets
+                                 if t.called_at is not None], self.wait_target)
+        service = [(t.served_at - t.called_at).total_seconds() / 60 for t in tickets
+                   if t.served_at is not None and t.called_at is not None]
+        return {"called": kpi.served, "average_wait_minutes": kpi.average_minutes,
+                "within_target": kpi.within_target, "over_target": kpi.over_target,
+                "average_service_minutes": round(sum(service) / len(service), 1)
+                if service else None}
+
+    async def period_kpi(self, first: date, last: date) -> dict[str, Any]:
+        """The KPI over the working days ``first`` … ``last`` (the KPI page, ``hall`` in
+        ``GET /api/v1/kpi``): a ticket counts on its Jakarta day (``queue_day``)."""
+        async with self.db.read() as session:
+            tickets: Sequence[Any] = (await session.exec(select(
+                QueueTicket.status, QueueTicket.taken_at, QueueTicket.called_at,
+                QueueTicket.served_at,
+            ).where(col(QueueTicket.day) >= f"{first:%Y%m%d}",
+                    col(QueueTicket.day) <= f"{last:%Y%m%d}"))).all()
+        return {**self._kpi(tickets), "wait_target_minutes": _minutes(self.wait_target),
+                "no_shows": sum(1 for t in tickets if t.status == "no_show")}

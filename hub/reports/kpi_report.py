@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import or_
 from sqlmodel import col, select
 
+from channels.permissions import may_see_hall
 from hub.auth.principal import Principal
 from hub.domain.visibility import visible_tasks
 from hub.errors import InvalidInput, Reason
 from hub.models import Service, SlaClock, Task, Unit, utcnow
+from hub.queue import hall_queue
 from hub.reports import kpi
 from hub.reports.kpi_targets import load_targets
 from hub.validation import parse_date, parse_int
@@ -93,4 +95,6 @@ async def build_report(app: AppContext, principal: Principal,
     report.update({"from": params["from"].isoformat(), "to": params["to"].isoformat(),
                    "weeks": params["weeks"], "generated_at": utcnow().isoformat(),
                    "calendar": "always" if policy.calendar.always else "office"})
+    if may_see_hall(principal):  # the hall queue's KPI, for those who may see the hall
+        report["hall"] = await hall_queue(app).period_kpi(params["from"], params["to"])
     return report
