@@ -254,10 +254,14 @@ CSV_COLUMNS = (
     "key", "name", "sop_days", "registered", "completed", "open",
     "pickup_p1.finished", "pickup_p1.within", "pickup_p1.overdue", "pickup_p1.share_within",
     "pickup_p1.median_minutes", "pickup_p1.p90_minutes",
+    "handling_p1.finished", "handling_p1.within", "handling_p1.overdue",
+    "handling_p1.share_within", "handling_p1.median_minutes", "handling_p1.p90_minutes",
     "pickup_p2.finished", "pickup_p2.within", "pickup_p2.overdue", "pickup_p2.share_within",
     "pickup_p2.median_minutes", "pickup_p2.p90_minutes",
     "completion.finished", "completion.within", "completion.overdue",
     "completion.share_within", "completion.median_days", "completion.p90_days",
+    # the admin's targets (shares 0..1) as the KPI page shows them: per unit, blank otherwise
+    "targets.pickup_p1", "targets.handling_p1", "targets.pickup_p2", "targets.completion",
 )
 
 

@@ -19,7 +19,8 @@ HEADERS = {
     "key": "Kode", "name": "Nama", "sop_days": "SOP (hari kerja)",
     "registered": "Terdaftar", "completed": "Selesai", "open": "Berjalan",
 }
-_STAGES = {"pickup_p1": "Ambil P1", "pickup_p2": "Ambil P2", "completion": "Penyelesaian"}
+_STAGES = {"pickup_p1": "Ambil P1", "handling_p1": "Penanganan P1", "pickup_p2": "Ambil P2",
+           "completion": "Penyelesaian"}
 _STATS = {
     "finished": "tuntas", "within": "tepat waktu", "overdue": "terlambat",
     "share_within": "% tepat waktu", "median_minutes": "median (menit kerja)",
@@ -32,6 +33,8 @@ def header(column: str) -> str:
     if column in HEADERS:
         return HEADERS[column]
     stage, stat = column.split(".", 1)
+    if stage == "targets":
+        return f"{_STAGES[stat]} sasaran %"
     return f"{_STAGES[stage]} {_STATS[stat]}"
 
 
@@ -40,7 +43,7 @@ def _cell(column: str, value: Any) -> str:
         return ""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
-    if column.endswith("share_within"):
+    if column.endswith("share_within") or column.startswith("targets."):
         value = round(value * 100, 1)
     if isinstance(value, float):
         text = f"{value:.2f}".rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"

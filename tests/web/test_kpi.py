@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -260,6 +261,33 @@ async def test_kpi_csv_export(api: ApiClient) -> None:
     rows = list(csv.DictReader(io.StringIO(answer.text)))
     service = next(r for r in rows if r["key"] == "data-informasi")
     assert service["completed"] == "1" and service["sop_days"] == "3"
+
+
+async def test_kpi_csv_exports_carry_p1_handling_and_the_admins_targets(api: ApiClient,
+                                                                       app: Any) -> None:
+    """Both CSV exports give the Eselon I unit's P1 handling figures and the targets an admin
+    set, plain as shares (0.825) and for Excel as percentages with a decimal comma (82,5)."""
+    from hub.reports.kpi_targets import set_target
+
+    await completed_request(api)  # P1 claimed and disposed at once: one handling, in time
+    await set_target(app.state.ctx.db, "barenbang", "pickup_p1", "90")
+    await set_target(app.state.ctx.db, "barenbang", "handling_p1", "82,5")
+    plain = await api.as_("admin", "GET", "/api/v1/kpi?by=eselon1&format=csv")
+    rows = {r["key"]: r for r in csv.DictReader(io.StringIO(plain.text))}
+    assert rows["barenbang"]["handling_p1.finished"] == "1"
+    assert rows["barenbang"]["handling_p1.within"] == "1"
+    assert rows["barenbang"]["handling_p1.share_within"] == "1.0"
+    assert rows["barenbang"]["targets.pickup_p1"] == "0.9"
+    assert rows["barenbang"]["targets.handling_p1"] == "0.825"
+    assert rows["barenbang"]["targets.pickup_p2"] == "" and rows["*"]["targets.pickup_p1"] == ""
+    excel = await api.as_("admin", "GET", "/api/v1/kpi?by=eselon1&format=excel")
+    table = list(csv.reader(io.StringIO(excel.content.decode("utf-8-sig")), delimiter=";"))
+    barenbang = dict(zip(table[0], next(r for r in table if r[0] == "barenbang"), strict=True))
+    assert barenbang["Penanganan P1 tuntas"] == "1"
+    assert barenbang["Penanganan P1 % tepat waktu"] == "100"
+    assert barenbang["Ambil P1 sasaran %"] == "90"
+    assert barenbang["Penanganan P1 sasaran %"] == "82,5"
+    assert barenbang["Penyelesaian sasaran %"] == ""
 
 
 async def test_kpi_is_limited_to_what_the_caller_may_see(api: ApiClient) -> None:

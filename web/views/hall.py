@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import segno
-from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -34,6 +32,7 @@ from hub.queue.devices import (
 from web import i18n
 from web.forms import text_field
 from web.i18n import gettext as _
+from web.qr import qr_svg
 from web.render import app_ctx, redirect, render
 from web.views.base import page, path_int
 
@@ -70,11 +69,6 @@ async def _device(request: Request, kind: str) -> Device | Response:
                             samesite="strict")
         return response
     return device
-
-
-def _qr_svg(link: str) -> Markup:
-    # segno writes plain SVG paths (no scripts); the link is ours. Dark modules only.
-    return Markup(segno.make(link, error="m").svg_inline(scale=3, border=2, omitsize=False))
 
 
 async def kiosk(request: Request) -> Response:
@@ -114,7 +108,8 @@ async def slip(request: Request) -> Response:
     link = f"{base}/antrean/cek/{ticket.day}/{ticket.number}"
     ahead = request.query_params.get("ahead", "")
     wait = request.query_params.get("wait", "")
-    return render(request, "slip.html", ticket=ticket, group=group, link=link, qr=_qr_svg(link),
+    qr = qr_svg(link, scale=3)  # smaller modules than the receipt's: a 58/80 mm roll
+    return render(request, "slip.html", ticket=ticket, group=group, link=link, qr=qr,
                   ahead=ahead if ahead.isdigit() else "", wait=wait if wait.isdigit() else "",
                   printed=datetime.now(ctx.settings.tz))
 

@@ -15,9 +15,9 @@ from hub.models import Service
 from hub.tasks.commands import task_by_code
 from hub.tasks.track import limit_track_lookups, public_status
 from web.i18n import N_
+from web.qr import qr_svg
 from web.render import app_ctx, render
 from web.views.base import page
-from web.views.survey import qr_svg
 
 STAGES = {
     "received": N_("Received; waiting for the responsible unit"),
@@ -53,6 +53,6 @@ async def track(request: Request) -> Response:
             status = public_status(task, service)
             ctx = app_ctx(request)
             status["survey_url"] = await survey_url(ctx.db, ctx.settings, task)
-    survey_qr = qr_svg(status["survey_url"]) if status and status["survey_url"] else None
+    survey_qr = qr_svg(status["survey_url"], "QR") if status and status["survey_url"] else None
     return render(request, "track.html", status=404 if missing else 200, code=code,
                   result=status, missing=missing, stages=STAGES, survey_qr=survey_qr)

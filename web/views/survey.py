@@ -1,4 +1,4 @@
-"""The public SKM questionnaire (``/survei/{token}``), phone-first, and the survey QR code.
+"""The public SKM questionnaire (``/survei/{token}``), phone-first.
 
 The page posts an ordinary form (no script needed on a cheap phone), protected like the sign-in form
 by a double-submit CSRF cookie; the answers go through the same ``hub.feedback.survey.submit`` as
@@ -7,8 +7,6 @@ Indonesian wording (``hub.domain.skm``) and are shown as written in both languag
 
 from __future__ import annotations
 
-import segno
-from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -30,12 +28,6 @@ PROFILE_LABELS = {
     "age_group": N_("Age"), "sex": N_("Sex"), "education": N_("Education"),
     "occupation": N_("Occupation"),
 }
-
-
-def qr_svg(url: str) -> Markup:
-    """The link as an inline SVG QR code (segno: pure Python, no image library, no script)."""
-    code = segno.make(url, error="m")
-    return Markup(code.svg_inline(scale=4, title="QR", border=2))
 
 
 def _page(request: Request, token: str, status: int = 200, **context: object) -> Response:

@@ -37,3 +37,26 @@ def test_decimal_commas_percent_shares_and_indonesian_headers() -> None:
     total = dict(zip(rows[0], rows[3], strict=True))
     assert total["Nama"] == "Total" and total["Ambil P1 % tepat waktu"] == "93,8"
     assert total["Ambil P1 median (menit kerja)"] == "7,25"
+
+
+def test_p1_handling_and_the_admins_targets_have_their_own_columns() -> None:
+    """P1 handling gets the six figures the other stages have, each admin target a percentage
+    column ("Ambil P1 sasaran %"), blank where no target is set and on the totals row."""
+    group = _group("barenbang", "Badan Perencanaan", 0.75, 3.5)
+    group["handling_p1"] = {"finished": 2, "within": 1, "overdue": 1, "share_within": 0.3333,
+                            "median_minutes": 78.0, "p90_minutes": 95.5}
+    group["targets"] = {"pickup_p1": 0.9, "handling_p1": 0.825}
+    rows = list(csv.reader(io.StringIO(excel_csv({"groups": [group],
+                                                  "totals": _group("*", "Total", 0.5, 1.0)})[1:]),
+                           delimiter=";"))
+    assert all(len(r) == len(CSV_COLUMNS) for r in rows)
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["Penanganan P1 tuntas"] == "2" and row["Penanganan P1 tepat waktu"] == "1"
+    assert row["Penanganan P1 terlambat"] == "1"
+    assert row["Penanganan P1 % tepat waktu"] == "33,3"  # 1 within of 2 + 1 decided
+    assert row["Penanganan P1 median (menit kerja)"] == "78"
+    assert row["Penanganan P1 P90 (menit kerja)"] == "95,5"
+    assert row["Ambil P1 sasaran %"] == "90" and row["Penanganan P1 sasaran %"] == "82,5"
+    assert row["Ambil P2 sasaran %"] == "" and row["Penyelesaian sasaran %"] == ""
+    total = dict(zip(rows[0], rows[2], strict=True))
+    assert total["Ambil P1 sasaran %"] == "" and total["Penanganan P1 tuntas"] == ""
