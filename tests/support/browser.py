@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from config.catalog import load_catalog
@@ -102,6 +103,13 @@ async def chromium() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+@pytest.fixture(name="browser")
+async def chromium_browser() -> AsyncIterator[Browser]:
+    """Headless Chromium for one test; browser test modules import this fixture by name."""
+    async with chromium() as launched:
+        yield launched
 
 
 async def new_context(browser: Browser, site: LiveSite) -> BrowserContext:

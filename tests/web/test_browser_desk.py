@@ -20,7 +20,7 @@ from tests.support.browser import (
     LIVE_TIMEOUT_MS,
     LiveSite,
     Stopwatch,
-    chromium,
+    chromium_browser,
     live_site,
     new_context,
     screenshot,
@@ -30,6 +30,7 @@ from tests.support.browser import (
 )
 
 pytestmark = pytest.mark.browser
+__all__ = ["chromium_browser"]  # the Chromium fixture, used by its name "browser"
 
 
 @pytest.fixture
@@ -42,12 +43,6 @@ async def site(site_database_url: str, redis_url: str,
                tmp_path: Path) -> AsyncIterator[LiveSite]:
     async with live_site(site_env(site_database_url, redis_url, tmp_path), tmp_path) as running:
         yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as launched:
-        yield launched
 
 
 async def test_the_top_bar_search_finds_a_request_by_each_field(

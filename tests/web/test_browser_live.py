@@ -16,7 +16,7 @@ from tests.support.browser import (
     LiveSite,
     Stopwatch,
     card,
-    chromium,
+    chromium_browser,
     live_site,
     screenshot,
     sign_in,
@@ -25,6 +25,7 @@ from tests.support.browser import (
 )
 
 pytestmark = pytest.mark.browser
+__all__ = ["chromium_browser"]  # the Chromium fixture, used by its name "browser"
 
 
 # Every test runs on SQLite; the ones whose path through the database matters most (the whole
@@ -50,12 +51,6 @@ async def site(site_database_url: str, redis_url: str,
                tmp_path: Path) -> AsyncIterator[LiveSite]:
     async with live_site(site_env(site_database_url, redis_url, tmp_path), tmp_path) as running:
         yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as launched:
-        yield launched
 
 
 async def queue_ids(page: Page, list_name: str = "queue") -> list[int]:

@@ -15,7 +15,7 @@ from tests.support.browser import (
     LIVE_TIMEOUT_MS,
     LiveSite,
     card,
-    chromium,
+    chromium_browser,
     live_site,
     sign_in,
     site_env,
@@ -24,13 +24,8 @@ from tests.support.browser import (
 from tests.support.worker import WorkerProcess
 
 pytestmark = pytest.mark.browser
+__all__ = ["chromium_browser"]  # the Chromium fixture, used by its name "browser"
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from playwright.async_api import Browser
 from tests.support.browser import (
     LIVE_TIMEOUT_MS,
     LiveSite,
-    chromium,
+    chromium_browser,
     live_site,
     screenshot,
     sign_in,
@@ -22,12 +22,7 @@ from tests.support.browser import (
 from tests.support.worker import WorkerProcess
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as launched:
-        yield launched
+__all__ = ["chromium_browser"]  # the Chromium fixture, used by its name "browser"
 
 
 @pytest.fixture
