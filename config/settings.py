@@ -53,6 +53,13 @@ def _optional_duration(name: str, text: str | None) -> timedelta | None:
     return parse_duration(name, text) if text and text.strip() else None
 
 
+def _zero_or_duration(name: str, text: str) -> timedelta:
+    """A duration that may also be ``0`` (off)."""
+    if text.strip() in ("", "0", "0s"):
+        return timedelta(0)
+    return parse_duration(name, text)
+
+
 def _parse_float(name: str, text: str, low: float, high: float) -> float:
     try:
         value = float(text)
@@ -212,6 +219,9 @@ class Settings:
     # business time when set (PTSA_COMPLAINT_RESPONSE, for drills and tests).
     complaint_days: int = 5
     complaint_response: timedelta | None = None
+    # Behind a load balancer: after SIGTERM, answer /healthz 503 "draining" this long (so the
+    # balancer stops sending new connections) before closing sockets with 1012. 0: stop at once.
+    drain: timedelta = timedelta(0)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -322,6 +332,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         complaint_days=_parse_int("PTSA_COMPLAINT_DAYS", get("PTSA_COMPLAINT_DAYS", "5"), 1),
         complaint_response=_optional_duration("PTSA_COMPLAINT_RESPONSE",
                                               get("PTSA_COMPLAINT_RESPONSE")),
+        drain=_zero_or_duration("PTSA_DRAIN", get("PTSA_DRAIN", "0")),
     )
     # Validate the office-hours text now rather than at the first SLA computation.
     from hub.domain.calendar import parse_office_hours

@@ -50,6 +50,8 @@ async def healthz(request: Request) -> JSONResponse:
         except Exception as exc:  # report, don't crash: this page tells what is wrong
             return f"error: {type(exc).__name__}"
 
+    if ctx.drain.draining:  # SIGTERM under PTSA_DRAIN: the balancer must stop sending work here
+        return JSONResponse({"status": "draining", "checks": {}}, status_code=503)
     database, redis = await asyncio.gather(probe(ctx.db.ping), probe(ctx.redis.ping))
     checks: dict[str, str] = {"database": database, "redis": redis}
     parts = (("realtime", ctx.realtime), ("relay", ctx.relay), ("sla_scheduler", ctx.scheduler))
@@ -142,6 +144,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for year in (this_year, this_year + 1):
                 indonesian_holidays(year)
             await start_parts(ctx, stack)
+            ctx.drain.install()  # after start-up: a SIGTERM while starting stops at once
+            stack.callback(ctx.drain.uninstall)
             yield
 
     app = Starlette(routes=routes, lifespan=lifespan,

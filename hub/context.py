@@ -18,6 +18,7 @@ from hub.auth.sessions import SessionStore
 from hub.auth.throttle import LoginThrottle
 from hub.auth.tokens import TokenSigner
 from hub.db import Database
+from hub.drain import Drain
 from hub.errors import ConfigError, NotAuthenticated
 from hub.redis_clients import redis_client
 from hub.tasks.clocks import ClockPolicy, PolicyProvider
@@ -64,6 +65,7 @@ class AppContext:
         self.relay: Relay | None = None
         self.scheduler: Reporting | None = None  # workers.sla.schedule.SlaScheduler
         self.hall: HallQueue | None = None
+        self.drain = Drain(settings.drain.total_seconds())
 
     async def policy(self) -> ClockPolicy:
         async with self.db.read() as session:

@@ -1,0 +1,202 @@
+"""Debian's HAProxy in front of hub processes, run with the SHIPPED ``deploy/haproxy.cfg``.
+
+``render`` changes only the lines the file marks "rendered by tests": the listen address, the
+hub list between ``# BEGIN hubs`` and ``# END hubs``, the admin socket path, and
+user/group/chroot when the tests do not run as root. Everything else (timeouts, balance, health
+checks, forwarded headers) is exactly what ships, so the file cannot drift from what is tested.
+
+The process runs in master-worker mode (``-W``): ``reload`` is SIGUSR2, as ``systemctl reload``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from config.settings import PROJECT_ROOT
+from tests.support.servers import free_port
+
+SHIPPED = PROJECT_ROOT / "deploy" / "haproxy.cfg"
+MARK = "# rendered by tests: "
+
+
+def haproxy_executable() -> str:
+    found = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists()
+                                        else None)
+    if not found:
+        raise RuntimeError("no haproxy: install Debian's haproxy (apt-get install haproxy)")
+    return found
+
+
+def render(text: str, port: int, servers: Sequence[tuple[str, int]], run_dir: Path) -> str:
+    """The shipped configuration with only the marked lines replaced.
+
+    Raises:
+        ValueError: a marked line or the hubs block is missing (the file changed shape).
+    """
+    lines = text.splitlines()
+    out: list[str] = []
+    seen: set[str] = set()
+    in_hubs = False
+    replace_next: str | None = None
+    root = os.geteuid() == 0
+    for line in lines:
+        stripped = line.strip()
+        indent = line[: len(line) - len(line.lstrip())]
+        if replace_next is not None:
+            what, replace_next = replace_next, None
+            seen.add(what)
+            if what == "bind":
+                out.append(f"{indent}bind 127.0.0.1:{port}")
+            elif what == "stats socket":
+                out.append(f"{indent}stats socket {run_dir / 'admin.sock'} mode 600 level admin")
+            elif what in ("user", "group", "chroot"):
+                if root:
+                    out.append(line)
+            continue
+        if stripped.startswith(MARK):
+            replace_next = stripped[len(MARK):]
+            continue
+        if stripped.startswith("# BEGIN hubs"):
+            in_hubs = True
+            seen.add("hubs")
+            out.append(line)
+            out.extend(f"{indent}server {name} 127.0.0.1:{p}" for name, p in servers)
+            continue
+        if stripped.startswith("# END hubs"):
+            in_hubs = False
+        if not in_hubs:
+            out.append(line)
+    missing = {"bind", "stats socket", "user", "group", "chroot", "hubs"} - seen
+    if missing:
+        raise ValueError(f"{SHIPPED}: the marked lines {sorted(missing)} are missing")
+    return "\n".join(out) + "\n"
+
+
+class HAProxy:
+    """One HAProxy (master + worker) with the shipped configuration, on a free port."""
+
+    def __init__(self, servers: Sequence[tuple[str, int]], log_path: Path) -> None:
+        self.port = free_port()
+        self.servers = list(servers)
+        self.run_dir = Path(tempfile.mkdtemp(prefix="ptsa-haproxy-"))
+        self.config = self.run_dir / "haproxy.cfg"
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def write_config(self) -> None:
+        self.config.write_text(render(SHIPPED.read_text(), self.port, self.servers, self.run_dir))
+        check = subprocess.run([haproxy_executable(), "-c", "-f", str(self.config)],
+                               capture_output=True, text=True)
+        if check.returncode != 0:
+            raise RuntimeError(f"haproxy -c refused {self.config}:\n{check.stdout}{check.stderr}")
+
+    def start(self) -> None:
+        self.write_config()
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([haproxy_executable(), "-W", "-f", str(self.config)],
+                                         stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+
+    async def wait_ready(self, up: int | None = None, timeout: float = 20.0) -> None:
+        """Until the frontend accepts connections and ``up`` servers (default: all) are UP."""
+        want = len(self.servers) if up is None else up
+        deadline = time.monotonic() + timeout
+        states: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            if self.proc is None or self.proc.poll() is not None:
+                raise RuntimeError(f"haproxy exited:\n{self.log()}")
+            try:
+                states = await self.server_states()
+                if sum(s == "UP" for s in states.values()) >= want:
+                    return
+            except OSError:
+                pass
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"haproxy not ready after {timeout} s ({states}):\n{self.log()}")
+
+    async def command(self, line: str) -> str:
+        """One command on the admin socket (``show stat``, ``set server ...``)."""
+        reader, writer = await asyncio.open_unix_connection(str(self.run_dir / "admin.sock"))
+        try:
+            writer.write(line.encode() + b"\n")
+            await writer.drain()
+            return (await reader.read()).decode()
+        finally:
+            writer.close()
+
+    async def stats(self) -> dict[str, dict[str, str]]:
+        """``show stat`` of the hubs backend's servers, by server name."""
+        text = await self.command("show stat")
+        rows = [r for r in text.splitlines() if r and not r.startswith("#")]
+        header = text.splitlines()[0].lstrip("# ").split(",")
+        found: dict[str, dict[str, str]] = {}
+        for row in rows:
+            values = dict(zip(header, row.split(","), strict=False))
+            if values.get("pxname") == "hubs" and values.get("svname") not in ("BACKEND",
+                                                                               "FRONTEND"):
+                found[values["svname"]] = values
+        return found
+
+    async def server_states(self) -> dict[str, str]:
+        """``UP``, ``DOWN``, ``MAINT``, ... of each hub (transitional states reduced to the
+        first word: ``UP 1/2`` is still UP)."""
+        return {name: s["status"].split()[0] for name, s in (await self.stats()).items()}
+
+    async def current_sessions(self) -> dict[str, int]:
+        """Open connections (WebSockets included) per hub, as HAProxy counts them."""
+        return {name: int(s["scur"] or 0) for name, s in (await self.stats()).items()}
+
+    def reload(self) -> None:
+        """SIGUSR2 to the master: a new worker reads the configuration; the old one finishes."""
+        assert self.proc is not None
+        self.write_config()
+        self.proc.send_signal(signal.SIGUSR2)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def port_is_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def shipped_text() -> str:
+    return SHIPPED.read_text()
+
+
+def marked_lines(text: str) -> list[str]:
+    return re.findall(rf"^\s*{re.escape(MARK)}(.+)$", text, flags=re.M)
