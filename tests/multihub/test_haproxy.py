@@ -1,0 +1,126 @@
+"""The shipped deploy/haproxy.cfg in front of real hub processes: WebSocket upgrade, health
+checks taking a dead hub out and putting it back, the client's address reaching the login
+throttle, the Origin check, and a reload that does not cut open screens."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.exceptions import InvalidStatus
+
+from config.seed import DEMO_PASSWORD
+from tests.support.haproxy import SHIPPED, haproxy_executable, render
+from tests.support.multihub import Site, multihub
+from tests.support.wsclient import WsClient, fetch_token, register_task
+
+pytestmark = pytest.mark.slow
+
+
+def test_shipped_file_is_valid_and_tests_change_only_marked_lines(tmp_path: Path) -> None:
+    check = subprocess.run([haproxy_executable(), "-c", "-f", str(SHIPPED)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    shipped = SHIPPED.read_text().splitlines()
+    rendered = render(SHIPPED.read_text(), 18080, [("a", 18001), ("b", 18002)],
+                      tmp_path).splitlines()
+    changed = [line for line in rendered if line not in shipped]
+    assert [c.split()[0] for c in changed] == ["stats", "bind", "server", "server"], changed
+    for wanted in ("balance leastconn", "option httpchk GET /healthz",
+                   "http-check expect status 200", "option forwardfor", "timeout tunnel 1h"):
+        assert any(line.strip() == wanted for line in rendered), wanted
+    for refused in ("cookie", "stick", "balance source", "shutdown-sessions"):
+        assert not any(line.strip().startswith(refused) for line in rendered), refused
+
+
+def test_render_refuses_a_file_without_its_marks(tmp_path: Path) -> None:
+    text = SHIPPED.read_text().replace("# END hubs", "").replace("# BEGIN hubs", "")
+    with pytest.raises(ValueError, match="hubs"):
+        render(text, 1, [], tmp_path)
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[Site]:
+    async with multihub(tmp_path, hubs=2) as started:
+        yield started
+
+
+async def sign_in(base_url: str, source: str, username: str, password: str,
+                  headers: dict[str, str] | None = None) -> int:
+    """A sign-in from ``source`` (a loopback address of this machine) through HAProxy."""
+    transport = httpx.AsyncHTTPTransport(local_address=source)
+    async with httpx.AsyncClient(base_url=base_url, transport=transport, timeout=10) as http:
+        answer = await http.post("/api/v1/auth/token", headers=headers,
+                                 json={"username": username, "password": password})
+        return answer.status_code
+
+
+async def test_client_address_reaches_the_login_throttle(site: Site) -> None:
+    """Failures from one address lock that address only: the hub sees the screen's address
+    (X-Forwarded-For from HAProxy, trusted by uvicorn), not HAProxy's, and a forged header from
+    the client changes nothing."""
+    url = site.haproxy.url
+    for _ in range(5):
+        assert await sign_in(url, "127.0.0.2", "p0-2", "wrong password") == 401
+    assert await sign_in(url, "127.0.0.2", "p0-2", DEMO_PASSWORD) == 429
+    assert await sign_in(url, "127.0.0.2", "p0-2", DEMO_PASSWORD,
+                         headers={"X-Forwarded-For": "10.9.9.9"}) == 429
+    assert await sign_in(url, "127.0.0.3", "p0-2", DEMO_PASSWORD) == 200
+
+
+async def test_websocket_through_haproxy_and_the_origin_check(site: Site) -> None:
+    url = site.haproxy.url
+    token = await fetch_token(url, "p1-barenbang-1")
+    foreign = {"origin": "https://evil.example"}
+    with pytest.raises(InvalidStatus) as refused:
+        await WsClient.open(site.haproxy.ws_url, token, additional_headers=foreign)
+    assert refused.value.response.status_code == 403
+    client = await WsClient.open(site.haproxy.ws_url, token, additional_headers={"origin": url})
+    await client.subscribe("p1.barenbang")
+    code = (await register_task(url, await fetch_token(url, "p0-1")))["code"]
+    [event] = await client.events(1)
+    assert event["data"]["task"]["code"] == code
+    await client.close()
+
+
+async def test_dead_hub_is_taken_out_and_put_back(site: Site) -> None:
+    """A killed hub is marked DOWN (its port refuses) and every request still succeeds on the
+    other; started again it is UP and, having the fewest connections, gets the next screens."""
+    p0 = await fetch_token(site.haproxy.url, "p0-1")
+    site.hubs[1].kill()
+    async with asyncio.timeout(10):
+        while (await site.haproxy.server_states())["hub2"] != "DOWN":
+            # Meanwhile requests are retried on hub1 (retries + redispatch): none fails.
+            await register_task(site.haproxy.url, p0)
+    for _ in range(5):
+        await register_task(site.haproxy.url, p0)
+    token = await fetch_token(site.haproxy.url, "p1-barenbang-1")
+    early = [await WsClient.open(site.haproxy.ws_url, token) for _ in range(4)]
+    site.hubs[1].start()
+    await site.hubs[1].wait_ready()
+    await site.haproxy.wait_ready()
+    late = [await WsClient.open(site.haproxy.ws_url, token) for _ in range(4)]
+    sessions = await site.haproxy.current_sessions()
+    assert sessions["hub2"] >= 3, sessions  # leastconn: the empty hub fills first
+    for client in early + late:
+        await client.close()
+
+
+async def test_reload_keeps_open_screens(site: Site) -> None:
+    """``systemctl reload haproxy`` (SIGUSR2): the old process keeps its tunnels, so a screen
+    open before the reload still gets live events; new connections go to the new process."""
+    url = site.haproxy.url
+    client = await WsClient.open(site.haproxy.ws_url, await fetch_token(url, "p1-barenbang-1"))
+    await client.subscribe("p1.barenbang")
+    site.haproxy.reload()
+    await asyncio.sleep(1.0)
+    await site.haproxy.wait_ready()
+    p0 = await fetch_token(url, "p0-1")
+    code = (await register_task(url, p0))["code"]
+    [event] = await client.events(1)
+    assert event["data"]["task"]["code"] == code
+    await client.close()
