@@ -12,6 +12,7 @@ Redis Cluster's URL, with ``queue_url`` naming the standalone Redis arq uses).
 
 from __future__ import annotations
 
+import signal
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -43,6 +44,12 @@ class Site:
         return self.hubs[self.names.index(name)]
 
 
+def _terminate_all(hubs: list[HubProcess]) -> None:
+    for hub in hubs:
+        if hub.proc is not None and hub.proc.poll() is None:
+            hub.proc.send_signal(signal.SIGTERM)
+
+
 @asynccontextmanager
 async def multihub(tmp_path: Path, hubs: int = 3, redis_url: str | None = None,
                    extra_env: Mapping[str, str] | None = None) -> AsyncIterator[Site]:
@@ -67,6 +74,8 @@ async def multihub(tmp_path: Path, hubs: int = 3, redis_url: str | None = None,
         for hub in processes:
             stack.callback(hub.stop)
             hub.start()
+        # Stopping signals every hub first, so their drains (PTSA_DRAIN) run side by side.
+        stack.callback(_terminate_all, processes)
         for hub in processes:
             await hub.wait_ready(timeout=60)
         names = [f"hub{n + 1}" for n in range(hubs)]

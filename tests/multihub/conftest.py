@@ -1,0 +1,96 @@
+"""Shared by the multi-hub tests: one flow run with an optional disruption in the middle."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from tests.support.flow import (
+    Comparison,
+    Flow,
+    FlowResult,
+    Screen,
+    Screens,
+    channel_events,
+    settle,
+    task_event_ids,
+)
+from tests.support.multihub import Site
+
+SCREENS = 100
+RATE = 10.0
+
+
+@dataclass
+class Run:
+    flow: FlowResult
+    comparison: Comparison
+    screens: list[Screen]
+    sessions_before: dict[str, int]
+    disrupted_at: float | None = None
+    disruption: dict[str, object] = field(default_factory=dict)
+
+    def moved(self) -> list[Screen]:
+        """Screens whose socket closed after the disruption."""
+        t = self.disrupted_at
+        return [s for s in self.screens if t is not None and any(at >= t for at, _ in s.closed_at)]
+
+    def back_after(self) -> list[float]:
+        """Per moved screen: seconds from the disruption to its next `subscribed` answer."""
+        t = self.disrupted_at or 0.0
+        return [min(a for a in s.subscribed_at if a > t) - t for s in self.moved()
+                if any(a > t for a in s.subscribed_at)]
+
+    def gaps(self) -> list[float]:
+        """Per moved screen: seconds from its socket closing to its next `subscribed` answer
+        (the time it followed nothing)."""
+        t = self.disrupted_at or 0.0
+        found = []
+        for screen in self.moved():
+            closed = min(at for at, _ in screen.closed_at if at >= t)
+            later = [a for a in screen.subscribed_at if a > closed]
+            if later:
+                found.append(min(later) - closed)
+        return found
+
+    def summary(self) -> str:
+        back, gaps = self.back_after(), self.gaps()
+        text = (f"flow: {self.flow.registered} registered, {self.flow.disposed} disposed, "
+                f"{self.flow.reassigned} reassigned, {len(self.flow.failed)} failed requests; "
+                f"screens per hub at start {self.sessions_before}; {self.comparison}")
+        if back:
+            text += (f"; {len(self.moved())} screens moved, back after median "
+                     f"{statistics.median(back):.2f} s, max {max(back):.2f} s after the disruption; "
+                     f"closed-to-resubscribed median {statistics.median(gaps):.2f} s, "
+                     f"max {max(gaps):.2f} s")
+        return text
+
+
+async def run_flow(site: Site, seconds: float, at: float | None = None,
+                   disrupt: Callable[[], Awaitable[dict[str, object] | None]] | None = None,
+                   screens: int = SCREENS) -> Run:
+    """``screens`` screens through HAProxy, ``seconds`` of flow, ``disrupt`` called ``at``
+    seconds in; then wait for everything to arrive and compare with the database."""
+    opened = await Screens.open(site.haproxy.url, site.haproxy.ws_url, screens)
+    try:
+        await opened.wait_subscribed()
+        sessions = await site.haproxy.current_sessions()
+        flow = Flow(site.haproxy.url, RATE)
+        running = asyncio.create_task(flow.run(seconds))
+        disrupted_at = None
+        disruption: dict[str, object] = {}
+        if disrupt is not None and at is not None:
+            await asyncio.sleep(at)
+            disrupted_at = time.monotonic()
+            disruption = await disrupt() or {}
+        result = await running
+        comparison = await settle(site.db, opened.screens)
+        # Every event the database recorded was handed to its channels.
+        assert await task_event_ids(site.db) <= set().union(*(await channel_events(site.db))
+                                                            .values())
+        return Run(result, comparison, opened.screens, sessions, disrupted_at, disruption)
+    finally:
+        await opened.stop()
