@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.multihub.conftest import SCREENS, run_flow
+from tests.support.flowrun import SCREENS, run_flow
 from tests.support.multihub import Site, multihub
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]

@@ -1,4 +1,5 @@
-"""Shared by the multi-hub tests: one flow run with an optional disruption in the middle."""
+"""One flow run for the multi-hub tests (tests/multihub/): screens, flow, an optional disruption
+in the middle (a hub killed or drained, a Redis primary killed, a slot moved), the comparison."""
 
 from __future__ import annotations
 
@@ -63,8 +64,8 @@ class Run:
                 f"screens per hub at start {self.sessions_before}; {self.comparison}")
         if back:
             text += (f"; {len(self.moved())} screens moved, back after median "
-                     f"{statistics.median(back):.2f} s, max {max(back):.2f} s after the disruption; "
-                     f"closed-to-resubscribed median {statistics.median(gaps):.2f} s, "
+                     f"{statistics.median(back):.2f} s, max {max(back):.2f} s after the "
+                     f"disruption; closed-to-resubscribed median {statistics.median(gaps):.2f} s, "
                      f"max {max(gaps):.2f} s")
         return text
 
