@@ -253,6 +253,10 @@ class Settings:
     queue_wait_target: timedelta = timedelta(minutes=30)
     # How long a completed request's SKM survey link stays valid (PTSA_SURVEY_DAYS).
     survey_days: int = 30
+    # PostgreSQL connections each process keeps (and as many again in a burst): every hub
+    # process and every worker process holds up to twice this (docs/OPERATIONS.md, "Past one
+    # machine"). SQLite ignores it.
+    db_pool_size: int = 10
     # A complaint's answer is due in these working days (PTSA_COMPLAINT_DAYS), or in this much
     # business time when set (PTSA_COMPLAINT_RESPONSE, for drills and tests).
     complaint_days: int = 5
@@ -399,6 +403,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         queue_wait_target=parse_duration("PTSA_QUEUE_WAIT_TARGET",
                                          get("PTSA_QUEUE_WAIT_TARGET", "30m")),
         survey_days=_parse_int("PTSA_SURVEY_DAYS", get("PTSA_SURVEY_DAYS", "30"), 1),
+        db_pool_size=_parse_int("PTSA_DB_POOL_SIZE", get("PTSA_DB_POOL_SIZE", "10"), 1),
         complaint_days=_parse_int("PTSA_COMPLAINT_DAYS", get("PTSA_COMPLAINT_DAYS", "5"), 1),
         complaint_response=_optional_duration("PTSA_COMPLAINT_RESPONSE",
                                               get("PTSA_COMPLAINT_RESPONSE")),

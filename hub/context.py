@@ -46,7 +46,7 @@ class AppContext:
             raise ConfigError("REDIS_URL is not set. `ptsa run` starts an embedded Redis for you; "
                               "`ptsa web` and `ptsa worker` need REDIS_URL=redis://host:6379/0")
         self.settings = settings
-        self.db = Database(settings.database_url)
+        self.db = Database(settings.database_url, pool_size=settings.db_pool_size)
         # Sessions, throttles, rate limits, kicks: the standalone (queue) Redis. Channel history
         # and live fan-out: ``history_redis``, the same Redis unless REDIS_URL is a cluster.
         self.redis: Redis = queue_client(settings)

@@ -41,7 +41,7 @@ class WorkerContext:
         if not settings.redis_url:
             raise ConfigError("the worker needs REDIS_URL (use `ptsa run` for an embedded Redis)")
         self.settings = settings
-        self.db = Database(settings.database_url)
+        self.db = Database(settings.database_url, pool_size=settings.db_pool_size)
         # As in the web (hub/context.py): the queue Redis, and history on the cluster if any.
         self.redis: Redis = queue_client(settings)
         self.history_redis: Redis | RedisCluster = \

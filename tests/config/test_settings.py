@@ -202,3 +202,20 @@ def test_empty_variables_count_as_unset() -> None:
     s = load_settings({"REDIS_URL": "", "DATABASE_URL": "", "PTSA_VAR_DIR": "/tmp/x"})
     assert s.redis_url is None
     assert s.database_url == "sqlite+aiosqlite:////tmp/x/ptsa.db"
+
+
+def test_database_pool_size_and_drain_are_read_and_checked(tmp_path: Path) -> None:
+    """PTSA_DB_POOL_SIZE reaches every process's PostgreSQL pool (hub and worker contexts);
+    PTSA_DRAIN is off by default and a duration otherwise; nonsense is refused."""
+    from hub.context import AppContext
+
+    base = {"PTSA_VAR_DIR": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:1/0",
+            "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test"}
+    settings = load_settings({**base, "PTSA_DB_POOL_SIZE": "3", "PTSA_DRAIN": "5s"})
+    assert settings.db_pool_size == 3 and settings.drain == timedelta(seconds=5)
+    assert AppContext(settings).db.engine.pool.size() == 3  # type: ignore[attr-defined]
+    assert load_settings(base).drain == timedelta(0)
+    with pytest.raises(ConfigError, match="PTSA_DB_POOL_SIZE"):
+        load_settings({**base, "PTSA_DB_POOL_SIZE": "0"})
+    with pytest.raises(ConfigError, match="PTSA_DRAIN"):
+        load_settings({**base, "PTSA_DRAIN": "soon"})
