@@ -69,6 +69,17 @@ async def healthz(request: Request) -> JSONResponse:
                         status_code=200 if healthy else 503)
 
 
+async def alive(request: Request) -> JSONResponse:
+    """``/healthz/live``: this process serves requests (200) unless it is draining. It does not
+    ask Redis or PostgreSQL: the load balancer's fail-open pool uses it when /healthz fails on
+    EVERY hub at once — a shared dependency's trouble (a Redis failover, say), which taking all
+    hubs out would turn from delayed live events into a total outage (deploy/haproxy.cfg)."""
+    ctx: AppContext = request.app.state.ctx
+    if ctx.drain.draining:
+        return JSONResponse({"status": "draining"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
 async def unrouted(request: Request, exc: Exception) -> Response:
     """What no route matched (e.g. a path with a newline, which no route pattern accepts):
     the JSON error body under /api/, the error page elsewhere, never Starlette's plain text."""
@@ -136,6 +147,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ctx = AppContext(settings)
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/healthz/live", alive, methods=["GET"]),
         Mount("/api/v1", routes=api_routes()),
         *page_routes(),  # web/: the staff screens, /lacak and /static
     ]

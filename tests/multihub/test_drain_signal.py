@@ -35,6 +35,8 @@ async def test_sigterm_answers_draining_keeps_serving_then_closes_with_1012(
     client = await WsClient.open(hub.ws_url, await tokens(hub.url, "p1-barenbang-1"))
     await client.subscribe("p1.barenbang")
     assert (await hub.health())[0] == 200
+    async with httpx.AsyncClient(base_url=hub.url, timeout=5) as http:
+        assert (await http.get("/healthz/live")).json() == {"status": "ok"}
     assert hub.proc is not None
     hub.proc.send_signal(signal.SIGTERM)
     sent = time.monotonic()
@@ -43,6 +45,7 @@ async def test_sigterm_answers_draining_keeps_serving_then_closes_with_1012(
             while (answer := await http.get("/healthz")).status_code == 200:
                 await asyncio.sleep(0.05)
         assert (answer.status_code, answer.json()["status"]) == (503, "draining")
+        assert (await http.get("/healthz/live")).status_code == 503
         # Still serving: what the balancer already sent here completes, live events still flow.
         code = (await register_task(hub.url, p0, client=http))["code"]
     [event] = await client.events(1)

@@ -20,8 +20,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 @pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    async with multihub(tmp_path, hubs=3, extra_env={"PTSA_DRAIN": "3s"}) as started:
+async def site(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Site]:
+    """Three hubs on a standalone Redis; a test marked ``drain`` gets PTSA_DRAIN=3s."""
+    extra = {"PTSA_DRAIN": "3s"} if request.node.get_closest_marker("drain") else {}
+    async with multihub(tmp_path, hubs=3, extra_env=extra) as started:
         yield started
 
 
@@ -59,6 +61,7 @@ async def test_hub_killed_under_flow(site: Site) -> None:
     assert len(run.flow.failed) <= 10, run.flow.failed
 
 
+@pytest.mark.drain
 async def test_sigterm_drains_a_hub_under_flow(site: Site) -> None:
     """SIGTERM one hub (PTSA_DRAIN=3s): /healthz turns 503, HAProxy takes it out before it closes
     anything, no request fails, its screens get 1012 and move to the others; nothing lost."""

@@ -29,7 +29,7 @@ def test_shipped_file_is_valid_and_tests_change_only_marked_lines(tmp_path: Path
     rendered = render(SHIPPED.read_text(), 18080, [("a", 18001), ("b", 18002)],
                       tmp_path).splitlines()
     changed = [line for line in rendered if line not in shipped]
-    assert [c.split()[0] for c in changed] == ["stats", "bind", "server", "server"], changed
+    assert [c.split()[0] for c in changed] == ["stats", "bind", *["server"] * 4], changed
     for wanted in ("balance leastconn", "option httpchk GET /healthz",
                    "http-check expect status 200", "option forwardfor", "timeout tunnel 1h"):
         assert any(line.strip() == wanted for line in rendered), wanted
@@ -108,6 +108,25 @@ async def test_dead_hub_is_taken_out_and_put_back(site: Site) -> None:
     assert sessions["hub2"] >= 3, sessions  # leastconn: the empty hub fills first
     for client in early + late:
         await client.close()
+
+
+async def test_fails_open_when_every_hub_reports_a_shared_dependency_down(site: Site) -> None:
+    """Redis stopped: /healthz is 503 on every hub, HAProxy has no hub UP in `hubs` — and still
+    serves through `hubs_failopen` (/healthz/live), so requests keep working (they commit to
+    PostgreSQL; their live events wait in the outbox) instead of a 503 from HAProxy."""
+    p0 = await fetch_token(site.haproxy.url, "p0-1")
+    site.queue.stop()
+    try:
+        async with asyncio.timeout(15):
+            while set((await site.haproxy.server_states()).values()) != {"DOWN"}:
+                await asyncio.sleep(0.1)
+        assert (await site.hubs[0].health())[0] == 503
+        failopen = await site.haproxy.stats("hubs_failopen")
+        assert {s["status"] for s in failopen.values()} == {"UP"}
+        for _ in range(3):
+            await register_task(site.haproxy.url, p0)
+    finally:
+        site.queue.start()
 
 
 async def test_reload_keeps_open_screens(site: Site) -> None:

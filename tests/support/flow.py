@@ -21,7 +21,7 @@ import json
 import random
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -32,7 +32,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from hub.db import Database
 from hub.models import Outbox, TaskEvent
-from tests.support.wsclient import fetch_token
+
+TokenSource = Callable[[str], Awaitable[str]]  # username -> bearer token
 
 # (service, eselon I, eselon II) of four units with staffed P1 and P2 desks (organisation.toml).
 ROUTES = (("data-informasi", "barenbang", "pusdatin"),
@@ -122,11 +123,9 @@ class Screens:
         self.tasks: list[asyncio.Task[None]] = []
 
     @classmethod
-    async def open(cls, base_url: str, ws_url: str, count: int) -> Screens:
+    async def open(cls, token: TokenSource, ws_url: str, count: int) -> Screens:
         plan = screen_plan(count)
-        users = sorted({u for u, _ in plan})
-        tokens = dict(zip(users, await asyncio.gather(*(fetch_token(base_url, u) for u in users)),
-                          strict=True))
+        tokens = {u: await token(u) for u in sorted({u for u, _ in plan})}
         screens = cls([Screen(ws_url, tokens[u], ch) for u, ch in plan])
         screens.tasks = [asyncio.create_task(s.run()) for s in screens.screens]
         return screens
@@ -154,8 +153,9 @@ class Flow:
     """Registrations at ``rate`` per second through ``base_url``; every third one claimed and
     disposed by the unit's P1 desk."""
 
-    def __init__(self, base_url: str, rate: float = 10.0) -> None:
+    def __init__(self, base_url: str, token: TokenSource, rate: float = 10.0) -> None:
         self.base_url = base_url
+        self.token = token
         self.rate = rate
         self.result = FlowResult()
         self._desk_work: set[asyncio.Task[None]] = set()
@@ -163,8 +163,7 @@ class Flow:
     async def run(self, seconds: float) -> FlowResult:
         users = [*P0_DESKS, *(f"p1-{e1}-1" for _, e1, _ in ROUTES),
                  *(f"spv-{unit}" for route in ROUTES for unit in route[1:])]
-        tokens = dict(zip(users, await asyncio.gather(
-            *(fetch_token(self.base_url, u) for u in users)), strict=True))
+        tokens = {u: await self.token(u) for u in users}
         limits = httpx.Limits(max_connections=40)
         async with httpx.AsyncClient(base_url=self.base_url, timeout=15.0, limits=limits) as http:
             start = time.monotonic()

@@ -57,6 +57,13 @@ class Run:
                 found.append(min(later) - closed)
         return found
 
+    def pauses(self, channels: set[str]) -> list[float]:
+        """Per screen of ``channels``: seconds from the disruption to the first event received
+        after it (how long live delivery paused for a busy channel)."""
+        t = self.disrupted_at or 0.0
+        return [min(e.at for e in s.events if e.at > t) - t for s in self.screens
+                if s.channel in channels and any(e.at > t for e in s.events)]
+
     def summary(self) -> str:
         back, gaps = self.back_after(), self.gaps()
         text = (f"flow: {self.flow.registered} registered, {self.flow.disposed} disposed, "
@@ -75,11 +82,11 @@ async def run_flow(site: Site, seconds: float, at: float | None = None,
                    screens: int = SCREENS) -> Run:
     """``screens`` screens through HAProxy, ``seconds`` of flow, ``disrupt`` called ``at``
     seconds in; then wait for everything to arrive and compare with the database."""
-    opened = await Screens.open(site.haproxy.url, site.haproxy.ws_url, screens)
+    opened = await Screens.open(site.token, site.haproxy.ws_url, screens)
     try:
         await opened.wait_subscribed()
         sessions = await site.haproxy.current_sessions()
-        flow = Flow(site.haproxy.url, RATE)
+        flow = Flow(site.haproxy.url, site.token, RATE)
         running = asyncio.create_task(flow.run(seconds))
         disrupted_at = None
         disruption: dict[str, object] = {}

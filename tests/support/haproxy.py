@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -66,7 +64,7 @@ def render(text: str, port: int, servers: Sequence[tuple[str, int]], run_dir: Pa
         if stripped.startswith(MARK):
             replace_next = stripped[len(MARK):]
             continue
-        if stripped.startswith("# BEGIN hubs"):
+        if stripped.startswith("# BEGIN hubs"):  # every pool lists the same hubs
             in_hubs = True
             seen.add("hubs")
             out.append(line)
@@ -142,15 +140,15 @@ class HAProxy:
         finally:
             writer.close()
 
-    async def stats(self) -> dict[str, dict[str, str]]:
-        """``show stat`` of the hubs backend's servers, by server name."""
+    async def stats(self, backend: str = "hubs") -> dict[str, dict[str, str]]:
+        """``show stat`` of one backend's servers, by server name."""
         text = await self.command("show stat")
         rows = [r for r in text.splitlines() if r and not r.startswith("#")]
         header = text.splitlines()[0].lstrip("# ").split(",")
         found: dict[str, dict[str, str]] = {}
         for row in rows:
             values = dict(zip(header, row.split(","), strict=False))
-            if values.get("pxname") == "hubs" and values.get("svname") not in ("BACKEND",
+            if values.get("pxname") == backend and values.get("svname") not in ("BACKEND",
                                                                                "FRONTEND"):
                 found[values["svname"]] = values
         return found
@@ -161,8 +159,12 @@ class HAProxy:
         return {name: s["status"].split()[0] for name, s in (await self.stats()).items()}
 
     async def current_sessions(self) -> dict[str, int]:
-        """Open connections (WebSockets included) per hub, as HAProxy counts them."""
-        return {name: int(s["scur"] or 0) for name, s in (await self.stats()).items()}
+        """Open connections (WebSockets included) per hub, as HAProxy counts them (both pools)."""
+        found: dict[str, int] = {}
+        for backend in ("hubs", "hubs_failopen"):
+            for name, s in (await self.stats(backend)).items():
+                found[name] = found.get(name, 0) + int(s["scur"] or 0)
+        return found
 
     def reload(self) -> None:
         """SIGUSR2 to the master: a new worker reads the configuration; the old one finishes."""
@@ -188,15 +190,3 @@ class HAProxy:
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
 
-def port_is_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def shipped_text() -> str:
-    return SHIPPED.read_text()
-
-
-def marked_lines(text: str) -> list[str]:
-    return re.findall(rf"^\s*{re.escape(MARK)}(.+)$", text, flags=re.M)

@@ -6,8 +6,9 @@ processes + HAProxy with the shipped ``deploy/haproxy.cfg``, all real processes.
     async with multihub(tmp_path, hubs=3) as site:
         site.haproxy.url, site.hubs[0], site.db, site.redis_url ...
 
-The real-time Redis is a private standalone redis-server unless ``redis_url`` is given (e.g. a
-Redis Cluster's URL, with ``queue_url`` naming the standalone Redis arq uses).
+A private standalone redis-server is always started: it is the only Redis, or, with ``cluster``
+given, the queue Redis (PTSA_QUEUE_URL: arq, sessions, throttles, kicks) while channel history
+and live fan-out go to the Redis Cluster (REDIS_URL=redis+cluster://...).
 """
 
 from __future__ import annotations
@@ -18,11 +19,16 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from config.settings import normalise_database_url
+from sqlmodel import select
+
+from config.settings import load_settings, normalise_database_url
+from hub.auth.tokens import TokenSigner
 from hub.db import Database
+from hub.models import Staff
 from tests.support.haproxy import HAProxy
 from tests.support.hubfixtures import seeded_env
 from tests.support.hubproc import HubProcess
+from tests.support.redis_cluster import RedisCluster
 from tests.support.servers import RedisServer, create_postgres_database, drop_postgres_database
 from tests.support.worker import WorkerProcess
 
@@ -36,12 +42,29 @@ class Site:
     hubs: list[HubProcess]
     worker: WorkerProcess
     db: Database
-    redis_url: str
+    redis_url: str  # REDIS_URL: the standalone Redis or the cluster
+    queue_url: str  # the standalone Redis
     log_dir: Path
+    queue: RedisServer
     names: list[str] = field(default_factory=list)  # HAProxy's name of each hub, in order
+    _tokens: dict[str, str] = field(default_factory=dict)
 
     def hub_named(self, name: str) -> HubProcess:
         return self.hubs[self.names.index(name)]
+
+    async def token(self, username: str) -> str:
+        """The bearer token ``POST /api/v1/auth/token`` would give, signed with the hubs' key
+        (a real sign-in costs an Argon2 verification, ~0.2 s of a shared core, per account;
+        tests/multihub/test_haproxy.py signs in through HAProxy for real)."""
+        if username not in self._tokens:
+            async with self.db.read() as session:
+                staff = (await session.exec(select(Staff).where(
+                    Staff.username == username))).one()
+            settings = load_settings(self.env)
+            signer = TokenSigner(settings.secret_key,
+                                 int(settings.session_max_age.total_seconds()))
+            self._tokens[username] = signer.issue(staff.id or 0, staff.session_epoch)
+        return self._tokens[username]
 
 
 def _terminate_all(hubs: list[HubProcess]) -> None:
@@ -51,17 +74,18 @@ def _terminate_all(hubs: list[HubProcess]) -> None:
 
 
 @asynccontextmanager
-async def multihub(tmp_path: Path, hubs: int = 3, redis_url: str | None = None,
+async def multihub(tmp_path: Path, hubs: int = 3, cluster: RedisCluster | None = None,
                    extra_env: Mapping[str, str] | None = None) -> AsyncIterator[Site]:
     async with AsyncExitStack() as stack:
-        if redis_url is None:
-            redis = RedisServer()
-            redis.start()
-            stack.callback(redis.cleanup)
-            redis_url = redis.url
+        queue = RedisServer()
+        queue.start()
+        stack.callback(queue.cleanup)
+        redis_url = cluster.url if cluster is not None else queue.url
         db_name, db_url = create_postgres_database()
         stack.callback(drop_postgres_database, db_name)
         env = await seeded_env(db_url, redis_url, tmp_path)
+        if cluster is not None:
+            env["PTSA_QUEUE_URL"] = queue.url
         env.update({"PTSA_LOG_LEVEL": "INFO", **(extra_env or {})})
         db = Database(normalise_database_url(db_url))
         stack.push_async_callback(db.dispose)
@@ -84,4 +108,5 @@ async def multihub(tmp_path: Path, hubs: int = 3, redis_url: str | None = None,
         stack.callback(haproxy.stop)
         haproxy.start()
         await haproxy.wait_ready()
-        yield Site(env, haproxy, processes, worker, db, redis_url, tmp_path, names)
+        yield Site(env, haproxy, processes, worker, db, redis_url, queue.url, tmp_path, queue,
+                   names)
