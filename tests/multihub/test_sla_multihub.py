@@ -1,4 +1,5 @@
-"""SLA breaches with three hubs behind HAProxy and one worker: each breach recorded once,
+"""SLA breaches with three hubs behind HAProxy and one worker (on a standalone Redis, and with
+the queue on a standalone Redis and history on the Redis Cluster): each breach recorded once,
 e-mailed once, texted once, and shown once on a supervisor's screen — even with the hub that
 registered (and scheduled) half of the requests killed before they fall due."""
 
@@ -25,8 +26,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 TASKS = 12
 
 
-@pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[tuple[Site, Mailbox, SmsGateway]]:
+@pytest.fixture(params=["standalone", "cluster"])
+async def site(request: pytest.FixtureRequest,
+               tmp_path: Path) -> AsyncIterator[tuple[Site, Mailbox, SmsGateway]]:
+    """On one standalone Redis, or with history on the Redis Cluster and the queue (arq) on a
+    standalone Redis."""
+    cluster = request.getfixturevalue("redis_cluster") if request.param == "cluster" else None
     box = Mailbox()
     with sms_gateway() as gateway:
         async with smtp_server(box) as port:
@@ -34,7 +39,7 @@ async def site(tmp_path: Path) -> AsyncIterator[tuple[Site, Mailbox, SmsGateway]
                      "PTSA_NOTIFY_LEASE": "4s", "PTSA_BASE_URL": "http://ptsa.test",
                      "PTSA_SMTP_URL": f"smtp://127.0.0.1:{port}?timeout=3",
                      "PTSA_SMS_URL": gateway.url}
-            async with multihub(tmp_path, hubs=3, extra_env=extra) as started:
+            async with multihub(tmp_path, hubs=3, cluster=cluster, extra_env=extra) as started:
                 yield started, box, gateway
             box.release()
 

@@ -64,6 +64,17 @@ class Run:
         return [min(e.at for e in s.events if e.at > t) - t for s in self.screens
                 if s.channel in channels and any(e.at > t for e in s.events)]
 
+    def longest_gap(self, channels: set[str], window: float = 10.0) -> float:
+        """The longest wait between two events received by one screen of ``channels`` within
+        ``window`` seconds after the disruption (the pause a busy channel's viewer saw)."""
+        t = self.disrupted_at or 0.0
+        gaps = [0.0]
+        for screen in self.screens:
+            if screen.channel in channels:
+                times = [e.at for e in screen.events if t - 2 <= e.at <= t + window]
+                gaps.extend(b - a for a, b in zip(times, times[1:], strict=False))
+        return max(gaps)
+
     def summary(self) -> str:
         back, gaps = self.back_after(), self.gaps()
         text = (f"flow: {self.flow.registered} registered, {self.flow.disposed} disposed, "
