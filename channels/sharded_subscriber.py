@@ -436,6 +436,8 @@ class _Link:
 
     def _handle(self, reply: Any) -> None:
         if not isinstance(reply, list) or not reply:
+            if reply == "ptsa-heartbeat":  # PING's answer outside subscribed mode
+                self._answered("PING", "ptsa-heartbeat")
             return
         kind = reply[0]
         if kind == "smessage":
@@ -446,18 +448,23 @@ class _Link:
             elif channel in self.channels:
                 self.owner._deliver(channel, data)
             return
-        head = self.inflight[0] if self.inflight else ("", "")
         if kind == "ssubscribe":
-            if head == ("SSUBSCRIBE", reply[1]):
-                self.inflight.popleft()
+            self._answered("SSUBSCRIBE", reply[1])
             self._subscribed(reply[1])
         elif kind == "sunsubscribe":
-            if head == ("SUNSUBSCRIBE", reply[1]):
-                self.inflight.popleft()
-            elif reply[1] in self.channels:
+            if not self._answered("SUNSUBSCRIBE", reply[1]) and reply[1] in self.channels:
                 self.owner._server_unsubscribed(self, reply[1])
-        elif kind == "pong" and head[0] == "PING":
-            self.inflight.popleft()
+        elif kind == "pong":
+            self._answered("PING", "ptsa-heartbeat")
+
+    def _answered(self, verb: str, channel: str) -> bool:
+        """Strike the command this push answers; False if none was waiting (the server's own
+        ``sunsubscribe``)."""
+        try:
+            self.inflight.remove((verb, channel))
+        except ValueError:
+            return False
+        return True
 
     def _subscribed(self, channel: str) -> None:
         if channel not in self.channels or ("SSUBSCRIBE", channel) in self.inflight:
