@@ -37,7 +37,7 @@ from typing import Any
 from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import ResponseError
+from redis.exceptions import MovedError, ResponseError
 
 from channels.slot_map import Address, SlotMap, parse_moved, slot_of
 from channels.subscriber import OnMessage, SubscriberUnavailable
@@ -84,7 +84,6 @@ class ShardedSubscriber:
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._map_lock = asyncio.Lock()
         self._map_at = 0.0
-        self._last_error = "not connected yet"
         self._tasks: set[asyncio.Task[Any]] = set()
         self.reconnects = 0  # links (re)connected, relocations included
         # What made channels move, for /healthz-style reports and tests: "moved" (-MOVED),
@@ -247,8 +246,7 @@ class ShardedSubscriber:
                         await conn.send_command("CLUSTER", "SLOTS")
                         reply = await conn.read_response()
                     fresh = SlotMap.parse(reply, address)
-                except Exception as exc:
-                    self._last_error = f"{type(exc).__name__}: {exc}"[:200]
+                except Exception:  # the next node, then the caller's back-off
                     continue
                 finally:
                     with contextlib.suppress(Exception):
@@ -396,7 +394,7 @@ class _Link:
                 reply = await conn.read_response(timeout=self.owner.heartbeat)
             except ResponseError as exc:
                 last_heard = time.monotonic()
-                self._refused(str(exc))
+                self._refused(exc)
                 continue
             now = time.monotonic()
             if reply is not None:
@@ -424,11 +422,13 @@ class _Link:
                 await conn.disconnect()
 
     # --- replies ---------------------------------------------------------------------------
-    def _refused(self, text: str) -> None:
+    def _refused(self, exc: ResponseError) -> None:
+        """An error answer: to the oldest command waiting (Redis answers in order)."""
+        text = str(exc)
         verb, channel = self.inflight.popleft() if self.inflight else ("", "")
         if verb == "SSUBSCRIBE" and channel in self.channels:
             self.remove(channel, sent=True)
-            if text.startswith("MOVED") or "MOVED" in text:
+            if isinstance(exc, MovedError) or text.startswith("MOVED"):
                 self.owner._moved(channel, text)
             else:
                 log.warning("SSUBSCRIBE %s on %s refused: %s", channel, self.name, text)
@@ -436,6 +436,8 @@ class _Link:
 
     def _handle(self, reply: Any) -> None:
         if not isinstance(reply, list) or not reply:
+            if reply == "ptsa-heartbeat":  # PING's answer outside subscribed mode
+                self._answered("PING", "ptsa-heartbeat")
             return
         kind = reply[0]
         if kind == "smessage":
@@ -446,18 +448,23 @@ class _Link:
             elif channel in self.channels:
                 self.owner._deliver(channel, data)
             return
-        head = self.inflight[0] if self.inflight else ("", "")
         if kind == "ssubscribe":
-            if head == ("SSUBSCRIBE", reply[1]):
-                self.inflight.popleft()
+            self._answered("SSUBSCRIBE", reply[1])
             self._subscribed(reply[1])
         elif kind == "sunsubscribe":
-            if head == ("SUNSUBSCRIBE", reply[1]):
-                self.inflight.popleft()
-            elif reply[1] in self.channels:
+            if not self._answered("SUNSUBSCRIBE", reply[1]) and reply[1] in self.channels:
                 self.owner._server_unsubscribed(self, reply[1])
-        elif kind == "pong" and head[0] == "PING":
-            self.inflight.popleft()
+        elif kind == "pong":
+            self._answered("PING", "ptsa-heartbeat")
+
+    def _answered(self, verb: str, channel: str) -> bool:
+        """Strike the command this push answers; False if none was waiting (the server's own
+        ``sunsubscribe``)."""
+        try:
+            self.inflight.remove((verb, channel))
+        except ValueError:
+            return False
+        return True
 
     def _subscribed(self, channel: str) -> None:
         if channel not in self.channels or ("SSUBSCRIBE", channel) in self.inflight:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +160,38 @@ async def test_primary_killed_under_flow_replica_takes_over_nothing_lost(
         assert realtime.subscriber.follows["lost"] >= 1  # type: ignore[union-attr]
         assert realtime.health() == "ok"
         print(f"live delivery on the killed primary's channel paused {paused:.1f} s")
+
+
+async def test_shard_without_a_primary_fails_the_check_and_the_health(
+        private_cluster: RedisCluster, redis_url: str, tmp_path: Path) -> None:
+    """A shard loses its primary and every replica: the start-up check refuses the cluster,
+    naming the nodes that say cluster_state:fail and those that do not answer; the subscriber's
+    health names the node it cannot reach. (Last: this cluster stays broken.)"""
+    from config.settings import load_settings
+    from hub.errors import ConfigError
+    from hub.redis_clients import check_cluster, require_cluster
+
+    cluster = private_cluster
+    async with cluster_realtime(cluster, redis_url, heartbeat=0.5) as (realtime, _history):
+        primary = primaries(cluster)[0]
+        channel = channel_on(cluster, primary)
+        await realtime.subscribe(RecordingSink(), channel, None, None)
+        for port in cluster.shards()[primary.port]:
+            cluster.kill(cluster.node(port))
+        cluster.kill(primary)
+        survivor = cluster.alive()[0]
+        async with asyncio.timeout(15):
+            while "cluster_state:fail" not in cluster.command("CLUSTER", "INFO", node=survivor):
+                await asyncio.sleep(0.2)
+        problems, notes = await check_cluster(cluster.url, timedelta(seconds=1))
+        assert f"node {survivor.address} reports cluster_state:fail" in " ".join(problems)
+        assert f"node {primary.address} does not answer" in " ".join(notes)
+        settings = load_settings({"REDIS_URL": cluster.url, "PTSA_QUEUE_URL": redis_url,
+                                  "PTSA_VAR_DIR": str(tmp_path)})
+        with pytest.raises(ConfigError) as caught:
+            await require_cluster(settings)
+        assert "cluster_state:fail" in caught.value.message
+        async with asyncio.timeout(10):
+            while primary.address not in realtime.health():
+                await asyncio.sleep(0.1)
+        assert "reconnecting" in realtime.health()
