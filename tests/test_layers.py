@@ -34,7 +34,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # hub.auth.accounts (staff accounts: ``ptsa user``, the admin pages) is a service although it
     # lives in hub/auth: changing a person's unit or role releases what they held (hub.tasks).
     # config.seed writes demo data through the models: a service, not a setting.
+    # hub.drain is the process's drain state (SIGTERM under PTSA_DRAIN) that hub.context holds.
     ("services", ("hub.tasks", "hub.reports", "hub.feedback", "hub.queue", "hub.context",
+                  "hub.drain",
                   "hub.auth.accounts", "config.seed",
                   "workers.sla", "workers.notify", "workers.batching")),
     # Where requests arrive: the socket, the JSON API, the pages.
