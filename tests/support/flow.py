@@ -165,7 +165,10 @@ class Flow:
                  *(f"spv-{unit}" for route in ROUTES for unit in route[1:])]
         tokens = {u: await self.token(u) for u in users}
         limits = httpx.Limits(max_connections=40)
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=15.0, limits=limits) as http:
+        # A generous timeout: this flow is about loss, not speed (bench/ measures speed), and on
+        # a shared 2-core machine a registration has been seen taking 7 s. HAProxy's own
+        # `timeout server` (30 s) still bounds a hung hub.
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=45.0, limits=limits) as http:
             start = time.monotonic()
             pending: set[asyncio.Task[None]] = set()
             for n in itertools.count():
