@@ -14,6 +14,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from config.seed import DEMO_PASSWORD
+from tests.support.flow import Screens, settle
 from tests.support.haproxy import SHIPPED, haproxy_executable, render
 from tests.support.multihub import Site, multihub
 from tests.support.wsclient import WsClient, fetch_token, register_task
@@ -127,6 +128,31 @@ async def test_fails_open_when_every_hub_reports_a_shared_dependency_down(site: 
             await register_task(site.haproxy.url, p0)
     finally:
         site.queue.start()
+
+
+async def test_haproxy_restart_drops_screens_that_recover_everything(site: Site) -> None:
+    """HAProxy stopped and started again: every screen's socket drops, each reconnects with
+    since/epoch and gets what was committed meanwhile; 0 lost, 0 shown twice."""
+    screens = await Screens.open(site.token, site.haproxy.ws_url, 12)
+    try:
+        await screens.wait_subscribed()
+        p0 = await site.token("p0-1")
+        for _ in range(3):
+            await register_task(site.hubs[0].url, p0)
+        site.haproxy.stop()
+        for _ in range(3):  # straight to a hub: HAProxy is down
+            await register_task(site.hubs[1].url, p0)
+        await asyncio.sleep(1.0)
+        site.haproxy.start()
+        await site.haproxy.wait_ready()
+        for _ in range(3):
+            await register_task(site.haproxy.url, p0)
+        result = await settle(site.db, screens.screens)
+        assert result.clean and result.expected > 0, result
+        assert all(s.closed_at and len(s.subscribed_at) >= 2 for s in screens.screens)
+        assert not any(s.unrecovered for s in screens.screens)
+    finally:
+        await screens.stop()
 
 
 async def test_reload_keeps_open_screens(site: Site) -> None:

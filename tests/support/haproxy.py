@@ -179,6 +179,7 @@ class HAProxy:
             return ""
 
     def stop(self) -> None:
+        """SIGTERM (as ``systemctl stop``); ``start`` brings it back on the same port."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -187,6 +188,9 @@ class HAProxy:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+    def close(self) -> None:
+        self.stop()
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
 

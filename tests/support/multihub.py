@@ -105,7 +105,7 @@ async def multihub(tmp_path: Path, hubs: int = 3, cluster: RedisCluster | None =
         names = [f"hub{n + 1}" for n in range(hubs)]
         haproxy = HAProxy(list(zip(names, (h.port for h in processes), strict=True)),
                           tmp_path / "haproxy.log")
-        stack.callback(haproxy.stop)
+        stack.callback(haproxy.close)
         haproxy.start()
         await haproxy.wait_ready()
         yield Site(env, haproxy, processes, worker, db, redis_url, queue.url, tmp_path, queue,
