@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 OnRefill = Callable[[Collection[str]], Awaitable[None]]  # gap fill of the channels named
 _MAX_BACKOFF_S = 2.0  # short: a failover takes seconds, and screens wait for it
 _MAP_TIMEOUT_S = 1.0
+_CONNECT_TIMEOUT_S = 2.0
 
 
 def _connection(address: Address, password: str | None) -> Connection:
@@ -250,7 +251,7 @@ class ShardedSubscriber:
                     continue
                 finally:
                     with contextlib.suppress(Exception):
-                        await conn.disconnect()
+                        await conn.disconnect(nowait=True)
                 if len(fresh):
                     self.map, self._map_at = fresh, time.monotonic()
                     self._relocate()
@@ -359,7 +360,15 @@ class _Link:
 
     async def _connect(self) -> None:
         conn = _connection(self.address, self.owner.password)
-        await conn.connect()
+        try:
+            # Bounded: a hung node accepts the TCP connection (the kernel does) and then never
+            # answers the handshake, and this connection has no read timeout of its own.
+            async with asyncio.timeout(_CONNECT_TIMEOUT_S):
+                await conn.connect()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await conn.disconnect(nowait=True)
+            raise
         self.conn = conn
         self.inflight.clear()
         while not self.queue.empty():
@@ -419,7 +428,7 @@ class _Link:
         self._filler = None
         if conn is not None:
             with contextlib.suppress(Exception):
-                await conn.disconnect()
+                await conn.disconnect(nowait=True)
 
     # --- replies ---------------------------------------------------------------------------
     def _refused(self, exc: ResponseError) -> None:
