@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from redis.asyncio import Redis
 
 from channels import names
@@ -155,3 +156,47 @@ async def test_kick_on_the_queue_redis_reaches_the_process(redis_cluster: RedisC
             while not realtime.kicked:  # type: ignore[attr-defined]
                 await asyncio.sleep(0.01)
         assert '"username": "p0-1"' in realtime.kicked[0]  # type: ignore[attr-defined]
+
+
+async def test_always_channels_and_an_unreachable_cluster(redis_cluster: RedisCluster) -> None:
+    """A channel given as ``always`` is subscribed from start() on, where its slot lives; with
+    no node reachable, acquire gives up with SubscriberUnavailable and health names the node."""
+    from channels.sharded_subscriber import ShardedSubscriber
+    from channels.subscriber import SubscriberUnavailable
+    from tests.support.servers import free_port
+
+    key = names.live_key(channel_on(redis_cluster, primaries(redis_cluster)[2]))
+    heard: list[tuple[str, str]] = []
+
+    async def nothing(_keys: object) -> None:
+        return None
+
+    seeds = [("127.0.0.1", n.port) for n in primaries(redis_cluster)]
+    subscriber = ShardedSubscriber(seeds, lambda k, d: heard.append((k, d)), nothing,
+                                   always=(key,), heartbeat=0.5)
+    subscriber.start()
+    client = cluster_client(redis_cluster.url, timedelta(seconds=2), decode_responses=True)
+    try:
+        async with asyncio.timeout(5):
+            while not subscriber.subscribed(key):
+                await asyncio.sleep(0.01)
+        await client.execute_command("SPUBLISH", key, "hello")
+        async with asyncio.timeout(5):
+            while not heard:
+                await asyncio.sleep(0.01)
+        assert heard == [(key, "hello")]
+    finally:
+        await subscriber.stop()
+        await client.aclose()
+    dead = ("127.0.0.1", free_port())
+    nowhere = ShardedSubscriber([dead], lambda k, d: None, nothing, subscribe_timeout=1.0)
+    nowhere.start()
+    try:
+        attempt = asyncio.create_task(nowhere.acquire(key))
+        await asyncio.sleep(0.5)
+        assert f"redis cluster node 127.0.0.1:{dead[1]} reconnecting" in nowhere.health()
+        with pytest.raises(SubscriberUnavailable):
+            await attempt
+        assert not nowhere.subscribed(key)
+    finally:
+        await nowhere.stop()
