@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from redis.asyncio import Redis
 
 from channels import names
@@ -142,11 +143,10 @@ async def test_kick_on_the_queue_redis_reaches_the_process(redis_cluster: RedisC
     from hub.auth.sessions import kick
 
     async with cluster_realtime(redis_cluster, redis_url) as (realtime, _history):
-        async with asyncio.timeout(5):
-            while realtime.health() != "ok" or not realtime.kicks:  # type: ignore[truthy-bool]
-                await asyncio.sleep(0.01)
-            while not realtime.kicks.subscribed(names.KICK_KEY) and \
-                    realtime.kicks.reconnects == 0:  # type: ignore[union-attr]
+        kicks = realtime.kicks
+        assert kicks is not None and kicks.redis_url == redis_url
+        async with asyncio.timeout(5):  # connected and subscribed to the kick channel
+            while kicks.reconnects == 0 or realtime.health() != "ok":
                 await asyncio.sleep(0.01)
         queue = Redis.from_url(redis_url, decode_responses=True)
         await kick(queue, "p0-1", "s1")
@@ -155,3 +155,94 @@ async def test_kick_on_the_queue_redis_reaches_the_process(redis_cluster: RedisC
             while not realtime.kicked:  # type: ignore[attr-defined]
                 await asyncio.sleep(0.01)
         assert '"username": "p0-1"' in realtime.kicked[0]  # type: ignore[attr-defined]
+
+
+async def test_always_channels_and_an_unreachable_cluster(redis_cluster: RedisCluster) -> None:
+    """A channel given as ``always`` is subscribed from start() on, where its slot lives; with
+    no node reachable, acquire gives up with SubscriberUnavailable and health names the node."""
+    from channels.sharded_subscriber import ShardedSubscriber
+    from channels.subscriber import SubscriberUnavailable
+    from tests.support.servers import free_port
+
+    key = names.live_key(channel_on(redis_cluster, primaries(redis_cluster)[2]))
+    heard: list[tuple[str, str]] = []
+
+    async def nothing(_keys: object) -> None:
+        return None
+
+    seeds = [("127.0.0.1", n.port) for n in primaries(redis_cluster)]
+    subscriber = ShardedSubscriber(seeds, lambda k, d: heard.append((k, d)), nothing,
+                                   always=(key,), heartbeat=0.5)
+    subscriber.start()
+    client = cluster_client(redis_cluster.url, timedelta(seconds=2), decode_responses=True)
+    try:
+        async with asyncio.timeout(5):
+            while not subscriber.subscribed(key):
+                await asyncio.sleep(0.01)
+        await client.execute_command("SPUBLISH", key, "hello")
+        async with asyncio.timeout(5):
+            while not heard:
+                await asyncio.sleep(0.01)
+        assert heard == [(key, "hello")]
+    finally:
+        await subscriber.stop()
+        await client.aclose()
+    dead = ("127.0.0.1", free_port())
+    nowhere = ShardedSubscriber([dead], lambda k, d: None, nothing, subscribe_timeout=1.0)
+    nowhere.start()
+    try:
+        attempt = asyncio.create_task(nowhere.acquire(key))
+        await asyncio.sleep(0.5)
+        assert f"redis cluster node 127.0.0.1:{dead[1]} reconnecting" in nowhere.health()
+        with pytest.raises(SubscriberUnavailable):
+            await attempt
+        assert not nowhere.subscribed(key)
+    finally:
+        await nowhere.stop()
+
+
+async def test_a_slow_gap_fill_holds_a_bounded_number_of_messages(
+        redis_cluster: RedisCluster) -> None:
+    """While a gap fill hangs (history unreachable), live messages are held up to a limit; past
+    it they are dropped and the fill runs once more afterwards (its later snapshot covers them),
+    then only what arrived after the drop is delivered from the hold."""
+    from channels.sharded_subscriber import ShardedSubscriber
+
+    node = primaries(redis_cluster)[1]
+    key = names.live_key(channel_on(redis_cluster, node))
+    heard: list[str] = []
+    fills: list[list[str]] = []
+    release = asyncio.Event()
+
+    async def slow_fill(keys: object) -> None:
+        fills.append(list(keys))  # type: ignore[call-overload]
+        if len(fills) == 1:
+            await release.wait()
+
+    seeds = [("127.0.0.1", node.port)]
+    subscriber = ShardedSubscriber(seeds, lambda _k, d: heard.append(d), slow_fill,
+                                   heartbeat=0.5, hold_limit=5)
+    subscriber.start()
+    client = cluster_client(redis_cluster.url, timedelta(seconds=2), decode_responses=True)
+    killer = Redis(port=node.port)
+    try:
+        await subscriber.acquire(key)
+        await killer.client_kill_filter(_type="pubsub")
+        async with asyncio.timeout(10):
+            while not fills:  # reconnected, confirmed, and the fill is hanging
+                await asyncio.sleep(0.01)
+        for n in range(1, 13):
+            await client.execute_command("SPUBLISH", key, str(n))
+        await asyncio.sleep(0.3)
+        assert heard == []  # held, not delivered, while the fill hangs
+        release.set()
+        async with asyncio.timeout(5):
+            while len(heard) < 2:
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)
+        assert fills == [[key], [key]]
+        assert heard == ["11", "12"]
+    finally:
+        await subscriber.stop()
+        await client.aclose()
+        await killer.aclose()

@@ -162,6 +162,35 @@ async def test_primary_killed_under_flow_replica_takes_over_nothing_lost(
         print(f"live delivery on the killed primary's channel paused {paused:.1f} s")
 
 
+async def test_primary_that_hangs_is_left_by_the_heartbeat(private_cluster: RedisCluster,
+                                                           redis_url: str) -> None:
+    """SIGSTOP a primary (no RST: the connection just goes silent): the heartbeat gives up on
+    it, the replica is promoted, and the socket holds every event once, in order."""
+    cluster = private_cluster
+    async with cluster_realtime(cluster, redis_url, heartbeat=0.5) as (realtime, history):
+        victim = next(n for n in primaries(cluster) if cluster.shards()[n.port])
+        replicas = cluster.shards()[victim.port]
+        channel = channel_on(cluster, victim)
+        sink = RecordingSink()
+        await realtime.subscribe(sink, channel, None, None)
+        feed = Feed(history, [channel])
+        feed.start()
+        await asyncio.sleep(0.3)
+        cluster.pause(victim)
+        try:
+            promoted = await asyncio.to_thread(cluster.wait_for_failover, victim, replicas)
+            await asyncio.sleep(1.0)
+            sent = await feed.stop()
+            await wait_all([sink], sent)
+        finally:
+            cluster.kill(victim)  # SIGKILL ends a stopped process too
+        assert ids(sink) == list(range(1, sent + 1))
+        links = realtime.subscriber.links  # type: ignore[union-attr]
+        assert [a[1] for a, link in links.items()
+                if names.live_key(channel) in link.channels] == [promoted.port]
+        assert realtime.subscriber.follows["lost"] >= 1  # type: ignore[union-attr]
+
+
 async def test_shard_without_a_primary_fails_the_check_and_the_health(
         private_cluster: RedisCluster, redis_url: str, tmp_path: Path) -> None:
     """A shard loses its primary and every replica: the start-up check refuses the cluster,

@@ -68,6 +68,7 @@ def _free_base(count: int) -> int:
 class Node:
     port: int
     proc: subprocess.Popen[bytes] | None = None
+    paused: bool = False  # SIGSTOPped: running, but answers nothing
 
     @property
     def address(self) -> str:
@@ -159,7 +160,9 @@ class RedisCluster:
         return next(n for n in self.nodes if n.port == port)
 
     def alive(self) -> list[Node]:
-        return [n for n in self.nodes if n.proc is not None and n.proc.poll() is None]
+        """The nodes that run and answer (not killed, not paused)."""
+        return [n for n in self.nodes
+                if n.proc is not None and n.proc.poll() is None and not n.paused]
 
     # --- inspection ----------------------------------------------------------------------
     def command(self, *args: str, node: Node | None = None) -> str:
@@ -213,6 +216,18 @@ class RedisCluster:
             node.proc.send_signal(signal.SIGKILL)
             node.proc.wait(timeout=10)
         node.proc = None
+        node.paused = False
+
+    def pause(self, node: Node) -> None:
+        """SIGSTOP one node: its connections stay open but nothing answers (a hung host)."""
+        if node.proc and node.proc.poll() is None:
+            node.proc.send_signal(signal.SIGSTOP)
+            node.paused = True
+
+    def resume(self, node: Node) -> None:
+        if node.proc and node.proc.poll() is None:
+            node.proc.send_signal(signal.SIGCONT)
+        node.paused = False
 
     def wait_for_failover(self, dead: Node, replicas: list[int], timeout: float = 30.0) -> Node:
         """Wait until one of ``replicas`` (the dead primary's, from ``shards()`` taken before
