@@ -1,7 +1,8 @@
 """Work flowing through HAProxy to three hub processes (one worker, PostgreSQL, Redis) while
 100 screens follow p0/p1/p2/sup channels; afterwards every screen's events are compared with the
 database (the outbox: which events each channel must carry): 0 lost, 0 shown twice. The
-failure tests use a shorter flow (20 s, the disruption 6 s in) to keep the folder's time down."""
+standalone flow and the failure tests run 20 s (the disruption 6 s in) to keep the folder's time
+down; the 60 s flow of the issue runs on the cluster."""
 
 from __future__ import annotations
 
@@ -28,12 +29,14 @@ async def site(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
 
 
 async def test_flow_through_haproxy_loses_and_repeats_nothing(site: Site) -> None:
-    run = await run_flow(site, seconds=60)
+    # 20 s here: the issue's 60 s run is the cluster's (tests/multihub/test_cluster_flow.py);
+    # on a standalone Redis the same flow only repeats it, at a minute of the suite's time.
+    run = await run_flow(site, seconds=20)
     print(run.summary())
     assert all(n >= SCREENS // 5 for n in run.sessions_before.values()), run.sessions_before
-    assert run.flow.registered >= 590 and not run.flow.failed, run.flow.failed[:5]
+    assert run.flow.registered >= 190 and not run.flow.failed, run.flow.failed[:5]
     assert run.comparison.clean, run.comparison
-    assert run.comparison.expected > 3000  # the comparison covered real traffic
+    assert run.comparison.expected > 1000  # the comparison covered real traffic
     assert not any(s.unrecovered or s.errors for s in run.screens)
 
 
