@@ -73,6 +73,18 @@ def query_token(scope: Scope) -> str | None:
     return values[0].strip() if values and values[0].strip() else None
 
 
+def forget_handshake(scope: Scope) -> None:
+    """Let go of what only the handshake needed. The scope lives as long as the socket (uvicorn
+    and every middleware frame hold it): its headers (cookies, user agent…, ~1 KiB), the query
+    (a bearer token) and the resolved browser session would otherwise stay for hours. The
+    identity has been taken out of them; nothing reads them again."""
+    scope["headers"] = []
+    scope["query_string"] = b""
+    scope["subprotocols"] = []
+    if "session" in scope:
+        scope["session"] = None
+
+
 class PrincipalCache:
     def __init__(self, db: Database, tokens: TokenSigner, ttl: float = 10.0) -> None:
         self.db = db

@@ -15,6 +15,11 @@ the caller sends the ordinary ASGI message instead (every prepared message also 
 backlog and closing all stay uvicorn's. Under any other server (the test client, plain
 ``--ws websockets-sansio``) the extension is absent and every frame takes the ordinary path.
 
+It also holds less while a socket is idle (docs/BENCHMARKS.md, "Issue 17: idle memory"): its
+incoming queue and ``writable`` flag are ``hub.ws.light_sync``'s (no empty deques), and the
+handshake's request and response objects (every header, parsed twice) are let go once the
+handshake is answered.
+
 Start uvicorn with ``--ws hub.ws.wire:HubWebSocketProtocol`` (``hub.cli.runner.web_command`` does).
 """
 
@@ -26,6 +31,8 @@ from typing import Any
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
+
+from hub.ws.light_sync import LightEvent, LightQueue
 
 PROTOCOL_CLASS = "hub.ws.wire:HubWebSocketProtocol"
 EXTENSION = "ptsa.wire"  # scope["extensions"][EXTENSION] == {"write": WireWrite}
@@ -55,6 +62,19 @@ def wire_writer(scope: MutableMapping[str, Any]) -> WireWrite | None:
 
 class HubWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's sans-I/O WebSocket protocol, offering ``ptsa.wire`` to the application."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = LightQueue()  # type: ignore[assignment]
+        self.writable = LightEvent()  # type: ignore[assignment]
+        self.writable.set()
+
+    def start_keepalive(self) -> None:
+        # Called once, right after the accepting response went out: the parsed request and the
+        # response are never read again, and would otherwise stay for the socket's life.
+        super().start_keepalive()
+        self.request = None  # type: ignore[assignment]
+        self.response = None  # type: ignore[assignment]
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
