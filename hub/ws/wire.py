@@ -63,6 +63,18 @@ def wire_writer(scope: MutableMapping[str, Any]) -> WireWrite | None:
 class HubWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's sans-I/O WebSocket protocol, offering ``ptsa.wire`` to the application."""
 
+    # uvicorn's protocol sets ~37 attributes on each connection. Past 30, CPython gives up the
+    # compact shared-key instance dict for a ~1.6 KiB table per object; as slots (which the
+    # parent's plain ``self.x = …`` assignments fill) they cost 8 bytes each. An attribute a
+    # later uvicorn adds simply lands in the instance dict.
+    __slots__ = ("app", "app_state", "asgi_version", "client", "close_sent", "close_timeout",
+                 "close_timer", "config", "conn", "connections", "curr_msg_data_type",
+                 "default_headers", "disconnected", "frames", "handshake_complete",
+                 "handshake_initiated", "initial_response", "last_ping_rtt", "logger", "loop",
+                 "pending_ping_payload", "ping_interval", "ping_sent_at", "ping_timeout",
+                 "ping_timer", "pong_timer", "queue", "read_paused", "request", "response",
+                 "root_path", "scheme", "scope", "server", "tasks", "transport", "writable")
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = LightQueue()  # type: ignore[assignment]

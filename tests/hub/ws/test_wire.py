@@ -252,6 +252,8 @@ async def test_an_open_socket_holds_no_handshake_objects_and_still_works() -> No
             assert proto.request is None and proto.response is None  # type: ignore[comparison-overlap]
             assert isinstance(proto.queue, LightQueue)
             assert isinstance(proto.writable, LightEvent)
+            # uvicorn's attributes went to the slots, not to a per-connection dict table.
+            assert not set(HubWebSocketProtocol.__slots__) & set(vars(proto))
             await asyncio.sleep(0.5)  # several keep-alive pings, each answered
             assert proto.last_ping_rtt > 0 and not proto.close_sent
             await ws.send("d")
