@@ -85,6 +85,12 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
         # Called once, right after the accepting response went out: the parsed request and the
         # response are never read again, and would otherwise stay for the socket's life.
         super().start_keepalive()
+        request = getattr(self, "request", None)
+        if request is not None:
+            # websockets' parser is one generator for the socket's life, and the parsed request
+            # is a local of it: empty it (headers, path with the token), it is never read again.
+            request.headers.clear()
+            request.path = ""
         self.request = None  # type: ignore[assignment]
         self.response = None  # type: ignore[assignment]
 

@@ -211,10 +211,15 @@ async def test_the_hub_fans_out_prepared_frames(app: Any) -> None:
 
 class RecordingProtocol(HubWebSocketProtocol):
     made: list[RecordingProtocol] = []
+    requests: list[Any] = []
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         RecordingProtocol.made.append(self)
+
+    def handle_connect(self, event: Any) -> None:
+        RecordingProtocol.requests.append(event)
+        super().handle_connect(event)
 
 
 async def test_an_open_socket_holds_no_handshake_objects_and_still_works() -> None:
@@ -223,7 +228,7 @@ async def test_an_open_socket_holds_no_handshake_objects_and_still_works() -> No
     pongs) still work, and a client's close reaches the app with its code."""
     from hub.ws.light_sync import LightEvent, LightQueue
 
-    RecordingProtocol.made = []
+    RecordingProtocol.made, RecordingProtocol.requests = [], []
     received: list[Any] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -244,12 +249,15 @@ async def test_an_open_socket_holds_no_handshake_objects_and_still_works() -> No
         async with asyncio.timeout(10):
             while not server.started:
                 await asyncio.sleep(0.02)
-        async with connect(f"ws://127.0.0.1:{port}/", compression=None) as ws:
+        async with connect(f"ws://127.0.0.1:{port}/?token=secret", compression=None) as ws:
             [proto] = RecordingProtocol.made
             for text in ("a", "b", "c"):  # a burst: queued while the app handles the first
                 await ws.send(text)
             assert [await asyncio.wait_for(ws.recv(), 5) for _ in range(3)] == ["A", "B", "C"]
             assert proto.request is None and proto.response is None  # type: ignore[comparison-overlap]
+            # websockets' parser generator still holds the request: emptied (token, headers).
+            [request] = RecordingProtocol.requests
+            assert request.path == "" and not request.headers
             assert isinstance(proto.queue, LightQueue)
             assert isinstance(proto.writable, LightEvent)
             # uvicorn's attributes went to the slots, not to a per-connection dict table.
