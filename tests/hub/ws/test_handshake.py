@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from hub.ws.handshake import forget_handshake, query_token
 
@@ -29,3 +29,40 @@ def test_a_scope_without_a_session_gets_no_session_key() -> None:
     scope: dict[str, Any] = {"type": "websocket", "headers": [], "query_string": b""}
     forget_handshake(scope)
     assert "session" not in scope
+
+
+def _principal(role: str = "p1", epoch: int = 0, scope: frozenset[str] = frozenset()) -> Any:
+    from datetime import UTC, datetime
+
+    from hub.auth.principal import Principal
+    from hub.models import Staff
+
+    staff = Staff(id=7, username="budi", full_name="Budi", role=role, unit_code="barenbang",
+                  password_hash="x", session_epoch=epoch,
+                  created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    return Principal(staff, scope, "eselon1")
+
+
+def test_sockets_of_one_account_share_one_principal_while_it_is_unchanged() -> None:
+    from hub.ws.handshake import PrincipalCache
+
+    cache = PrincipalCache(cast(Any, None), cast(Any, None))
+    first = cache.share(_principal())
+    again = cache.share(_principal())  # loaded afresh, same row: the held one is reused
+    assert again is first
+    for changed in (_principal(role="p2"), _principal(epoch=1),
+                    _principal(scope=frozenset({"barenbang"}))):
+        fresh = cache.share(changed)
+        assert fresh is changed and fresh is not first  # never an old principal for a new row
+    assert cache.share(_principal()) is not first  # the last one loaded is the one shared now
+
+
+def test_a_principal_no_socket_holds_is_not_kept() -> None:
+    import gc
+
+    from hub.ws.handshake import PrincipalCache
+
+    cache = PrincipalCache(cast(Any, None), cast(Any, None))
+    cache.share(_principal())
+    gc.collect()
+    assert cache._shared.get("budi") is None
