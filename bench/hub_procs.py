@@ -85,7 +85,8 @@ def start_hub_processes(fanout_port: int, publisher: str, password: str) -> HubP
     gc_path = workdir / "hub-gc.json"
     api_port = free_port()
 
-    def hub(port: int, name: str, extra: list[str]) -> subprocess.Popen[bytes]:
+    def hub(port: int, name: str, extra: list[str],
+            env: dict[str, str] = env) -> subprocess.Popen[bytes]:
         log = open(workdir / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it open
         return subprocess.Popen(
             [sys.executable, "-m", "bench.hub_server", "--port", str(port), *extra],
@@ -93,6 +94,8 @@ def start_hub_processes(fanout_port: int, publisher: str, password: str) -> HubP
             start_new_session=True)
 
     fanout = hub(fanout_port, "fanout", ["--gc-probe", str(gc_path)])
-    api = hub(api_port, "api", [])
+    # Only the measured process is traced (PTSA_BENCH_TRACEMALLOC, bench/trace_alloc.py).
+    api = hub(api_port, "api", [], {k: v for k, v in env.items()
+                                    if not k.startswith("PTSA_BENCH_TRACEMALLOC")})
     return HubProcesses(fanout, api, redis, f"http://127.0.0.1:{api_port}", redis_url,
                         workdir, gc_path, env)

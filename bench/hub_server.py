@@ -5,15 +5,17 @@
 Same application (``hub.app.create_app``) and same uvicorn settings as
 ``hub.cli.runner.web_command`` (``websockets-sansio`` with prepared fan-out frames,
 permessage-deflate off, 64 KiB messages, no access log); the only addition is the probe that
-time-stamps garbage-collection pauses, written at shutdown. """
+time-stamps garbage-collection pauses, written at shutdown, and (``PTSA_BENCH_TRACEMALLOC=PATH``)
+a tracemalloc diff of what the open connections hold (``bench/trace_alloc.py``). """
 
 from __future__ import annotations
 
 import argparse
+import os
 
 import uvicorn
 
-from bench import gc_probe
+from bench import gc_probe, trace_alloc
 from config.settings import load_settings
 from hub.app import create_app
 from hub.ws.wire import PROTOCOL_CLASS
@@ -27,6 +29,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = load_settings().with_overrides(host=args.host, port=args.port)
     app = create_app(settings)
+    trace_path = os.environ.get(trace_alloc.ENV)
+    if trace_path:
+        def live() -> int | None:
+            ws = getattr(getattr(app.state, "ctx", None), "ws", None)
+            return None if ws is None else len(ws.registry)
+
+        trace_alloc.install(trace_path, live)
     if args.gc_probe:
         probe = gc_probe.install(args.gc_probe)
     uvicorn.run(app, host=args.host, port=args.port, ws=PROTOCOL_CLASS,

@@ -101,10 +101,14 @@ class CleanUrls:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself (nor NoStore): it hands back the next app's. A WebSocket lives
+        # for hours, and an awaiting frame here would stay suspended in memory as long.
         if scope["type"] != "http" or url_is_clean(scope["path"], scope["query_string"]):
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        return self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         error = InvalidInput("the address holds control characters or is not UTF-8",
                              code="bad_url").with_status(400)
         request = Request(scope, receive)
@@ -126,11 +130,12 @@ class NoStore:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if scope["type"] != "http" or scope["path"].startswith(("/static/", "/healthz")):
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        return self._no_store(scope, receive, send)
 
+    async def _no_store(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_no_store(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", ())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Awaitable
 from dataclasses import asdict, dataclass
 from http.cookies import SimpleCookie
 from typing import Any
@@ -98,13 +99,19 @@ class PrincipalMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Without a cookie to resolve it hands back the next app's coroutine instead of awaiting
+        # it: no frame of this middleware stays suspended for a WebSocket's hours.
         if scope["type"] in ("http", "websocket"):
             scope["principal"] = None
             scope["session"] = None
             cookie = cookie_from_scope(scope)
             if cookie:
-                await _resolve(scope, cookie)
+                return self._resolved(cookie, scope, receive, send)
+        return self.app(scope, receive, send)
+
+    async def _resolved(self, cookie: str, scope: Scope, receive: Receive, send: Send) -> None:
+        await _resolve(scope, cookie)
         await self.app(scope, receive, send)
 
 

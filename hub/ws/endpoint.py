@@ -36,7 +36,13 @@ from hub.models import Task
 from hub.tasks.commands import actor_of, state_of
 from hub.ws.connection import Connection
 from hub.ws.gc_governor import CollectorGovernor
-from hub.ws.handshake import HandshakeRefused, PrincipalCache, allowed_origins, identify
+from hub.ws.handshake import (
+    HandshakeRefused,
+    PrincipalCache,
+    allowed_origins,
+    forget_handshake,
+    identify,
+)
 from hub.ws.registry import ConnectionRegistry
 from hub.ws.wire import prepared_message, wire_writer
 
@@ -174,6 +180,7 @@ class WebSocketHub:
             await _refuse(scope, send, exc)
             return
         await send({"type": "websocket.accept"})
+        forget_handshake(scope)
         cap = self.settings.ws_max_sockets_per_account
         if self.registry.count(identity.principal.username) >= cap:
             # Accepted first so that a browser can read the code (a refused handshake is only

@@ -15,6 +15,7 @@ user's cache entries, so a revoked token cannot ride the cache back in.
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -73,12 +74,40 @@ def query_token(scope: Scope) -> str | None:
     return values[0].strip() if values and values[0].strip() else None
 
 
+def forget_handshake(scope: Scope) -> None:
+    """Let go of what only the handshake needed. The scope lives as long as the socket (uvicorn
+    and every middleware frame hold it): its headers (cookies, user agent…, ~1 KiB), the query
+    (a bearer token) and the resolved browser session would otherwise stay for hours. The
+    identity has been taken out of them; nothing reads them again."""
+    scope["headers"] = []
+    scope["query_string"] = b""
+    scope["subprotocols"] = []
+    if "session" in scope:
+        scope["session"] = None
+
+
 class PrincipalCache:
     def __init__(self, db: Database, tokens: TokenSigner, ttl: float = 10.0) -> None:
         self.db = db
         self.tokens = tokens
         self.ttl = ttl
         self._entries: dict[tuple[int, int], tuple[float, Principal]] = {}
+        self._shared: weakref.WeakValueDictionary[str, Principal] = \
+            weakref.WeakValueDictionary()
+
+    def share(self, principal: Principal) -> Principal:
+        """An equal principal that open sockets already hold, else this one (shared from now on).
+
+        Screens reconnect at all hours, so each cache miss loads the account again; without
+        this, hundreds of sockets of one account would each keep their own copy of the same row
+        (~1.5 KiB with its ORM state). Equal means every column, the scope and the unit level:
+        a principal loaded after a change (role, unit, epoch…) is never replaced by an old one.
+        """
+        held = self._shared.get(principal.username)
+        if held is not None and _same(held, principal):
+            return held
+        self._shared[principal.username] = principal
+        return principal
 
     async def from_token(self, token: str) -> Identity:
         """Raises NotAuthenticated for a bad, expired or revoked token."""
@@ -93,6 +122,7 @@ class PrincipalCache:
         if principal is None:
             raise NotAuthenticated("the account is inactive or its sessions were revoked; "
                                    "sign in again", code="revoked")
+        principal = self.share(principal)
         if len(self._entries) > 10_000:
             self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
         self._entries[key] = (now + self.ttl, principal)
@@ -100,6 +130,11 @@ class PrincipalCache:
 
     def forget(self, username: str) -> None:
         self._entries = {k: v for k, v in self._entries.items() if v[1].username != username}
+
+
+def _same(a: Principal, b: Principal) -> bool:
+    return (a.scope == b.scope and a.unit_level == b.unit_level
+            and a.staff.model_dump() == b.staff.model_dump())
 
 
 async def identify(scope: Scope, settings: Settings, allowed: frozenset[str],
@@ -125,7 +160,7 @@ async def identify(scope: Scope, settings: Settings, allowed: frozenset[str],
             # A browser always sends Origin; a cookie without one is not a page of ours.
             raise HandshakeRefused("a session cookie needs an Origin header",
                                    code="bad_origin").with_status(403)
-        return Identity(principal, session.epoch, session.sid)
+        return Identity(cache.share(principal), session.epoch, session.sid)
     device_token = cookie_token(scope)
     if device_token is not None:  # a hall display (hub/queue/devices.py)
         try:

@@ -15,6 +15,11 @@ the caller sends the ordinary ASGI message instead (every prepared message also 
 backlog and closing all stay uvicorn's. Under any other server (the test client, plain
 ``--ws websockets-sansio``) the extension is absent and every frame takes the ordinary path.
 
+It also holds less while a socket is idle (docs/BENCHMARKS.md, "Issue 17: idle memory"): its
+incoming queue and ``writable`` flag are ``hub.ws.light_sync``'s (no empty deques), and the
+handshake's request and response objects (every header, parsed twice) are let go once the
+handshake is answered.
+
 Start uvicorn with ``--ws hub.ws.wire:HubWebSocketProtocol`` (``hub.cli.runner.web_command`` does).
 """
 
@@ -26,6 +31,8 @@ from typing import Any
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
+
+from hub.ws.light_sync import LightEvent, LightQueue
 
 PROTOCOL_CLASS = "hub.ws.wire:HubWebSocketProtocol"
 EXTENSION = "ptsa.wire"  # scope["extensions"][EXTENSION] == {"write": WireWrite}
@@ -55,6 +62,37 @@ def wire_writer(scope: MutableMapping[str, Any]) -> WireWrite | None:
 
 class HubWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's sans-I/O WebSocket protocol, offering ``ptsa.wire`` to the application."""
+
+    # uvicorn's protocol sets ~37 attributes on each connection. Past 30, CPython gives up the
+    # compact shared-key instance dict for a ~1.6 KiB table per object; as slots (which the
+    # parent's plain ``self.x = …`` assignments fill) they cost 8 bytes each. An attribute a
+    # later uvicorn adds simply lands in the instance dict.
+    __slots__ = ("app", "app_state", "asgi_version", "client", "close_sent", "close_timeout",
+                 "close_timer", "config", "conn", "connections", "curr_msg_data_type",
+                 "default_headers", "disconnected", "frames", "handshake_complete",
+                 "handshake_initiated", "initial_response", "last_ping_rtt", "logger", "loop",
+                 "pending_ping_payload", "ping_interval", "ping_sent_at", "ping_timeout",
+                 "ping_timer", "pong_timer", "queue", "read_paused", "request", "response",
+                 "root_path", "scheme", "scope", "server", "tasks", "transport", "writable")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = LightQueue()  # type: ignore[assignment]
+        self.writable = LightEvent()  # type: ignore[assignment]
+        self.writable.set()
+
+    def start_keepalive(self) -> None:
+        # Called once, right after the accepting response went out: the parsed request and the
+        # response are never read again, and would otherwise stay for the socket's life.
+        super().start_keepalive()
+        request = getattr(self, "request", None)
+        if request is not None:
+            # websockets' parser is one generator for the socket's life, and the parsed request
+            # is a local of it: empty it (headers, path with the token), it is never read again.
+            request.headers.clear()
+            request.path = ""
+        self.request = None  # type: ignore[assignment]
+        self.response = None  # type: ignore[assignment]
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)

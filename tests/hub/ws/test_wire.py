@@ -207,3 +207,69 @@ async def test_the_hub_fans_out_prepared_frames(app: Any) -> None:
     assert event["data"]["task"]["id"] == task["id"]
     assert any(b'"op":"event"' in wire and str(task["code"]).encode() in wire
                for wire in CountingProtocol.written)
+
+
+class RecordingProtocol(HubWebSocketProtocol):
+    made: list[RecordingProtocol] = []
+    requests: list[Any] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        RecordingProtocol.made.append(self)
+
+    def handle_connect(self, event: Any) -> None:
+        RecordingProtocol.requests.append(event)
+        super().handle_connect(event)
+
+
+async def test_an_open_socket_holds_no_handshake_objects_and_still_works() -> None:
+    """Once accepted, the protocol let go of the parsed request and response and uses the light
+    queue and flag; frames in both directions, a burst of frames and keep-alive pings (answered
+    pongs) still work, and a client's close reaches the app with its code."""
+    from hub.ws.light_sync import LightEvent, LightQueue
+
+    RecordingProtocol.made, RecordingProtocol.requests = [], []
+    received: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        while (message := await receive())["type"] == "websocket.receive":
+            received.append(message["text"])
+            await send({"type": "websocket.send", "text": message["text"].upper()})
+        received.append(message)
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, ws=RecordingProtocol,
+                            lifespan="off", ws_per_message_deflate=False, ws_ping_interval=0.1,
+                            ws_ping_timeout=1.0, log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:
+                await asyncio.sleep(0.02)
+        async with connect(f"ws://127.0.0.1:{port}/?token=secret", compression=None) as ws:
+            [proto] = RecordingProtocol.made
+            for text in ("a", "b", "c"):  # a burst: queued while the app handles the first
+                await ws.send(text)
+            assert [await asyncio.wait_for(ws.recv(), 5) for _ in range(3)] == ["A", "B", "C"]
+            assert proto.request is None and proto.response is None  # type: ignore[comparison-overlap]
+            # websockets' parser generator still holds the request: emptied (token, headers).
+            [request] = RecordingProtocol.requests
+            assert request.path == "" and not request.headers
+            assert isinstance(proto.queue, LightQueue)
+            assert isinstance(proto.writable, LightEvent)
+            # uvicorn's attributes went to the slots, not to a per-connection dict table.
+            assert not set(HubWebSocketProtocol.__slots__) & set(vars(proto))
+            await asyncio.sleep(0.5)  # several keep-alive pings, each answered
+            assert proto.last_ping_rtt > 0 and not proto.close_sent
+            await ws.send("d")
+            assert await asyncio.wait_for(ws.recv(), 5) == "D"
+            await ws.close(4001, "bye")
+        await asyncio.sleep(0.2)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+    assert received[:4] == ["a", "b", "c", "d"]
+    assert received[4]["type"] == "websocket.disconnect" and received[4]["code"] == 4001
