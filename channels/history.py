@@ -11,6 +11,11 @@ so they are atomic with respect to each other:
 - ``snapshot``: the channel's epoch and head offset, and, when the client's ``since``/``epoch``
   are still covered, the entries after ``since``.
 
+On a Redis Cluster (``redis.asyncio.cluster.RedisCluster``) every key of one channel is in one
+slot (the ``{channel}`` hash tag, ``channels/names.py``), so each script runs on the node owning
+the channel; the cluster pipeline sends each node its EVALSHAs, and a NOSCRIPT (a restarted or
+newly promoted node) loads the script on every primary and runs the batch again.
+
 The scripts stay within Redis 6.2 (the embedded server): no ``XINFO`` max-deleted-entry-id and no
 ``EXPIRE NX``; exclusive ``(`` ranges and ``XTRIM MINID`` are 6.2 features we rely on.
 
@@ -28,6 +33,7 @@ from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from channels import names
@@ -64,7 +70,9 @@ end
 """
 
 # KEYS: seen, epoch, stream, floor, live.
-# ARGV: frame prefix, body, max len, max age ms, seen-mark ttl s, channel keys ttl s.
+# ARGV: frame prefix, body, max len, max age ms, seen-mark ttl s, channel keys ttl s, and the
+# publish verb: PUBLISH on a standalone Redis, SPUBLISH on a cluster (sharded pub/sub: the live
+# key is in the script's slot, so the message goes out from the node that owns the channel).
 # Returns {offset, epoch}, or false when this (event, channel) was appended before.
 _PUBLISH = _LUA_OFFSETS + """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[5]) then return false end
@@ -90,7 +98,7 @@ if floor then redis.call('SET', KEYS[4], floor) end
 redis.call('EXPIRE', KEYS[2], ARGV[6])
 redis.call('EXPIRE', KEYS[3], ARGV[6])
 redis.call('EXPIRE', KEYS[4], ARGV[6])
-redis.call('PUBLISH', KEYS[5], epoch .. '|' .. id .. '|' .. ARGV[1] .. id .. '",' .. ARGV[2])
+redis.call(ARGV[7], KEYS[5], epoch .. '|' .. id .. '|' .. ARGV[1] .. id .. '",' .. ARGV[2])
 return {id, epoch}
 """
 
@@ -177,7 +185,7 @@ KEY_GRACE_SECONDS = 4 * 24 * 3600
 
 
 class History:
-    """The streams of every channel, in one Redis.
+    """The streams of every channel, in one Redis or one Redis Cluster.
 
     Args:
         max_len: entries kept per channel (``PTSA_HISTORY_MAX_LEN``).
@@ -185,15 +193,18 @@ class History:
             the lifetime of the relay's de-duplication marks.
     """
 
-    def __init__(self, redis: Redis, max_len: int, max_age_seconds: int) -> None:
+    def __init__(self, redis: Redis | RedisCluster, max_len: int, max_age_seconds: int) -> None:
         self.redis = redis
+        self.cluster = isinstance(redis, RedisCluster)
         self.max_len = max_len
         self.max_age_seconds = max(1, max_age_seconds)
         self.key_ttl = self.max_age_seconds + KEY_GRACE_SECONDS
         self._publish_sha = hashlib.sha1(_PUBLISH.encode()).hexdigest()
         self._limits = (str(max_len), str(self.max_age_seconds * 1000), str(self.max_age_seconds),
-                        str(self.key_ttl))
-        self._snapshot = redis.register_script(_SNAPSHOT)
+                        str(self.key_ttl), "SPUBLISH" if self.cluster else "PUBLISH")
+        # A Script works on a cluster too (EVALSHA routed by its keys; NOSCRIPT → SCRIPT LOAD on
+        # every primary); redis-py's annotation names only Redis.
+        self._snapshot = redis.register_script(_SNAPSHOT)  # type: ignore[misc]
 
     async def append(self, events: Sequence[OutgoingEvent]
                      ) -> list[Appended | None | Exception]:
@@ -226,10 +237,13 @@ class History:
                 if body is None:
                     body = bodies[ev.event_id] = event_body(ev.event_id, ev.type, ev.at,
                                                             ev.payload)
-                pipe.evalsha(self._publish_sha, 5, names.seen_key(ev.event_id, ev.channel),
-                             names.epoch_key(ev.channel), names.stream_key(ev.channel),
-                             names.floor_key(ev.channel), names.live_key(ev.channel),
-                             frame_prefix(ev.channel), body, *self._limits)
+                # execute_command: redis-py's cluster pipeline refuses pipe.evalsha(), but
+                # routes a raw EVALSHA by its keys (all in the channel's slot).
+                pipe.execute_command("EVALSHA", self._publish_sha, 5,
+                                     names.seen_key(ev.event_id, ev.channel),
+                                     names.epoch_key(ev.channel), names.stream_key(ev.channel),
+                                     names.floor_key(ev.channel), names.live_key(ev.channel),
+                                     frame_prefix(ev.channel), body, *self._limits)
             replies: list[Any] = await pipe.execute(raise_on_error=False)
         return replies
 

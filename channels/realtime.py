@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Protocol
 
 from channels import names
 from channels.history import History, Offset, Snapshot, parse_offset
 from channels.protocol import subscribed_frame
+from channels.sharded_subscriber import ShardedSubscriber
 from channels.subscriber import Subscriber
+from config.settings import CLUSTER_SCHEME, cluster_password, parse_cluster_url
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,10 @@ class Realtime:
         make_message: turns an encoded frame into what sinks push (the ASGI send message), once
             per frame.
         on_kick: gets the data of each message on ``names.KICK_KEY``.
+        queue_url: on a Redis Cluster (``redis_url`` is ``redis+cluster://...``) the live
+            channels are sharded (``ShardedSubscriber``) and the kick channel is plain pub/sub on
+            this standalone Redis, where every process that kicks already has a client
+            (sessions live there); on one Redis, one ``Subscriber`` carries both.
         pending_limit: live messages a subscribing connection may buffer before it counts as a
             slow consumer.
         reauthorise, moves: the re-check before an event for which ``moves(channel, frame)``.
@@ -93,7 +99,7 @@ class Realtime:
     def __init__(self, redis_url: str, history: History, make_message: Callable[[str], Any],
                  on_kick: Callable[[str], None], *, pending_limit: int = 256,
                  heartbeat: float = 5.0, reauthorise: Reauthorise | None = None,
-                 moves: MovesTask | None = None) -> None:
+                 moves: MovesTask | None = None, queue_url: str | None = None) -> None:
         self.reauthorise = reauthorise
         self.moves = moves
         self.history = history
@@ -103,20 +109,37 @@ class Realtime:
         self._channels: dict[str, LocalChannel] = {}
         self._by_key: dict[str, LocalChannel] = {}
         self._resets: set[asyncio.Task[None]] = set()
-        self.subscriber = Subscriber(redis_url, self._on_message, self._fill_gaps,
-                                     always=(names.KICK_KEY,), heartbeat=heartbeat)
+        self.subscriber: Subscriber | ShardedSubscriber
+        self.kicks: Subscriber | None = None
+        if redis_url.startswith(CLUSTER_SCHEME):
+            if not queue_url:
+                raise ValueError("a Redis Cluster needs the queue Redis for kicks (queue_url)")
+            self.subscriber = ShardedSubscriber(
+                parse_cluster_url(redis_url), self._on_message, self._fill_gaps,
+                password=cluster_password(redis_url), heartbeat=heartbeat)
+            self.kicks = Subscriber(queue_url, self._on_message, _nothing_missed,
+                                    always=(names.KICK_KEY,), heartbeat=heartbeat)
+        else:
+            self.subscriber = Subscriber(redis_url, self._on_message, self._fill_gaps,
+                                         always=(names.KICK_KEY,), heartbeat=heartbeat)
 
     def start(self) -> None:
         self.subscriber.start()
+        if self.kicks is not None:
+            self.kicks.start()
 
     async def stop(self) -> None:
         for task in list(self._resets):
             task.cancel()
         await asyncio.gather(*self._resets, return_exceptions=True)
         await self.subscriber.stop()
+        if self.kicks is not None:
+            await self.kicks.stop()
 
     def health(self) -> str:
-        return self.subscriber.health()
+        problems = [h for h in (self.subscriber.health(),
+                                self.kicks.health() if self.kicks else "ok") if h != "ok"]
+        return "; ".join(problems) or "ok"
 
     def channel_count(self) -> int:
         return len(self._channels)
@@ -287,9 +310,12 @@ class Realtime:
         self._deliver(local, None, self.make_message(subscribed_frame(
             local.name, snap.head, snap.epoch, False, 0)))
 
-    async def _fill_gaps(self) -> None:
-        """After a reconnect: forward what each channel missed, or make its subscribers reload."""
-        for local in list(self._channels.values()):
+    async def _fill_gaps(self, keys: Collection[str] | None = None) -> None:
+        """After a reconnect: forward what each channel missed, or make its subscribers reload.
+        ``keys``: only these live keys (one cluster node's), else every channel."""
+        chosen = list(self._channels.values()) if keys is None else \
+            [self._by_key[k] for k in keys if k in self._by_key]
+        for local in chosen:
             if local.epoch is None or local.last is None or not local.members:
                 continue  # its first subscriber's own snapshot covers it
             snap = await self.history.snapshot(local.name, local.last_offset, local.epoch)
@@ -305,6 +331,11 @@ class Realtime:
                     self._deliver(local, pos, self.make_message(frame))
             if snap.entries:
                 log.info("filled a gap of %d events on %s", len(snap.entries), local.name)
+
+
+async def _nothing_missed() -> None:
+    """A kick missed while the queue Redis was away concerns sockets the periodic sign-in
+    recheck closes anyway (hub/ws/endpoint.py)."""
 
 
 def _offset_text(pos: Offset) -> str:

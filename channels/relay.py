@@ -37,6 +37,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from sqlalchemy import delete, func, or_, select, update
 from sqlmodel import col
 
@@ -59,11 +60,11 @@ class Committed(Protocol):
 
 
 class Parts(Protocol):
-    """A process's settings, database and Redis (the web's or the worker's context)."""
+    """A process's settings, database and history Redis (the web's or the worker's context)."""
 
     settings: Settings
     db: Database
-    redis: Redis
+    history_redis: Redis | RedisCluster
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ class Relay:
         """The relay of ``ctx``'s database (or ``db``) and Redis, history limits from settings;
         ``options`` go to the constructor (``interval``, ``min_age``, ``batch``)."""
         settings = ctx.settings
-        history = History(ctx.redis, settings.history_max_len,
+        history = History(ctx.history_redis, settings.history_max_len,
                           int(settings.history_max_age.total_seconds()))
         return cls(db or ctx.db, history, fast_path=fast_path, **options)
 

@@ -153,12 +153,50 @@ def normalise_database_url(url: str) -> str:
     )
 
 
+CLUSTER_SCHEME = "redis+cluster://"
+
+
+def parse_cluster_url(url: str) -> tuple[tuple[str, int], ...]:
+    """``redis+cluster://[[user]:password@]HOST:PORT[,HOST:PORT...]`` → the seed nodes.
+
+    Any reachable node will do as a seed: the client discovers the others from it.
+
+    Raises:
+        ConfigError: not of that form (no node, a node without a port, a port out of range).
+    """
+    rest = url[len(CLUSTER_SCHEME):] if url.startswith(CLUSTER_SCHEME) else None
+    if rest is None:
+        raise ConfigError(f"a Redis Cluster URL starts with {CLUSTER_SCHEME}; got {url[:40]!r}")
+    rest = rest.rsplit("@", 1)[-1].split("/", 1)[0].split("?", 1)[0]
+    nodes: list[tuple[str, int]] = []
+    for part in rest.split(","):
+        host, _, port = part.strip().rpartition(":")
+        host = host.strip("[]")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(
+                f"REDIS_URL names a Redis Cluster but {part.strip()!r} is not HOST:PORT; write "
+                f"{CLUSTER_SCHEME}10.0.0.1:7000,10.0.0.2:7000 (any reachable nodes)")
+        nodes.append((host, int(port)))
+    return tuple(nodes)
+
+
+def cluster_password(url: str) -> str | None:
+    """The password of a ``redis+cluster://[user]:password@...`` URL, if any."""
+    rest = url[len(CLUSTER_SCHEME):]
+    if "@" not in rest:
+        return None
+    userinfo = rest.rsplit("@", 1)[0]
+    return userinfo.partition(":")[2] or None
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
     secret_key: str = DEV_SECRET_KEY
     database_url: str = ""
     redis_url: str | None = None
+    # PTSA_QUEUE_URL as given (None when unset); ``queue_url`` resolves the default.
+    explicit_queue_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     allowed_origins: tuple[str, ...] = ()
@@ -212,6 +250,23 @@ class Settings:
     # business time when set (PTSA_COMPLAINT_RESPONSE, for drills and tests).
     complaint_days: int = 5
     complaint_response: timedelta | None = None
+
+    @property
+    def redis_cluster(self) -> bool:
+        """REDIS_URL names a Redis Cluster: history and live fan-out live there."""
+        return bool(self.redis_url and self.redis_url.startswith(CLUSTER_SCHEME))
+
+    @property
+    def cluster_nodes(self) -> tuple[tuple[str, int], ...]:
+        return parse_cluster_url(self.redis_url or "") if self.redis_cluster else ()
+
+    @property
+    def queue_url(self) -> str | None:
+        """The standalone Redis of arq, sessions, throttles and kicks: PTSA_QUEUE_URL, else
+        REDIS_URL when that is a standalone Redis (one Redis for everything)."""
+        if self.explicit_queue_url:
+            return self.explicit_queue_url
+        return None if self.redis_cluster else self.redis_url
 
     @property
     def tz(self) -> ZoneInfo:
@@ -275,11 +330,26 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     sms_method = get("PTSA_SMS_METHOD", "POST").upper()
     if sms_method not in ("GET", "POST", "JSON"):
         raise ConfigError(f"PTSA_SMS_METHOD must be GET, POST or JSON; got {sms_method!r}")
+    redis_url, queue_url = get("REDIS_URL") or None, get("PTSA_QUEUE_URL") or None
+    if redis_url and redis_url.startswith(CLUSTER_SCHEME):
+        parse_cluster_url(redis_url)
+        if not queue_url:
+            raise ConfigError("PTSA_QUEUE_URL must name a standalone Redis for arq: arq does not "
+                              "support Redis Cluster (REDIS_URL names a cluster); e.g. "
+                              "PTSA_QUEUE_URL=redis://10.0.0.5:6379/0")
+    elif redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"REDIS_URL must start with redis://, rediss://, unix:// or "
+                          f"{CLUSTER_SCHEME}; got {redis_url.split(':', 1)[0]!r}")
+    if queue_url and not queue_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("PTSA_QUEUE_URL must name a standalone Redis (redis://, rediss:// or "
+                          f"unix://): arq does not support Redis Cluster; got "
+                          f"{queue_url.split(':', 1)[0]!r}")
     settings = Settings(
         env=mode,
         secret_key=secret,
         database_url=normalise_database_url(database_url),
-        redis_url=get("REDIS_URL") or None,
+        redis_url=redis_url,
+        explicit_queue_url=queue_url,
         host=host,
         port=port,
         allowed_origins=origins,

@@ -24,6 +24,7 @@ from hub.auth.sessions import PrincipalMiddleware
 from hub.context import AppContext
 from hub.domain.calendar import indonesian_holidays
 from hub.errors import InvalidInput, NotFound, PtsaError
+from hub.redis_clients import cluster_ok, require_cluster
 from hub.validation import url_is_clean
 from hub.ws.endpoint import WebSocketHub, WebSocketMiddleware
 from web.pages import page_routes
@@ -50,8 +51,13 @@ async def healthz(request: Request) -> JSONResponse:
         except Exception as exc:  # report, don't crash: this page tells what is wrong
             return f"error: {type(exc).__name__}"
 
-    database, redis = await asyncio.gather(probe(ctx.db.ping), probe(ctx.redis.ping))
+    probes = [probe(ctx.db.ping), probe(ctx.redis.ping)]
+    if ctx.history_redis is not ctx.redis:  # a cluster: one answering node is not enough
+        probes.append(probe(lambda: cluster_ok(ctx.history_redis)))
+    database, redis, *cluster = await asyncio.gather(*probes)
     checks: dict[str, str] = {"database": database, "redis": redis}
+    if cluster:
+        checks["redis_cluster"] = cluster[0]
     parts = (("realtime", ctx.realtime), ("relay", ctx.relay), ("sla_scheduler", ctx.scheduler))
     for name, part in parts:
         if part is not None:
@@ -159,7 +165,8 @@ async def start_parts(ctx: AppContext, stack: AsyncExitStack) -> None:
     """The web process's running parts, built and started here and nowhere else; each one's
     stop goes on ``stack`` (so they stop in reverse order)."""
     settings = ctx.settings
-    history = History(ctx.redis, settings.history_max_len,
+    await require_cluster(settings)  # a bad cluster refuses start-up with a plain message
+    history = History(ctx.history_redis, settings.history_max_len,
                       int(settings.history_max_age.total_seconds()))
     # The outbox relay. With the fast path publishing this process's events, its sweep is a
     # safety net (the worker's sweep, four times a second, is the first one): every 5 s unless
@@ -176,7 +183,7 @@ async def start_parts(ctx: AppContext, stack: AsyncExitStack) -> None:
     ws.start()
     stack.push_async_callback(ws.stop)
     # The SLA scheduler: after each command, arq jobs at the clocks' warning and due instants.
-    pool = await open_pool(settings.redis_url or "", settings.redis_timeout)
+    pool = await open_pool(settings.queue_url or "", settings.redis_timeout)
     stack.push_async_callback(pool.aclose)
     scheduler = SlaScheduler(pool)
     ctx.commands.after_commit.append(scheduler.after_commit)

@@ -10,6 +10,7 @@ import logging
 from typing import TYPE_CHECKING, Protocol
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from config.catalog import load_catalog
 from config.settings import Settings
@@ -19,7 +20,7 @@ from hub.auth.throttle import LoginThrottle
 from hub.auth.tokens import TokenSigner
 from hub.db import Database
 from hub.errors import ConfigError, NotAuthenticated
-from hub.redis_clients import redis_client
+from hub.redis_clients import history_client, queue_client
 from hub.tasks.clocks import ClockPolicy, PolicyProvider
 from hub.tasks.commands import TaskCommands
 
@@ -45,8 +46,11 @@ class AppContext:
                               "`ptsa web` and `ptsa worker` need REDIS_URL=redis://host:6379/0")
         self.settings = settings
         self.db = Database(settings.database_url)
-        self.redis: Redis = redis_client(settings.redis_url, settings.redis_timeout,
-                                         decode_responses=True, health_check_interval=30)
+        # Sessions, throttles, rate limits, kicks: the standalone (queue) Redis. Channel history
+        # and live fan-out: ``history_redis``, the same Redis unless REDIS_URL is a cluster.
+        self.redis: Redis = queue_client(settings)
+        self.history_redis: Redis | RedisCluster = \
+            self.redis if not settings.redis_cluster else history_client(settings)
         self.policies = PolicyProvider(settings, load_catalog().sla)
         self.tokens = TokenSigner(settings.secret_key,
                                   int(settings.session_max_age.total_seconds()))
@@ -79,5 +83,7 @@ class AppContext:
         return principal
 
     async def close(self) -> None:
+        if self.history_redis is not self.redis:
+            await self.history_redis.aclose()
         await self.redis.aclose()
         await self.db.dispose()

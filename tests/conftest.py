@@ -14,6 +14,7 @@ from config.catalog import load_catalog
 from config.seed import DEMO_PASSWORD, seed
 from config.settings import Settings, load_settings
 from hub.db import Database
+from tests.support.redis_cluster import RedisCluster
 from tests.support.servers import RedisServer, create_postgres_database, drop_postgres_database
 
 ENGINES = ["sqlite", "postgresql"]
@@ -25,6 +26,15 @@ def redis_server() -> Iterator[RedisServer]:
     server.start()
     yield server
     server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisCluster]:
+    """A real Redis Cluster (3 primaries + 3 replicas) shared by the tests that do not break
+    it; they use channel names of their own (nothing flushes it). A test that kills a node or
+    moves a slot starts its own ``RedisCluster()``."""
+    with RedisCluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture

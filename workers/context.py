@@ -14,13 +14,14 @@ import logging
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from channels.history import History
 from channels.relay import Relay
 from config.settings import Settings
 from hub.db import Database
 from hub.errors import ConfigError
-from hub.redis_clients import redis_client
+from hub.redis_clients import history_client, queue_client, require_cluster
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,10 @@ class WorkerContext:
             raise ConfigError("the worker needs REDIS_URL (use `ptsa run` for an embedded Redis)")
         self.settings = settings
         self.db = Database(settings.database_url)
-        self.redis: Redis = redis_client(settings.redis_url, settings.redis_timeout,
-                                         decode_responses=True, health_check_interval=30)
+        # As in the web (hub/context.py): the queue Redis, and history on the cluster if any.
+        self.redis: Redis = queue_client(settings)
+        self.history_redis: Redis | RedisCluster = \
+            self.redis if not settings.redis_cluster else history_client(settings)
         self.arq_redis = arq_redis  # arq's pool: leases and job scheduling
         from workers.notify.applicant import ApplicantMessages
         from workers.notify.sender import Notifier
@@ -71,9 +74,10 @@ class WorkerContext:
         from workers.sla.sweep import SlaSweep
 
         settings = self.settings
+        await require_cluster(settings)  # a bad cluster refuses start-up with a plain message
         # The worker's events (sla.warning, sla.breached) come in bursts; rather than one publish
         # per event, the relay sweeps often and publishes each sweep's rows together.
-        history = History(self.redis, settings.history_max_len,
+        history = History(self.history_redis, settings.history_max_len,
                           int(settings.history_max_age.total_seconds()))
         self.relay = Relay(cast(Database, SerialWrites(self.db)), history, fast_path=False,
                            interval=RELAY_INTERVAL_S, min_age=RELAY_MIN_AGE_S)
@@ -114,5 +118,7 @@ class WorkerContext:
             await self.transports.close()
         if self.relay is not None:
             await self.relay.stop()
+        if self.history_redis is not self.redis:
+            await self.history_redis.aclose()
         await self.redis.aclose()
         await self.db.dispose()

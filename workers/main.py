@@ -64,7 +64,7 @@ class ResilientWorker(Worker):
 
     async def main(self) -> None:
         if self._pool is None:
-            self._pool = arq_pool(self.settings.redis_url or "", self.settings.redis_timeout)
+            self._pool = arq_pool(self.settings.queue_url or "", self.settings.redis_timeout)
             while True:  # start even while Redis is still coming up
                 try:
                     await self._pool.ping()
@@ -122,7 +122,8 @@ def build_worker_options(settings: Settings) -> dict[str, Any]:
         "cron_jobs": [],
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
-        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        # arq runs on the standalone queue Redis (it does not support Redis Cluster).
+        "redis_settings": RedisSettings.from_dsn(settings.queue_url or settings.redis_url),
         "queue_name": names.ARQ_QUEUE,
         "ctx": {"settings": settings},
         "max_jobs": 50,

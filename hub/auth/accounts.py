@@ -132,7 +132,7 @@ async def set_user(settings: Settings, username: str, **fields: str | None) -> S
     from hub.tasks.clocks import PolicyProvider
 
     db = Database(settings.database_url)
-    redis = RedisClient.from_url(settings.redis_url) if settings.redis_url else None
+    redis = RedisClient.from_url(settings.queue_url) if settings.queue_url else None
     try:
         edit = await edit_staff(db, username, **fields)
         # No after-commit hooks here: the relay's retry loop publishes the committed outbox

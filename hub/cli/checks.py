@@ -22,6 +22,16 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
+def redact_cluster(url: str) -> str:
+    """A ``redis+cluster://`` URL without its password."""
+    scheme, _, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    userinfo, _, nodes = rest.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return f"{scheme}://{user}:***@{nodes}"
+
+
 def _minutes(duration: timedelta) -> str:
     return f"{duration.total_seconds() / 60:g} min"
 
@@ -43,7 +53,7 @@ async def _warn_unstaffed(db: Database) -> None:
 
 async def run_checks(settings: Settings) -> int:
     from hub.db import Database
-    from hub.redis_clients import redis_client
+    from hub.redis_clients import check_cluster, redis_client
 
     problems = 0
 
@@ -82,17 +92,27 @@ async def run_checks(settings: Settings) -> int:
         say(False, f"database {db.dialect} does not answer: {exc}")
     finally:
         await db.dispose()
-    if settings.redis_url:
-        redis = redis_client(settings.redis_url, settings.redis_timeout)
-        where = redact(settings.redis_url)
+    if settings.redis_cluster and settings.redis_url:
+        faults, notes = await check_cluster(settings.redis_url, settings.redis_timeout)
+        for text in faults:
+            say(False, f"Redis Cluster: {text}")
+        for text in notes:
+            print(f"  warn  Redis Cluster: {text}")
+        if not faults:
+            say(True, f"Redis Cluster at {redact_cluster(settings.redis_url)} answers, "
+                      f"cluster_state ok, Redis 7+ (history and live channels)")
+    if settings.queue_url:
+        redis = redis_client(settings.queue_url, settings.redis_timeout)
+        where = redact(settings.queue_url)
+        role = " (queue: arq, sessions, throttles)" if settings.redis_cluster else ""
         try:
             await redis.ping()
-            say(True, f"Redis at {where} answers")
+            say(True, f"Redis at {where} answers{role}")
         except Exception as exc:
-            say(False, f"Redis at {where} does not answer: {exc}")
+            say(False, f"Redis at {where}{role} does not answer: {exc}")
         finally:
             await redis.aclose()
-    else:
+    elif not settings.redis_url:
         say(True, "REDIS_URL unset: `ptsa run` starts an embedded Redis (web/worker need it set)")
     say(True, "email: " + (f"SMTP {settings.smtp_url.split('@')[-1]}" if settings.smtp_url else
                            "PTSA_SMTP_URL unset, warnings are kept in the admin outbox"))

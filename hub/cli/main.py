@@ -19,12 +19,21 @@ def _settings() -> Settings:
     return load_settings()
 
 
+def _usable_cluster(settings: Settings) -> None:
+    """A REDIS_URL naming a Redis Cluster that cannot serve (unreachable, not in cluster mode,
+    older than Redis 7, cluster_state not ok) stops here with a plain message (exit 2)."""
+    from hub.redis_clients import require_cluster
+
+    asyncio.run(require_cluster(settings))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from hub.cli.runner import run_all
 
     settings = _settings()
     if args.port:
         settings = settings.with_overrides(port=args.port)
+    _usable_cluster(settings)  # REDIS_URL + PTSA_QUEUE_URL set: no embedded Redis is started
     return run_all(settings, demo=not args.no_demo)
 
 
@@ -34,6 +43,7 @@ def cmd_web(args: argparse.Namespace) -> int:
     settings = _settings()
     if not settings.redis_url:
         raise ConfigError("`ptsa web` needs REDIS_URL (use `ptsa run` for an embedded Redis)")
+    _usable_cluster(settings)
     cmd = web_command(settings, workers=args.workers)
     os.execv(cmd[0], cmd)
 
@@ -41,7 +51,9 @@ def cmd_web(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from workers.main import run_worker
 
-    return run_worker(_settings())
+    settings = _settings()
+    _usable_cluster(settings)
+    return run_worker(settings)
 
 
 def cmd_init_db(args: argparse.Namespace) -> int:

@@ -57,7 +57,8 @@ class WebSocketHub:
         # Fan-out frames are prepared for the wire once per event, not framed once per socket.
         self.realtime = Realtime(ctx.settings.redis_url or "", history, prepared_message,
                                  self.on_kick, pending_limit=ctx.settings.ws_queue_size,
-                                 reauthorise=self.reauthorise, moves=moves_task)
+                                 reauthorise=self.reauthorise, moves=moves_task,
+                                 queue_url=ctx.settings.queue_url)
         self.collector = CollectorGovernor(lambda: len(self.registry))
         self._recheck: asyncio.Task[None] | None = None
 

@@ -41,7 +41,8 @@ def redis_executable() -> str:
 class RedisServer:
     """A redis-server child process that can be stopped and started again on the same port."""
 
-    def __init__(self, persist: bool = False) -> None:
+    def __init__(self, persist: bool = False, extra_args: tuple[str, ...] = ()) -> None:
+        self.extra_args = extra_args  # e.g. ("--cluster-enabled", "yes")
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="ptsa-redis-"))
         self.persist = persist
@@ -54,7 +55,8 @@ class RedisServer:
     def start(self) -> None:
         args = [redis_executable(), "--port", str(self.port), "--bind", "127.0.0.1",
                 "--dir", str(self.dir), "--save", "", "--appendonly",
-                "yes" if self.persist else "no", "--daemonize", "no", "--loglevel", "warning"]
+                "yes" if self.persist else "no", "--daemonize", "no", "--loglevel", "warning",
+                *self.extra_args]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
