@@ -1,6 +1,6 @@
 """Redis Cluster client libraries for sharded pub/sub, compared (issue 15, item 3).
 
-    python -m bench.cluster_clients failover [--libs redispy,coredis,glide] [--channels 50]
+    python -m bench.cluster_clients failover [--libs redispy,coredis,glide,glide-tuned,product]
     python -m bench.cluster_clients cpu [--libs ...] [--channels 50] [--rate 2000] \
         [--duration 10] [--rounds 3]
 

@@ -1,7 +1,7 @@
-"""One subscriber process of the cluster client benchmark, with one of three client libraries.
+"""One subscriber process of the cluster client benchmark, with one client library.
 
-    python -m bench.cluster_subscribers --lib redispy|coredis|glide|glide-tuned --nodes H:P,H:P \
-        --channels a,b,c --out result.json
+    python -m bench.cluster_subscribers --lib LIB --nodes H:P,H:P --channels a,b,c \
+        --out result.json      (LIB: redispy, product, coredis, glide, glide-tuned)
 
 Prints ``ready`` once every channel is subscribed, records each delivery (channel, sequence
 number, send and receive wall time) and each gap signal the library gave the application, and
@@ -10,6 +10,8 @@ differ only by the library's own cost.
 
 Gap signals, per library (what an application could act on to ask for history):
 - redispy: ``ManualShardedSubscriber``'s ``on_gap`` (connection lost, server ``sunsubscribe``);
+- product: the hub's ``channels/sharded_subscriber.py`` (redis-py by hand, as chosen), whose
+  ``on_reconnect`` names the channels to fill from history;
 - coredis: a ``ssubscribe``/``sunsubscribe`` message after the initial subscription (its
   resubscription after a reconnect, or the server dropping the channel) — the application sees
   these only if it does not ignore subscribe messages;
@@ -56,6 +58,23 @@ async def run_redispy(nodes: list[tuple[str, int]], channels: list[str], rec: Re
     print("ready", flush=True)
     await stop.wait()
     await sub.close()
+
+
+async def run_product(nodes: list[tuple[str, int]], channels: list[str], rec: Recorder,
+                      stop: asyncio.Event) -> None:
+    """The hub's own subscriber (``channels/sharded_subscriber.py``, built on the choice)."""
+    from channels.sharded_subscriber import ShardedSubscriber
+
+    async def refill(gap: object) -> None:
+        rec.gap(sorted(gap), "on_reconnect")  # type: ignore[call-overload]
+
+    sub = ShardedSubscriber(nodes, lambda channel, data: rec.message(channel, data.encode()),
+                            refill)
+    sub.start()
+    await asyncio.gather(*(sub.acquire(c) for c in channels))
+    print("ready", flush=True)
+    await stop.wait()
+    await sub.stop()
 
 
 async def run_coredis(nodes: list[tuple[str, int]], channels: list[str], rec: Recorder,
@@ -135,8 +154,8 @@ async def run_glide_tuned(nodes: list[tuple[str, int]], channels: list[str], rec
     await run_glide(nodes, channels, rec, stop, tuned=True)
 
 
-RUNNERS = {"redispy": run_redispy, "coredis": run_coredis, "glide": run_glide,
-           "glide-tuned": run_glide_tuned}
+RUNNERS = {"redispy": run_redispy, "product": run_product, "coredis": run_coredis,
+           "glide": run_glide, "glide-tuned": run_glide_tuned}
 
 
 async def main_async(args: argparse.Namespace) -> None:
