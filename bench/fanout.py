@@ -88,6 +88,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for flag in ("clients", "rate", "duration", "batch", "hubs"):
         if getattr(args, flag) <= 0:
             parser.error(f"--{flag} must be positive, got {getattr(args, flag)}")
+    if args.target != "hub" and (args.hubs != 1 or args.redis_cluster):
+        parser.error("--hubs and --redis-cluster need --target hub")
     if args.idle is not None and args.idle <= 0:
         parser.error(f"--idle must be positive, got {args.idle}")
     return args
