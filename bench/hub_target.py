@@ -40,7 +40,7 @@ from bench import procstat
 from bench.client_pool import HarnessError
 from bench.client_worker import ClientSpec, FrameReader
 from bench.deliveries import Published, Reference
-from bench.floor_target import EVENT_BYTES, wait_for_port
+from bench.floor_target import EVENT_BYTES, free_port, wait_for_port
 from bench.hall import Hall, hall_channels
 from bench.hub_procs import HubProcesses, start_hub_processes
 from bench.sampling import ServerProcesses
@@ -129,6 +129,13 @@ class HubTarget:
     # ~300-byte events straight through the relay's Redis script, one hall-weighted room per
     # event, as PEERS.md published to its peers: the fan-out hub alone, next to the floor.
     publisher: str = "api"
+    # --hubs N: N fan-out hub processes; clients are spread over them round-robin, connecting
+    # to each directly (no load balancer: the CPU per process is the figure). "server" CPU is
+    # their sum; per-hub CPU is in the notes.
+    hubs: int = 1
+    # --redis-cluster: history and live fan-out on a local 3+3 Redis Cluster
+    # (tests/support/redis_cluster.py); the private standalone Redis keeps the queue.
+    redis_cluster: bool = False
 
     def __post_init__(self) -> None:
         if self.publisher not in ("api", "relay"):
@@ -144,15 +151,29 @@ class HubTarget:
         self._http: httpx.AsyncClient | None = None
         self._tokens: dict[str, str] = {}
         self._services: list[dict[str, Any]] = []
+        self._cluster: Any = None
+        self._hub_urls: list[str] = [self.base_url]
+        self._hub_cpu_start: list[float] = []
 
     def frame_reader(self) -> FrameReader:
         return read_hub_frame
 
     async def start(self) -> ServerProcesses:
         port = urlsplit(self.base_url).port or 80
+        cluster_url = None
+        if self.redis_cluster:
+            from tests.support.redis_cluster import RedisCluster
+
+            self._cluster = RedisCluster()
+            await asyncio.to_thread(self._cluster.start)
+            cluster_url = self._cluster.url
+        extra = [free_port() for _ in range(self.hubs - 1)]
+        host = urlsplit(self.base_url).hostname or "127.0.0.1"
+        self._hub_urls = [self.base_url, *(f"http://{host}:{p}" for p in extra)]
         self._procs = procs = start_hub_processes(port, self.publisher_username,
-                                                  self.publisher_password)
-        await wait_for_port(port, procs.fanout, timeout=60.0)
+                                                  self.publisher_password, extra, cluster_url)
+        for hub_port, proc in zip([port, *extra], procs.fanouts, strict=True):
+            await wait_for_port(hub_port, proc, timeout=60.0)
         await wait_for_port(urlsplit(procs.api_url).port or 80, procs.api, timeout=60.0)
         self._http = httpx.AsyncClient(base_url=procs.api_url, timeout=30.0)
         token = await self.token(self.publisher_username, self.publisher_password)
@@ -163,7 +184,7 @@ class HubTarget:
             # The floor's own hall (7 + 33 rooms, personal rooms u00000…), joined as the admin,
             # who may follow any channel: the same rooms and deliveries as the floor's run.
             self.hall = Hall()
-            return ServerProcesses(server=(procs.fanout.pid,), redis=procs.redis.pid)
+            return self._server_processes(procs)
         self.hall = Hall(
             p1_codes=tuple(u["code"] for u in units if u["level"] == "eselon1"),
             # Eselon II units without a demo P2 account have no screens to fill.
@@ -173,7 +194,17 @@ class HubTarget:
         services = await self._http.get("/api/v1/services", headers=headers)
         self._services = services.raise_for_status().json()
         self._api_cpu_start = procstat.cpu_seconds(procs.api.pid)
-        return ServerProcesses(server=(procs.fanout.pid,), redis=procs.redis.pid)
+        return self._server_processes(procs)
+
+    def _server_processes(self, procs: HubProcesses) -> ServerProcesses:
+        self._hub_cpu_start = [procstat.cpu_seconds(p.pid) for p in procs.fanouts]
+        # Redis CPU: the standalone one; with a cluster its nodes are not sampled.
+        return ServerProcesses(server=tuple(p.pid for p in procs.fanouts),
+                               redis=None if self.redis_cluster else procs.redis.pid)
+
+    def hub_base(self, index: int) -> str:
+        """The fan-out hub client ``index`` connects to (round-robin over ``--hubs``)."""
+        return self._hub_urls[index % len(self._hub_urls)].replace("http", "ws", 1)
 
     async def token(self, username: str, password: str) -> str:
         """A bearer token for username, fetched once per run."""
@@ -192,15 +223,16 @@ class HubTarget:
         return self._tokens[username]
 
     async def client_specs(self, n: int) -> list[ClientSpec]:
-        ws_base = self.base_url.replace("http", "ws", 1)
         if self.publisher == "relay":
-            url = f"{ws_base}/ws?token={quote(await self.token('admin', DEMO_PASSWORD))}"
+            token = quote(await self.token("admin", DEMO_PASSWORD))
             usernames = [f"u{i:05d}" for i in range(n)]
-            return [ClientSpec(url, channels) for channels in hall_channels(self.hall, usernames)]
+            return [ClientSpec(f"{self.hub_base(i)}/ws?token={token}", channels)
+                    for i, channels in enumerate(hall_channels(self.hall, usernames))]
         specs = []
-        for client in hub_clients(self.hall, n):
+        for i, client in enumerate(hub_clients(self.hall, n)):
             token = await self.token(client.username, client.password)
-            specs.append(ClientSpec(f"{ws_base}/ws?token={quote(token)}", client.channels))
+            specs.append(ClientSpec(f"{self.hub_base(i)}/ws?token={quote(token)}",
+                                    client.channels))
         return specs
 
     async def publish(self, seq: int) -> Published:
@@ -236,7 +268,16 @@ class HubTarget:
         if self._procs is None:
             raise HarnessError("publish() called before start()")
         if self._history is None:
-            self._history = History(Redis.from_url(self._procs.redis_url), 10_000, 26 * 3600)
+            if self._cluster is not None:
+                # The hub's own cluster client (issue 15's hub/redis_clients.py).
+                from datetime import timedelta
+
+                from hub.redis_clients import cluster_client
+
+                client: Any = cluster_client(self._cluster.url, timedelta(seconds=5))
+            else:
+                client = Redis.from_url(self._procs.redis_url)
+            self._history = History(client, 10_000, 26 * 3600)
         room = self.hall.pick_room(self._rng)
         code = f"{self._run}-{seq}"
         payload = {"task": {"code": code, "status": "queued", "unit": room.partition(".")[2]},
@@ -261,8 +302,14 @@ class HubTarget:
         if procs is not None:
             with contextlib.suppress(OSError, ValueError):
                 notes["api_cpu_s"] = procstat.cpu_seconds(procs.api.pid) - self._api_cpu_start
+                # Whole run (connect, warm-up, window): how evenly the hubs shared the work.
+                notes["hub_cpu_s"] = [procstat.cpu_seconds(p.pid) - c for p, c in
+                                      zip(procs.fanouts, self._hub_cpu_start, strict=False)]
             await asyncio.to_thread(procs.stop_servers)
             with contextlib.suppress(OSError, ValueError):
                 notes["gc"] = json.loads(procs.gc_path.read_text())
             procs.cleanup()
+        if self._cluster is not None:
+            await asyncio.to_thread(self._cluster.cleanup)
+            self._cluster = None
         return notes

@@ -247,6 +247,13 @@ def _fanout_report(
         "server": {
             "cpu_ms_per_1k": sample.server_cpu * 1e6 / delivered if delivered else math.nan,
             "cpu_percent": sample.server_cpu / sample.seconds * 100,
+            # One entry per fan-out hub process (--hubs N); clients are spread evenly, so each
+            # hub's CPU-ms per 1k of its deliveries is ~ its CPU / (delivered / N).
+            "cpu_percent_each": [c / sample.seconds * 100 for c in sample.server_cpu_each],
+            "cpu_ms_per_1k_each": [
+                c * 1e6 / (delivered / len(sample.server_cpu_each)) if delivered else math.nan
+                for c in sample.server_cpu_each
+            ],
             "kib_per_connection": (rss_connected - rss_before) / 1024 / max(connected, 1),
             "kib_per_connection_window_peak": (sample.rss_peak - rss_before)
             / 1024

@@ -76,6 +76,16 @@ def print_fanout(report: dict[str, Any]) -> None:
             f"RSS {_f(srv['rss_before_mib'])} → {_f(srv['rss_connected_mib'])} MiB "
             f"(window peak {_f(srv['rss_window_peak_mib'])})",
         ),
+        *(
+            [(
+                "per hub",
+                "CPU-ms/1k of its deliveries "
+                + ", ".join(_f(c) for c in srv["cpu_ms_per_1k_each"])
+                + "  (% of a core " + ", ".join(_f(c) for c in srv["cpu_percent_each"]) + ")",
+            )]
+            if len(srv.get("cpu_percent_each", ())) > 1
+            else []
+        ),
         (
             "server gc",
             f"window: {gc.get('full_collections', '-')} full collections, "

@@ -33,6 +33,7 @@ class WindowSample:
     steal_percent: float  # of all cores together
     rss_peak: int
     rss_mean: float
+    server_cpu_each: tuple[float, ...] = ()  # CPU seconds of each server process (--hubs N)
 
 
 async def sample_window(
@@ -40,7 +41,8 @@ async def sample_window(
 ) -> WindowSample:
     await asyncio.sleep(max(0.0, window[0] - time.time()))
 
-    def snapshot() -> tuple[float, float, list[float], float, float, tuple[int, int, int]]:
+    def snapshot() -> tuple[float, float, list[float], float, float, tuple[int, int, int],
+                            list[float]]:
         redis = procstat.cpu_seconds(procs.redis) if procs.redis else math.nan
         return (
             time.monotonic(),
@@ -49,6 +51,7 @@ async def sample_window(
             redis,
             time.process_time(),
             procstat.machine_ticks(),
+            [procstat.cpu_seconds(pid) for pid in procs.server],
         )
 
     begin = snapshot()
@@ -70,4 +73,5 @@ async def sample_window(
         steal_percent=steal / total * 100,
         rss_peak=max(rss, default=0),
         rss_mean=sum(rss) / len(rss) if rss else 0.0,
+        server_cpu_each=tuple(b - a for a, b in zip(begin[6], end[6], strict=True)),
     )
