@@ -64,6 +64,12 @@ def _free_base(count: int) -> int:
     raise RuntimeError("no run of free ports for a Redis Cluster")
 
 
+def cluster_port() -> int:
+    """A free port whose cluster bus port (+ 10000) is free and valid too: ``free_port()`` may
+    return one above 55535, whose bus port does not exist."""
+    return _free_base(1)
+
+
 @dataclass
 class Node:
     port: int

@@ -13,7 +13,7 @@ import pytest
 
 from tests.hub.cli.test_cli import _env, ptsa, ptsa_async
 from tests.hub.cli.test_run import Running, _command
-from tests.support.redis_cluster import RedisCluster
+from tests.support.redis_cluster import RedisCluster, cluster_port
 from tests.support.servers import RedisServer, free_port
 
 
@@ -23,6 +23,7 @@ def old_cluster_node() -> Iterator[RedisServer]:
     (and, having no slots, with cluster_state:fail)."""
     server = RedisServer(extra_args=("--cluster-enabled", "yes", "--cluster-config-file",
                                      f"nodes-{free_port()}.conf"))
+    server.port = cluster_port()  # its cluster bus port (+ 10000) must exist too
     server.start()
     yield server
     server.cleanup()
