@@ -65,6 +65,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="hub events from POST /api/v1/tasks (default) or straight through the relay's "
         "Redis script with floor-sized frames, one room per event (the fan-out alone)",
     )
+    parser.add_argument(
+        "--server-loop",
+        choices=("auto", "asyncio"),
+        default="auto",
+        help="the server's event loop: auto (uvloop when installed, the default of `ptsa web` "
+        "and of the peer comparison's floor) or asyncio's own",
+    )
+    parser.add_argument(
+        "--hub-gc-threshold",
+        type=int,
+        metavar="N",
+        help="hub: young-generation GC threshold instead of hub.ws.gc_governor's",
+    )
+    parser.add_argument(
+        "--slice",
+        type=float,
+        metavar="SECONDS",
+        help="soak: also report latency, loss and RSS for each slice of the window",
+    )
     parser.add_argument("--name", help="results file name (default: target and size)")
     parser.add_argument(
         "--quiet-wait",
@@ -74,6 +93,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="first wait up to this long for the machine to be < 10 %% busy",
     )
     args = parser.parse_args(argv)
+    if args.slice is not None and args.slice <= 0:
+        parser.error(f"--slice must be positive, got {args.slice}")
     for flag in ("clients", "rate", "duration", "batch"):
         if getattr(args, flag) <= 0:
             parser.error(f"--{flag} must be positive, got {getattr(args, flag)}")
@@ -84,7 +105,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def make_target(args: argparse.Namespace) -> Target:
     if args.target == "floor":
-        return FloorTarget(redis_url=args.redis_url, port=args.port)
+        return FloorTarget(redis_url=args.redis_url, port=args.port, loop=args.server_loop)
+    server_args = ["--loop", args.server_loop]
+    if args.hub_gc_threshold:
+        server_args += ["--gc-threshold", str(args.hub_gc_threshold)]
     return HubTarget(
         base_url=args.hub_url,
         redis_url=args.redis_url,
@@ -92,6 +116,7 @@ def make_target(args: argparse.Namespace) -> Target:
         publisher_password=os.environ.get("PTSA_BENCH_PASSWORD", ""),
         reference="frame" if args.hub_reference == "event" else "side-table",
         publisher=args.hub_publisher,
+        server_args=tuple(server_args),
     )
 
 
@@ -120,6 +145,7 @@ async def run(args: argparse.Namespace) -> None:
             processes=args.processes or 2,
             batch=args.batch,
             client=args.client,
+            slice_s=args.slice,
         )
         report = await run_fanout(target, opts)
         print_fanout(report)

@@ -64,8 +64,12 @@ def _run(args: list[str], env: dict[str, str], stdin: str | None = None) -> None
                    stdout=subprocess.DEVNULL)
 
 
-def start_hub_processes(fanout_port: int, publisher: str, password: str) -> HubProcesses:
-    """Start everything; the caller waits for the ports and calls ``stop()`` in the end."""
+def start_hub_processes(fanout_port: int, publisher: str, password: str,
+                        server_args: tuple[str, ...] = ()) -> HubProcesses:
+    """Start everything; the caller waits for the ports and calls ``stop()`` in the end.
+
+    ``server_args`` go to the fan-out hub's ``bench.hub_server`` (``--loop``, ``--gc-threshold``).
+    """
     workdir = Path(tempfile.mkdtemp(prefix="ptsa-bench-hub-"))
     redis_port = free_port()
     redis = subprocess.Popen(
@@ -92,7 +96,7 @@ def start_hub_processes(fanout_port: int, publisher: str, password: str) -> HubP
             env=env, cwd=_PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
 
-    fanout = hub(fanout_port, "fanout", ["--gc-probe", str(gc_path)])
+    fanout = hub(fanout_port, "fanout", ["--gc-probe", str(gc_path), *server_args])
     api = hub(api_port, "api", [])
     return HubProcesses(fanout, api, redis, f"http://127.0.0.1:{api_port}", redis_url,
                         workdir, gc_path, env)

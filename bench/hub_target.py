@@ -129,6 +129,7 @@ class HubTarget:
     # ~300-byte events straight through the relay's Redis script, one hall-weighted room per
     # event, as PEERS.md published to its peers: the fan-out hub alone, next to the floor.
     publisher: str = "api"
+    server_args: tuple[str, ...] = ()  # extra options of the fan-out hub (bench/hub_server.py)
 
     def __post_init__(self) -> None:
         if self.publisher not in ("api", "relay"):
@@ -151,7 +152,7 @@ class HubTarget:
     async def start(self) -> ServerProcesses:
         port = urlsplit(self.base_url).port or 80
         self._procs = procs = start_hub_processes(port, self.publisher_username,
-                                                  self.publisher_password)
+                                                  self.publisher_password, self.server_args)
         await wait_for_port(port, procs.fanout, timeout=60.0)
         await wait_for_port(urlsplit(procs.api_url).port or 80, procs.api, timeout=60.0)
         self._http = httpx.AsyncClient(base_url=procs.api_url, timeout=30.0)

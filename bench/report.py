@@ -77,6 +77,13 @@ def print_fanout(report: dict[str, Any]) -> None:
             f"(window peak {_f(srv['rss_window_peak_mib'])})",
         ),
         (
+            "server split",
+            f"user {_f(srv.get('user_ms_per_1k'))} + sys {_f(srv.get('sys_ms_per_1k'))} "
+            f"CPU-ms/1k;  window start → end: RSS {_f(srv.get('rss_window_start_mib'))} → "
+            f"{_f(srv.get('rss_window_end_mib'))} MiB, open fds {srv.get('fds_window_start')} → "
+            f"{srv.get('fds_window_end')}",
+        ),
+        (
             "server gc",
             f"window: {gc.get('full_collections', '-')} full collections, "
             f"{gc.get('pauses_over_1ms', '-')} pauses ≥ 1 ms, "
@@ -93,6 +100,16 @@ def print_fanout(report: dict[str, Any]) -> None:
         ),
         ("verdict", report["verdict"]),
     ]
+    for piece in report.get("slices", []):
+        sl = piece["latency_ms"]
+        rows.append(
+            (
+                f"slice {piece['start_s'] / 60:g}-{piece['end_s'] / 60:g} min",
+                f"p50 {_f(sl['p50'])}  p99 {_f(sl['p99'])}  max {_f(sl['max'])} ms  "
+                f"delivered {piece['delivered']}  lost {piece['lost']}  "
+                f"RSS {_f(piece['rss_end_mib'])} MiB",
+            )
+        )
     _print_rows(rows)
 
 

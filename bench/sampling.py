@@ -33,6 +33,12 @@ class WindowSample:
     steal_percent: float  # of all cores together
     rss_peak: int
     rss_mean: float
+    server_sys: float = 0.0  # of server_cpu, the kernel's share (system time)
+    rss_start: int = 0
+    rss_end: int = 0
+    fds_start: int = 0  # open file descriptors of the server processes
+    fds_end: int = 0
+    rss_series: tuple[tuple[float, int], ...] = ()  # (epoch seconds, RSS) about every second
 
 
 async def sample_window(
@@ -40,7 +46,7 @@ async def sample_window(
 ) -> WindowSample:
     await asyncio.sleep(max(0.0, window[0] - time.time()))
 
-    def snapshot() -> tuple[float, float, list[float], float, float, tuple[int, int, int]]:
+    def snapshot() -> tuple[float, float, list[float], float, float, tuple[int, int, int], float]:
         redis = procstat.cpu_seconds(procs.redis) if procs.redis else math.nan
         return (
             time.monotonic(),
@@ -49,14 +55,22 @@ async def sample_window(
             redis,
             time.process_time(),
             procstat.machine_ticks(),
+            sum(procstat.cpu_split(pid)[1] for pid in procs.server),
         )
 
+    def fds() -> int:
+        return sum(procstat.open_fds(pid) for pid in procs.server)
+
+    rss_start, fds_start = procstat.total_rss(procs.server), fds()
     begin = snapshot()
     rss: list[int] = []
+    series: list[tuple[float, int]] = []
     while (left := window[1] - time.time()) > 0:
         await asyncio.sleep(min(1.0, left))
         rss.append(procstat.total_rss(procs.server))
+        series.append((time.time(), rss[-1]))
     end = snapshot()
+    rss_end, fds_end = procstat.total_rss(procs.server), fds()
     seconds = end[0] - begin[0]
     busy, steal, total = (b - a for a, b in zip(begin[5], end[5], strict=True))
     total = max(total, 1)
@@ -70,4 +84,10 @@ async def sample_window(
         steal_percent=steal / total * 100,
         rss_peak=max(rss, default=0),
         rss_mean=sum(rss) / len(rss) if rss else 0.0,
+        server_sys=end[6] - begin[6],
+        rss_start=rss_start,
+        rss_end=rss_end,
+        fds_start=fds_start,
+        fds_end=fds_end,
+        rss_series=tuple(series),
     )

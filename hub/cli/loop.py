@@ -1,0 +1,54 @@
+"""The event loop of every long-running process: uvloop where it installs, asyncio's otherwise.
+
+uvloop (libuv, written in Cython) runs the same asyncio programs with its transports, timers and
+callbacks in C: measured on the fan-out (docs/BENCHMARKS.md, issue 17) it cuts the CPU per
+delivery by about a quarter. It is declared for every platform but Windows, where it does not
+build; where it cannot be imported (Windows, an exotic interpreter, a stripped-down install) the
+processes run on asyncio's own loop, unchanged in behaviour, only slower.
+
+``PTSA_LOOP=asyncio`` forces asyncio's loop (to compare, or to rule uvloop out of a bug hunt).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+
+UVLOOP = "uvloop"
+ASYNCIO = "asyncio"
+ENV = "PTSA_LOOP"
+
+
+def uvloop_available() -> bool:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def loop_name(wanted: str | None = None) -> str:
+    """``uvloop`` or ``asyncio``: what ``wanted`` (default ``$PTSA_LOOP``, else ``auto``) gives
+    here. ``auto`` and ``uvloop`` fall back to asyncio when uvloop cannot be imported."""
+    wanted = (wanted or os.environ.get(ENV) or "auto").strip().lower()
+    if wanted == ASYNCIO:
+        return ASYNCIO
+    return UVLOOP if uvloop_available() else ASYNCIO
+
+
+def loop_factory(wanted: str | None = None) -> Callable[[], asyncio.AbstractEventLoop]:
+    """A function making new event loops of the chosen kind (for ``asyncio.Runner``)."""
+    if loop_name(wanted) == UVLOOP:
+        import uvloop
+
+        return uvloop.new_event_loop
+    return asyncio.new_event_loop
+
+
+def install(wanted: str | None = None) -> str:
+    """Make the chosen loop the current thread's event loop (for code that asks
+    ``asyncio.get_event_loop()``, like arq's worker); returns its name."""
+    name = loop_name(wanted)
+    asyncio.set_event_loop(loop_factory(name)())
+    return name
