@@ -37,6 +37,7 @@ from hub.tasks.commands import actor_of, state_of
 from hub.ws.connection import Connection
 from hub.ws.gc_governor import CollectorGovernor
 from hub.ws.handshake import HandshakeRefused, PrincipalCache, allowed_origins, identify
+from hub.ws.outbound import fan_out
 from hub.ws.registry import ConnectionRegistry
 from hub.ws.wire import prepared_message, wire_writer
 
@@ -57,7 +58,8 @@ class WebSocketHub:
         # Fan-out frames are prepared for the wire once per event, not framed once per socket.
         self.realtime = Realtime(ctx.settings.redis_url or "", history, prepared_message,
                                  self.on_kick, pending_limit=ctx.settings.ws_queue_size,
-                                 reauthorise=self.reauthorise, moves=moves_task)
+                                 reauthorise=self.reauthorise, moves=moves_task,
+                                 fan_out=fan_out)
         self.collector = CollectorGovernor(lambda: len(self.registry))
         self._recheck: asyncio.Task[None] | None = None
 

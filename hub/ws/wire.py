@@ -25,7 +25,6 @@ from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
-from websockets.protocol import State
 
 PROTOCOL_CLASS = "hub.ws.wire:HubWebSocketProtocol"
 EXTENSION = "ptsa.wire"  # scope["extensions"][EXTENSION] == {"write": WireWrite}
@@ -56,6 +55,18 @@ def wire_writer(scope: MutableMapping[str, Any]) -> WireWrite | None:
 class HubWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's sans-I/O WebSocket protocol, offering ``ptsa.wire`` to the application."""
 
+    # Mirrors ``writable`` as a plain attribute (set by pause/resume_writing): checked for every
+    # prepared write, where ``Event.is_set()`` was one more Python call per delivery.
+    paused = False
+
+    def pause_writing(self) -> None:
+        self.paused = True
+        super().pause_writing()
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        super().resume_writing()
+
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         # The handshake was refused (non-101) when no scope was made; the ASGI task that reads
@@ -66,10 +77,16 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
             scope["extensions"][EXTENSION] = {"write": self.write_prepared}
 
     def write_prepared(self, wire: bytes) -> bool:
-        """Write a prepared frame now if the socket can take it; False: use ``send`` instead."""
-        if (self.close_sent or self.disconnected or not self.handshake_complete
-                or not self.writable.is_set() or self.conn.state is not State.OPEN
-                or self.transport.is_closing()):
+        """Write a prepared frame now if the socket can take it; False: use ``send`` instead.
+
+        Plain attributes and one C call: this runs once per socket per event. ``conn.state``
+        (a Python property) is not read: every way uvicorn takes the connection out of OPEN (a
+        close sent or received, a parser error, a keep-alive timeout, shutdown) sets
+        ``close_sent`` or closes the transport in the same synchronous step.
+        """
+        transport = self.transport
+        if (self.close_sent or self.paused or self.disconnected or not self.handshake_complete
+                or transport.is_closing()):
             return False
-        self.transport.write(wire)
+        transport.write(wire)
         return True
