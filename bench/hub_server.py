@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(settings)
     probe = gc_probe.install(args.gc_probe) if args.gc_probe else None
     signal.signal(signal.SIGTERM, _exit_after_shutdown)
-    loop = loop_name(args.loop)
+    loop = loop_name(settings.event_loop if args.loop == "auto" else args.loop)
     print(f"hub_server: {loop} loop", file=sys.stderr, flush=True)
     try:
         uvicorn.run(app, host=args.host, port=args.port, ws=PROTOCOL_CLASS, loop=loop,

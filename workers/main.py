@@ -139,7 +139,8 @@ def build_worker_options(settings: Settings) -> dict[str, Any]:
 
 
 def run_worker(settings: Settings, **overrides: Any) -> int:
-    install_loop()  # arq runs on asyncio.get_event_loop(): uvloop's where it installs
+    # arq runs on asyncio.get_event_loop(): uvloop's where it installs.
+    install_loop(settings.event_loop)
     options = build_worker_options(settings)
     options.update(overrides)
     worker = ResilientWorker(settings=settings, **options)

@@ -6,18 +6,17 @@ delivery by about a quarter. It is declared for every platform but Windows, wher
 build; where it cannot be imported (Windows, an exotic interpreter, a stripped-down install) the
 processes run on asyncio's own loop, unchanged in behaviour, only slower.
 
-``PTSA_LOOP=asyncio`` forces asyncio's loop (to compare, or to rule uvloop out of a bug hunt).
+``PTSA_LOOP=asyncio`` (``Settings.event_loop``) forces asyncio's loop: to compare, or to rule
+uvloop out of a bug hunt.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 
 UVLOOP = "uvloop"
 ASYNCIO = "asyncio"
-ENV = "PTSA_LOOP"
 
 
 def uvloop_available() -> bool:
@@ -28,16 +27,15 @@ def uvloop_available() -> bool:
     return True
 
 
-def loop_name(wanted: str | None = None) -> str:
-    """``uvloop`` or ``asyncio``: what ``wanted`` (default ``$PTSA_LOOP``, else ``auto``) gives
-    here. ``auto`` and ``uvloop`` fall back to asyncio when uvloop cannot be imported."""
-    wanted = (wanted or os.environ.get(ENV) or "auto").strip().lower()
+def loop_name(wanted: str = "auto") -> str:
+    """``uvloop`` or ``asyncio``: what ``wanted`` (``Settings.event_loop``) gives here. ``auto``
+    and ``uvloop`` fall back to asyncio when uvloop cannot be imported."""
     if wanted == ASYNCIO:
         return ASYNCIO
     return UVLOOP if uvloop_available() else ASYNCIO
 
 
-def loop_factory(wanted: str | None = None) -> Callable[[], asyncio.AbstractEventLoop]:
+def loop_factory(wanted: str = "auto") -> Callable[[], asyncio.AbstractEventLoop]:
     """A function making new event loops of the chosen kind (for ``asyncio.Runner``)."""
     if loop_name(wanted) == UVLOOP:
         import uvloop
@@ -46,7 +44,7 @@ def loop_factory(wanted: str | None = None) -> Callable[[], asyncio.AbstractEven
     return asyncio.new_event_loop
 
 
-def install(wanted: str | None = None) -> str:
+def install(wanted: str = "auto") -> str:
     """Make the chosen loop the current thread's event loop (for code that asks
     ``asyncio.get_event_loop()``, like arq's worker); returns its name."""
     name = loop_name(wanted)

@@ -68,7 +68,8 @@ def web_command(settings: Settings, workers: int = 1) -> list[str]:
     JSON frames on an intranet gain nothing from it and it costs CPU and memory), on uvloop
     where it installs (``hub.cli.loop``)."""
     return [sys.executable, "-m", "uvicorn", "--factory", "hub.app:create_app",
-            "--host", settings.host, "--port", str(settings.port), "--loop", loop_name(),
+            "--host", settings.host, "--port", str(settings.port),
+            "--loop", loop_name(settings.event_loop),
             "--ws", PROTOCOL_CLASS, "--ws-per-message-deflate", "false",
             "--ws-max-size", str(settings.ws_max_message_bytes),
             "--workers", str(workers), "--no-access-log", "--timeout-graceful-shutdown", "5"]
