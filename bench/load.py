@@ -121,6 +121,7 @@ async def run_fanout(target: Target, opts: FanoutOptions) -> dict[str, Any]:
         report["slices"] = _slices(
             slice_counts(published, results, specs, target.reference, window, opts.slice_s),
             sample,
+            notes.get("gc"),
         )
     return report
 
@@ -128,8 +129,9 @@ async def run_fanout(target: Target, opts: FanoutOptions) -> dict[str, Any]:
 def _slices(
     slices: Sequence[tuple[tuple[float, float], dict[str, int], list[float]]],
     sample: WindowSample,
+    gc: dict[str, Any] | None,
 ) -> list[dict[str, Any]]:
-    """Per slice: its counts, latency and the server's RSS at its end (soak runs)."""
+    """Per slice: its counts, latency, the server's RSS at its end and its longest GC pause."""
     rows = []
     for (begin, end), counts, latencies in slices:
         rss = [value for at, value in sample.rss_series if at <= end]
@@ -140,6 +142,9 @@ def _slices(
                 **counts,
                 "latency_ms": latency_summary(latencies),
                 "rss_end_mib": rss[-1] / 2**20 if rss else math.nan,
+                "gc_max_pause_ms": window_summary(gc, begin, end)["max_pause_ms"]
+                if gc
+                else math.nan,
             }
         )
     return rows

@@ -107,7 +107,8 @@ def print_fanout(report: dict[str, Any]) -> None:
                 f"slice {piece['start_s'] / 60:g}-{piece['end_s'] / 60:g} min",
                 f"p50 {_f(sl['p50'])}  p99 {_f(sl['p99'])}  max {_f(sl['max'])} ms  "
                 f"delivered {piece['delivered']}  lost {piece['lost']}  "
-                f"RSS {_f(piece['rss_end_mib'])} MiB",
+                f"RSS {_f(piece['rss_end_mib'])} MiB  "
+                f"longest GC pause {_f(piece.get('gc_max_pause_ms'), 2)} ms",
             )
         )
     _print_rows(rows)
