@@ -142,9 +142,14 @@ def _slices(
                 **counts,
                 "latency_ms": latency_summary(latencies),
                 "rss_end_mib": rss[-1] / 2**20 if rss else math.nan,
-                "gc_max_pause_ms": window_summary(gc, begin, end)["max_pause_ms"]
-                if gc
-                else math.nan,
+                **(
+                    {
+                        "gc_max_pause_ms": (w := window_summary(gc, begin, end))["max_pause_ms"],
+                        "gc_max_pause_cpu_ms": w["max_pause_cpu_ms"],
+                    }
+                    if gc
+                    else {"gc_max_pause_ms": math.nan, "gc_max_pause_cpu_ms": math.nan}
+                ),
             }
         )
     return rows

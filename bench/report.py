@@ -87,7 +87,8 @@ def print_fanout(report: dict[str, Any]) -> None:
             "server gc",
             f"window: {gc.get('full_collections', '-')} full collections, "
             f"{gc.get('pauses_over_1ms', '-')} pauses ≥ 1 ms, "
-            f"max {gc.get('max_pause_ms', '-')} ms",
+            f"max {gc.get('max_pause_ms', '-')} ms "
+            f"(collector CPU in it {gc.get('max_pause_cpu_ms', '-')} ms)",
         ),
         (
             "harness",
@@ -108,7 +109,8 @@ def print_fanout(report: dict[str, Any]) -> None:
                 f"p50 {_f(sl['p50'])}  p99 {_f(sl['p99'])}  max {_f(sl['max'])} ms  "
                 f"delivered {piece['delivered']}  lost {piece['lost']}  "
                 f"RSS {_f(piece['rss_end_mib'])} MiB  "
-                f"longest GC pause {_f(piece.get('gc_max_pause_ms'), 2)} ms",
+                f"longest GC pause {_f(piece.get('gc_max_pause_ms'), 2)} ms "
+                f"(CPU {_f(piece.get('gc_max_pause_cpu_ms'), 2)})",
             )
         )
     _print_rows(rows)
