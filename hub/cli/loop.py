@@ -2,9 +2,9 @@
 
 uvloop (libuv, written in Cython) runs the same asyncio programs with its transports, timers and
 callbacks in C: issue 17 measured ~25 % less CPU per fan-out delivery with it in one sitting
-(within noise in the next, docs/BENCHMARKS.md). It is declared for every platform but Windows, where it does not
-build; where it cannot be imported (Windows, an exotic interpreter, a stripped-down install) the
-processes run on asyncio's own loop, unchanged in behaviour, only slower.
+(within noise in the next, docs/BENCHMARKS.md). It is declared for every platform but Windows,
+where it does not build; where it cannot be imported (Windows, an exotic interpreter, a
+stripped-down install) the processes run on asyncio's own loop, unchanged in behaviour.
 
 ``PTSA_LOOP=asyncio`` (``Settings.event_loop``) forces asyncio's loop: to compare, or to rule
 uvloop out of a bug hunt.
