@@ -23,8 +23,11 @@ check: $(STAMP)
 	$(BIN)/ruff check hub channels workers web config tests bench
 	$(BIN)/mypy
 
+# Three interleaved rounds of the bare floor (uvloop and asyncio) and the hub's fan-out at
+# N = 2,000, 20 events/s, 30 s windows: medians and ratios to the floor (docs/BENCHMARKS.md).
+BENCH_ARGS ?= --rounds 3 --variants floor,floor-asyncio,hub --duration 30
 bench: $(STAMP)
-	$(BIN)/python -m bench.fanout --target hub
+	$(BIN)/python -m bench.compare $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

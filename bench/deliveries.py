@@ -64,3 +64,25 @@ def count_deliveries(
         latencies.extend([(t - ref) * 1000.0 for t in times])
     counts = {"expected": expected, "delivered": delivered, "lost": lost, "unexpected": unexpected}
     return counts, latencies
+
+
+def slice_counts(
+    published: Sequence[Published],
+    results: Sequence[WorkerResult],
+    specs: Sequence[ClientSpec],
+    reference: Reference,
+    window: tuple[float, float],
+    slice_s: float,
+) -> list[tuple[tuple[float, float], dict[str, int], list[float]]]:
+    """``count_deliveries`` for each consecutive ``slice_s`` of the window (the soak's
+    "p99 per 5-minute slice"); the last slice may be shorter."""
+    if slice_s <= 0:
+        raise ValueError(f"slice_s must be positive, got {slice_s}")
+    slices = []
+    start = window[0]
+    while start < window[1]:
+        bounds = (start, min(start + slice_s, window[1]))
+        counts, latencies = count_deliveries(published, results, specs, reference, bounds)
+        slices.append((bounds, counts, latencies))
+        start = bounds[1]
+    return slices

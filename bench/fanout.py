@@ -75,6 +75,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--redis-cluster", action="store_true",
         help="hub target: history and live fan-out on a local 3+3 Redis Cluster "
         "(tests/support/redis_cluster.py, Debian's redis-server 7); queue on standalone Redis",
+        "--server-loop",
+        choices=("auto", "asyncio"),
+        default="auto",
+        help="the server's event loop: auto (uvloop when installed, the default of `ptsa web` "
+        "and of the peer comparison's floor) or asyncio's own",
+    )
+    parser.add_argument(
+        "--hub-gc-threshold",
+        type=int,
+        metavar="N",
+        help="hub: young-generation GC threshold instead of hub.ws.gc_governor's",
+    )
+    parser.add_argument(
+        "--slice",
+        type=float,
+        metavar="SECONDS",
+        help="soak: also report latency, loss and RSS for each slice of the window",
     )
     parser.add_argument("--name", help="results file name (default: target and size)")
     parser.add_argument(
@@ -85,6 +102,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="first wait up to this long for the machine to be < 10 %% busy",
     )
     args = parser.parse_args(argv)
+    if args.slice is not None and args.slice <= 0:
+        parser.error(f"--slice must be positive, got {args.slice}")
     for flag in ("clients", "rate", "duration", "batch", "hubs"):
         if getattr(args, flag) <= 0:
             parser.error(f"--{flag} must be positive, got {getattr(args, flag)}")
@@ -97,7 +116,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def make_target(args: argparse.Namespace) -> Target:
     if args.target == "floor":
-        return FloorTarget(redis_url=args.redis_url, port=args.port)
+        return FloorTarget(redis_url=args.redis_url, port=args.port, loop=args.server_loop)
+    server_args = ["--loop", args.server_loop]
+    if args.hub_gc_threshold:
+        server_args += ["--gc-threshold", str(args.hub_gc_threshold)]
     return HubTarget(
         base_url=args.hub_url,
         redis_url=args.redis_url,
@@ -107,6 +129,7 @@ def make_target(args: argparse.Namespace) -> Target:
         publisher=args.hub_publisher,
         hubs=args.hubs,
         redis_cluster=args.redis_cluster,
+        server_args=tuple(server_args),
     )
 
 
@@ -135,6 +158,7 @@ async def run(args: argparse.Namespace) -> None:
             processes=args.processes or 2,
             batch=args.batch,
             client=args.client,
+            slice_s=args.slice,
         )
         report = await run_fanout(target, opts)
         print_fanout(report)

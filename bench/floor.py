@@ -135,6 +135,12 @@ def main(argv: list[str] | None = None) -> None:
         "--max-seconds", type=float, default=3600.0, help="exit by itself after this long"
     )
     parser.add_argument("--gc-probe", metavar="PATH", help="write GC pauses as JSON here at exit")
+    parser.add_argument(
+        "--loop",
+        choices=("auto", "asyncio"),
+        default="auto",
+        help="auto: uvloop when installed (as the peer comparison's floor ran); asyncio: not",
+    )
     args = parser.parse_args(argv)
 
     config = uvicorn.Config(
@@ -148,6 +154,7 @@ def main(argv: list[str] | None = None) -> None:
         log_level="warning",
         timeout_graceful_shutdown=5,
         backlog=4096,
+        loop=args.loop,
     )
     server = uvicorn.Server(config)
 
@@ -161,7 +168,9 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             timer.cancel()
 
-    asyncio.run(serve_bounded())
+    loop_factory = config.get_loop_factory()
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(serve_bounded())
 
 
 if __name__ == "__main__":

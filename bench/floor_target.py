@@ -104,6 +104,7 @@ class FloorTarget:
     seed: int = 1
     name: str = "floor"
     reference: Reference = "frame"
+    loop: str = "auto"  # auto: uvloop when installed; asyncio: asyncio's own loop
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -131,6 +132,8 @@ class FloorTarget:
             str(self.lifetime),
             "--gc-probe",
             self._gc_path,
+            "--loop",
+            self.loop,
         ]
         # Own session: the terminal's Ctrl-C reaches only the harness, which stops the floor
         # in order (clients first) instead of both racing to shut down.

@@ -76,8 +76,13 @@ def _run(args: list[str], env: dict[str, str], stdin: str | None = None) -> None
 
 def start_hub_processes(fanout_port: int, publisher: str, password: str,
                         extra_fanout_ports: Sequence[int] = (),
-                        cluster_url: str | None = None) -> HubProcesses:
-    """Start everything; the caller waits for the ports and calls ``stop()`` in the end."""
+                        cluster_url: str | None = None,
+                        server_args: tuple[str, ...] = ()) -> HubProcesses:
+    """Start everything; the caller waits for the ports and calls ``stop()`` in the end.
+
+    ``server_args`` go to the measured fan-out hub's ``bench.hub_server`` (``--loop``,
+    ``--gc-threshold``).
+    """
     workdir = Path(tempfile.mkdtemp(prefix="ptsa-bench-hub-"))
     redis_port = free_port()
     redis = subprocess.Popen(
@@ -107,8 +112,9 @@ def start_hub_processes(fanout_port: int, publisher: str, password: str,
             env=env, cwd=_PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
 
-    fanout = hub(fanout_port, "fanout", ["--gc-probe", str(gc_path)])
-    more = [hub(port, f"fanout{i + 2}", []) for i, port in enumerate(extra_fanout_ports)]
+    fanout = hub(fanout_port, "fanout", ["--gc-probe", str(gc_path), *server_args])
+    more = [hub(port, f"fanout{i + 2}", list(server_args))
+            for i, port in enumerate(extra_fanout_ports)]
     # Only the measured process is traced (PTSA_BENCH_TRACEMALLOC, bench/trace_alloc.py).
     api = hub(api_port, "api", [], {k: v for k, v in env.items()
                                     if not k.startswith("PTSA_BENCH_TRACEMALLOC")})

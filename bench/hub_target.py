@@ -136,6 +136,7 @@ class HubTarget:
     # --redis-cluster: history and live fan-out on a local 3+3 Redis Cluster
     # (tests/support/redis_cluster.py); the private standalone Redis keeps the queue.
     redis_cluster: bool = False
+    server_args: tuple[str, ...] = ()  # extra options of the fan-out hub (bench/hub_server.py)
 
     def __post_init__(self) -> None:
         if self.publisher not in ("api", "relay"):
@@ -171,7 +172,8 @@ class HubTarget:
         host = urlsplit(self.base_url).hostname or "127.0.0.1"
         self._hub_urls = [self.base_url, *(f"http://{host}:{p}" for p in extra)]
         self._procs = procs = start_hub_processes(port, self.publisher_username,
-                                                  self.publisher_password, extra, cluster_url)
+                                                  self.publisher_password, extra, cluster_url,
+                                                  self.server_args)
         for hub_port, proc in zip([port, *extra], procs.fanouts, strict=True):
             await wait_for_port(hub_port, proc, timeout=60.0)
         await wait_for_port(urlsplit(procs.api_url).port or 80, procs.api, timeout=60.0)

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from bench import procstat
 from bench.client_pool import ClientPool
 from bench.client_worker import ClientKind, ClientSpec, FrameReader, WorkerResult
-from bench.deliveries import Published, Reference, count_deliveries
+from bench.deliveries import Published, Reference, count_deliveries, slice_counts
 from bench.gc_probe import window_summary
 from bench.report import latency_summary
 from bench.sampling import ServerProcesses, WindowSample, sample_window
@@ -60,6 +60,7 @@ class FanoutOptions:
     batch: int = 200
     connect_timeout: float = 30.0
     client: ClientKind = "lean"
+    slice_s: float | None = None  # soak: also report each slice of this many seconds
 
     def connect_budget(self) -> float:
         return 60.0 + self.clients / 50.0
@@ -102,7 +103,7 @@ async def run_fanout(target: Target, opts: FanoutOptions) -> dict[str, Any]:
         notes = await target.stop()
 
     counts, latencies = count_deliveries(published, results, specs, target.reference, window)
-    return _fanout_report(
+    report = _fanout_report(
         target,
         opts,
         ready.seconds,
@@ -116,6 +117,42 @@ async def run_fanout(target: Target, opts: FanoutOptions) -> dict[str, Any]:
         notes,
         window,
     )
+    if opts.slice_s:
+        report["slices"] = _slices(
+            slice_counts(published, results, specs, target.reference, window, opts.slice_s),
+            sample,
+            notes.get("gc"),
+        )
+    return report
+
+
+def _slices(
+    slices: Sequence[tuple[tuple[float, float], dict[str, int], list[float]]],
+    sample: WindowSample,
+    gc: dict[str, Any] | None,
+) -> list[dict[str, Any]]:
+    """Per slice: its counts, latency, the server's RSS at its end and its longest GC pause."""
+    rows = []
+    for (begin, end), counts, latencies in slices:
+        rss = [value for at, value in sample.rss_series if at <= end]
+        rows.append(
+            {
+                "start_s": begin - slices[0][0][0],
+                "end_s": end - slices[0][0][0],
+                **counts,
+                "latency_ms": latency_summary(latencies),
+                "rss_end_mib": rss[-1] / 2**20 if rss else math.nan,
+                **(
+                    {
+                        "gc_max_pause_ms": (w := window_summary(gc, begin, end))["max_pause_ms"],
+                        "gc_max_pause_cpu_ms": w["max_pause_cpu_ms"],
+                    }
+                    if gc
+                    else {"gc_max_pause_ms": math.nan, "gc_max_pause_cpu_ms": math.nan}
+                ),
+            }
+        )
+    return rows
 
 
 async def run_idle(
@@ -254,6 +291,16 @@ def _fanout_report(
                 c * 1e6 / (delivered / len(sample.server_cpu_each)) if delivered else math.nan
                 for c in sample.server_cpu_each
             ],
+            # The kernel's share: for a loopback server it holds most of the TCP work of both
+            # ends of each write, which is the same for every server in the comparison.
+            "sys_ms_per_1k": sample.server_sys * 1e6 / delivered if delivered else math.nan,
+            "user_ms_per_1k": (sample.server_cpu - sample.server_sys) * 1e6 / delivered
+            if delivered
+            else math.nan,
+            "rss_window_start_mib": sample.rss_start / 2**20,
+            "rss_window_end_mib": sample.rss_end / 2**20,
+            "fds_window_start": sample.fds_start,
+            "fds_window_end": sample.fds_end,
             "kib_per_connection": (rss_connected - rss_before) / 1024 / max(connected, 1),
             "kib_per_connection_window_peak": (sample.rss_peak - rss_before)
             / 1024

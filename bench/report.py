@@ -87,10 +87,18 @@ def print_fanout(report: dict[str, Any]) -> None:
             else []
         ),
         (
+            "server split",
+            f"user {_f(srv.get('user_ms_per_1k'))} + sys {_f(srv.get('sys_ms_per_1k'))} "
+            f"CPU-ms/1k;  window start → end: RSS {_f(srv.get('rss_window_start_mib'))} → "
+            f"{_f(srv.get('rss_window_end_mib'))} MiB, open fds {srv.get('fds_window_start')} → "
+            f"{srv.get('fds_window_end')}",
+        ),
+        (
             "server gc",
             f"window: {gc.get('full_collections', '-')} full collections, "
             f"{gc.get('pauses_over_1ms', '-')} pauses ≥ 1 ms, "
-            f"max {gc.get('max_pause_ms', '-')} ms",
+            f"max {gc.get('max_pause_ms', '-')} ms "
+            f"(collector CPU in it {gc.get('max_pause_cpu_ms', '-')} ms)",
         ),
         (
             "harness",
@@ -103,6 +111,18 @@ def print_fanout(report: dict[str, Any]) -> None:
         ),
         ("verdict", report["verdict"]),
     ]
+    for piece in report.get("slices", []):
+        sl = piece["latency_ms"]
+        rows.append(
+            (
+                f"slice {piece['start_s'] / 60:g}-{piece['end_s'] / 60:g} min",
+                f"p50 {_f(sl['p50'])}  p99 {_f(sl['p99'])}  max {_f(sl['max'])} ms  "
+                f"delivered {piece['delivered']}  lost {piece['lost']}  "
+                f"RSS {_f(piece['rss_end_mib'])} MiB  "
+                f"longest GC pause {_f(piece.get('gc_max_pause_ms'), 2)} ms "
+                f"(CPU {_f(piece.get('gc_max_pause_cpu_ms'), 2)})",
+            )
+        )
     _print_rows(rows)
 
 

@@ -34,6 +34,12 @@ class WindowSample:
     rss_peak: int
     rss_mean: float
     server_cpu_each: tuple[float, ...] = ()  # CPU seconds of each server process (--hubs N)
+    server_sys: float = 0.0  # of server_cpu, the kernel's share (system time)
+    rss_start: int = 0
+    rss_end: int = 0
+    fds_start: int = 0  # open file descriptors of the server processes
+    fds_end: int = 0
+    rss_series: tuple[tuple[float, int], ...] = ()  # (epoch seconds, RSS) about every second
 
 
 async def sample_window(
@@ -42,7 +48,7 @@ async def sample_window(
     await asyncio.sleep(max(0.0, window[0] - time.time()))
 
     def snapshot() -> tuple[float, float, list[float], float, float, tuple[int, int, int],
-                            list[float]]:
+                            list[float], float]:
         redis = procstat.cpu_seconds(procs.redis) if procs.redis else math.nan
         return (
             time.monotonic(),
@@ -52,14 +58,22 @@ async def sample_window(
             time.process_time(),
             procstat.machine_ticks(),
             [procstat.cpu_seconds(pid) for pid in procs.server],
+            sum(procstat.cpu_split(pid)[1] for pid in procs.server),
         )
 
+    def fds() -> int:
+        return sum(procstat.open_fds(pid) for pid in procs.server)
+
+    rss_start, fds_start = procstat.total_rss(procs.server), fds()
     begin = snapshot()
     rss: list[int] = []
+    series: list[tuple[float, int]] = []
     while (left := window[1] - time.time()) > 0:
         await asyncio.sleep(min(1.0, left))
         rss.append(procstat.total_rss(procs.server))
+        series.append((time.time(), rss[-1]))
     end = snapshot()
+    rss_end, fds_end = procstat.total_rss(procs.server), fds()
     seconds = end[0] - begin[0]
     busy, steal, total = (b - a for a, b in zip(begin[5], end[5], strict=True))
     total = max(total, 1)
@@ -74,4 +88,10 @@ async def sample_window(
         rss_peak=max(rss, default=0),
         rss_mean=sum(rss) / len(rss) if rss else 0.0,
         server_cpu_each=tuple(b - a for a, b in zip(begin[6], end[6], strict=True)),
+        server_sys=end[7] - begin[7],
+        rss_start=rss_start,
+        rss_end=rss_end,
+        fds_start=fds_start,
+        fds_end=fds_end,
+        rss_series=tuple(series),
     )

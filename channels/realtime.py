@@ -77,6 +77,14 @@ class LocalChannel:
 
 # Re-checks a channel's subscriptions and unsubscribes those that may no longer see it.
 Reauthorise = Callable[[str, list[Subscription]], Awaitable[None]]
+# Hands one message to the sinks due to get it, in order (hub.ws.outbound.fan_out).
+FanOut = Callable[[list[Any], Any], None]
+
+
+def push_each(sinks: list[Any], message: Any) -> None:
+    for sink in sinks:
+        sink.push(message)
+
 MovesTask = Callable[[str, str], bool]
 
 
@@ -94,12 +102,16 @@ class Realtime:
         pending_limit: live messages a subscribing connection may buffer before it counts as a
             slow consumer.
         reauthorise, moves: the re-check before an event for which ``moves(channel, frame)``.
+        fan_out: hands one message to the sinks due to get it (default: ``push`` on each); the
+            hub's writes prepared frames with one call per socket.
     """
 
     def __init__(self, redis_url: str, history: History, make_message: Callable[[str], Any],
                  on_kick: Callable[[str], None], *, pending_limit: int = 256,
                  heartbeat: float = 5.0, reauthorise: Reauthorise | None = None,
-                 moves: MovesTask | None = None, queue_url: str | None = None) -> None:
+                 moves: MovesTask | None = None, queue_url: str | None = None,
+                 fan_out: FanOut = push_each) -> None:
+        self.fan_out = fan_out
         self.reauthorise = reauthorise
         self.moves = moves
         self.history = history
@@ -269,19 +281,22 @@ class Realtime:
         task.add_done_callback(self._resets.discard)
 
     def _deliver(self, local: LocalChannel, pos: Offset | None, message: Any) -> None:
+        due = []  # the sinks that get it now, handed over in one call (``fan_out``)
         for sub in local.members:
             pending = sub.pending
             if pending is None:
                 floor = sub.floor
                 if floor is None:
-                    sub.sink.push(message)
+                    due.append(sub.sink)
                 elif pos is None or pos > floor:
                     sub.floor = None
-                    sub.sink.push(message)
+                    due.append(sub.sink)
             elif len(pending) < self.pending_limit:
                 pending.append((pos, message))
             else:
                 sub.sink.overflow()
+        if due:
+            self.fan_out(due, message)
 
     # --- resets and gap fill ---------------------------------------------------------------
     def _start_reset(self, local: LocalChannel) -> None:

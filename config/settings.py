@@ -247,6 +247,9 @@ class Settings:
     # The outbox relay in this process: "on" (publish after commit + sweep), "sweep" (only the
     # sweep, e.g. when a separate process publishes), "off" (tests of a crashed relay).
     relay: str = "on"
+    # The event loop of the web and worker processes (PTSA_LOOP): "auto" is uvloop where it
+    # can be imported, else asyncio's own; "asyncio" forces asyncio's (see hub/cli/loop.py).
+    event_loop: str = "auto"
     login_max_attempts: int = 5
     login_window: timedelta = timedelta(minutes=15)
     # The hall queue's waiting target (ticket → call): longer waits count as overdue.
@@ -330,6 +333,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"PTSA_TIMEZONE must be an IANA time zone such as Asia/Jakarta; "
                           f"got {timezone!r}") from None
+    event_loop = get("PTSA_LOOP", "auto").strip().lower()
+    if event_loop not in ("auto", "uvloop", "asyncio"):
+        raise ConfigError(f"PTSA_LOOP must be 'auto', 'uvloop' or 'asyncio'; got {event_loop!r}")
     calendar = get("PTSA_CALENDAR", "office")
     if calendar not in ("office", "always"):
         raise ConfigError(f"PTSA_CALENDAR must be 'office' or 'always'; got {calendar!r}")
@@ -400,6 +406,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                                               get("PTSA_WS_MAX_SOCKETS_PER_ACCOUNT", "50"), 1),
         ws_recheck_interval=parse_duration("PTSA_WS_RECHECK", get("PTSA_WS_RECHECK", "30s")),
         relay=_parse_relay(get("PTSA_RELAY", "on")),
+        event_loop=event_loop,
         queue_wait_target=parse_duration("PTSA_QUEUE_WAIT_TARGET",
                                          get("PTSA_QUEUE_WAIT_TARGET", "30m")),
         survey_days=_parse_int("PTSA_SURVEY_DAYS", get("PTSA_SURVEY_DAYS", "30"), 1),

@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from channels import names
 from config.settings import Settings
+from hub.cli.loop import install as install_loop
 from hub.errors import ConfigError
 from hub.redis_clients import arq_pool
 
@@ -139,6 +140,8 @@ def build_worker_options(settings: Settings) -> dict[str, Any]:
 
 
 def run_worker(settings: Settings, **overrides: Any) -> int:
+    # arq runs on asyncio.get_event_loop(): uvloop's where it installs.
+    install_loop(settings.event_loop)
     options = build_worker_options(settings)
     options.update(overrides)
     worker = ResilientWorker(settings=settings, **options)

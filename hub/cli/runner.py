@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from config.settings import Settings
+from hub.cli.loop import loop_name
 from hub.errors import ConfigError
 from hub.ws.wire import PROTOCOL_CLASS
 
@@ -64,9 +65,11 @@ def start_embedded_redis(var_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
 def web_command(settings: Settings, workers: int = 1) -> list[str]:
     """uvicorn with the WebSocket implementation PEERS.md measured fastest (``websockets-sansio``,
     extended with prepared fan-out frames: ``hub.ws.wire``), and permessage-deflate off (small
-    JSON frames on an intranet gain nothing from it and it costs CPU and memory)."""
+    JSON frames on an intranet gain nothing from it and it costs CPU and memory), on uvloop
+    where it installs (``hub.cli.loop``)."""
     return [sys.executable, "-m", "uvicorn", "--factory", "hub.app:create_app",
             "--host", settings.host, "--port", str(settings.port),
+            "--loop", loop_name(settings.event_loop),
             "--ws", PROTOCOL_CLASS, "--ws-per-message-deflate", "false",
             "--ws-max-size", str(settings.ws_max_message_bytes),
             "--workers", str(workers), "--no-access-log", "--timeout-graceful-shutdown", "5"]

@@ -43,6 +43,7 @@ from hub.ws.handshake import (
     forget_handshake,
     identify,
 )
+from hub.ws.outbound import fan_out
 from hub.ws.registry import ConnectionRegistry
 from hub.ws.wire import prepared_message, wire_writer
 
@@ -64,7 +65,7 @@ class WebSocketHub:
         self.realtime = Realtime(ctx.settings.redis_url or "", history, prepared_message,
                                  self.on_kick, pending_limit=ctx.settings.ws_queue_size,
                                  reauthorise=self.reauthorise, moves=moves_task,
-                                 queue_url=ctx.settings.queue_url)
+                                 queue_url=ctx.settings.queue_url, fan_out=fan_out)
         self.collector = CollectorGovernor(lambda: len(self.registry))
         self._recheck: asyncio.Task[None] | None = None
 

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 FREEZE = "freeze"
 RECLAIM = "reclaim"
+# Collector thresholds set at start (generation 0, 1, 2). Python's own: (700, 10, 10).
+THRESHOLDS: tuple[int, int, int] = (700, 10, 10)
 
 
 @dataclass
@@ -72,6 +74,7 @@ class CollectorGovernor:
         self.since_reclaim.closed += 1
 
     def start(self) -> None:
+        gc.set_threshold(*THRESHOLDS)
         gc.freeze()  # everything from start-up: modules, metadata, the app
         self._task = asyncio.create_task(self._run(), name="gc-governor")
 

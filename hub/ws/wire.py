@@ -30,7 +30,6 @@ from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
-from websockets.protocol import State
 
 from hub.ws.light_sync import LightEvent, LightQueue
 
@@ -67,19 +66,32 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
     # compact shared-key instance dict for a ~1.6 KiB table per object; as slots (which the
     # parent's plain ``self.x = …`` assignments fill) they cost 8 bytes each. An attribute a
     # later uvicorn adds simply lands in the instance dict.
+    # ``paused`` is ours: it mirrors ``writable`` as a plain attribute (set by pause/resume_writing),
+    # checked for every prepared write, where ``Event.is_set()`` was one more Python call per
+    # delivery.
     __slots__ = ("app", "app_state", "asgi_version", "client", "close_sent", "close_timeout",
                  "close_timer", "config", "conn", "connections", "curr_msg_data_type",
                  "default_headers", "disconnected", "frames", "handshake_complete",
                  "handshake_initiated", "initial_response", "last_ping_rtt", "logger", "loop",
-                 "pending_ping_payload", "ping_interval", "ping_sent_at", "ping_timeout",
-                 "ping_timer", "pong_timer", "queue", "read_paused", "request", "response",
-                 "root_path", "scheme", "scope", "server", "tasks", "transport", "writable")
+                 "paused", "pending_ping_payload", "ping_interval", "ping_sent_at",
+                 "ping_timeout", "ping_timer", "pong_timer", "queue", "read_paused", "request",
+                 "response", "root_path", "scheme", "scope", "server", "tasks", "transport",
+                 "writable")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.paused = False
         super().__init__(*args, **kwargs)
         self.queue = LightQueue()  # type: ignore[assignment]
         self.writable = LightEvent()  # type: ignore[assignment]
         self.writable.set()
+
+    def pause_writing(self) -> None:
+        self.paused = True
+        super().pause_writing()
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        super().resume_writing()
 
     def start_keepalive(self) -> None:
         # Called once, right after the accepting response went out: the parsed request and the
@@ -104,10 +116,16 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
             scope["extensions"][EXTENSION] = {"write": self.write_prepared}
 
     def write_prepared(self, wire: bytes) -> bool:
-        """Write a prepared frame now if the socket can take it; False: use ``send`` instead."""
-        if (self.close_sent or self.disconnected or not self.handshake_complete
-                or not self.writable.is_set() or self.conn.state is not State.OPEN
-                or self.transport.is_closing()):
+        """Write a prepared frame now if the socket can take it; False: use ``send`` instead.
+
+        Plain attributes and one C call: this runs once per socket per event. ``conn.state``
+        (a Python property) is not read: every way uvicorn takes the connection out of OPEN (a
+        close sent or received, a parser error, a keep-alive timeout, shutdown) sets
+        ``close_sent`` or closes the transport in the same synchronous step.
+        """
+        transport = self.transport
+        if (self.close_sent or self.paused or self.disconnected or not self.handshake_complete
+                or transport.is_closing()):
             return False
-        self.transport.write(wire)
+        transport.write(wire)
         return True

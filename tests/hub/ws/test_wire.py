@@ -17,7 +17,7 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from config.seed import DEMO_PASSWORD
-from hub.ws.outbound import Outbound
+from hub.ws.outbound import Outbound, fan_out
 from hub.ws.wire import (
     EXTENSION,
     WIRE_KEY,
@@ -101,6 +101,46 @@ async def test_outbound_falls_back_to_send_and_keeps_order_behind_a_backlog() ->
     assert rec.log == ["1", "2", "3"]
     out.push(prepared_message("4"))  # drained: straight to the socket again
     assert rec.log[-1] == prepare("4")
+
+
+async def test_fan_out_writes_each_socket_that_can_take_it_and_queues_for_the_others() -> None:
+    """One call per event: prepared bytes straight to the open sockets; a backed-up socket gets
+    the ordinary send, queued in order behind its backlog; a closed one gets nothing. Once the
+    backlog drains, that socket takes prepared bytes again."""
+    fast, slow, gone = Recorder(), Recorder(), Recorder()
+    outs = [Outbound(r.send, 8, lambda: None, r.write) for r in (fast, slow, gone)]
+    outs[2].close(1000)
+    gone.log.clear()
+    slow.accept = False
+    slow.writable.clear()
+    fan_out(outs, prepared_message("1"))
+    assert outs[1].direct is None and outs[1].queued == 0  # "1" is the suspended send
+    fan_out(outs, prepared_message("2"))
+    assert fast.log == [prepare("1"), prepare("2")] and outs[1].queued == 1
+    slow.accept = True
+    slow.writable.set()
+    await outs[1].wait_idle()
+    assert slow.log == ["1", "2"] and outs[1].direct is not None
+    fan_out(outs, prepared_message("3"))
+    assert slow.log[-1] == prepare("3") and gone.log == []
+    fan_out(outs, {"type": "websocket.send", "text": "plain"})  # not prepared: push
+    assert fast.log[-1] == "plain" and slow.log[-1] == "plain" and gone.log == []
+
+
+async def test_fan_out_closes_a_slow_consumer_like_push_does() -> None:
+    """A socket whose backlog is full when fan_out reaches it is closed as a slow consumer,
+    once, and gets no prepared bytes afterwards."""
+    rec = Recorder()
+    slow: list[int] = []
+    out = Outbound(rec.send, 2, lambda: slow.append(1), rec.write)
+    rec.accept = False
+    rec.writable.clear()
+    for n in range(5):
+        fan_out([out], prepared_message(str(n)))
+    assert slow == [1] and out.closed and out.direct is None
+    rec.accept = True
+    fan_out([out], prepared_message("late"))
+    assert prepare("late") not in rec.log
 
 
 # --- a real uvicorn server --------------------------------------------------------------------
