@@ -75,6 +75,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--redis-cluster", action="store_true",
         help="hub target: history and live fan-out on a local 3+3 Redis Cluster "
         "(tests/support/redis_cluster.py, Debian's redis-server 7); queue on standalone Redis",
+    )
+    parser.add_argument(
         "--server-loop",
         choices=("auto", "asyncio"),
         default="auto",

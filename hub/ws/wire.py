@@ -66,9 +66,9 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
     # compact shared-key instance dict for a ~1.6 KiB table per object; as slots (which the
     # parent's plain ``self.x = …`` assignments fill) they cost 8 bytes each. An attribute a
     # later uvicorn adds simply lands in the instance dict.
-    # ``paused`` is ours: it mirrors ``writable`` as a plain attribute (set by pause/resume_writing),
-    # checked for every prepared write, where ``Event.is_set()`` was one more Python call per
-    # delivery.
+    # ``paused`` is ours: it mirrors ``writable`` as a plain attribute (set by pause_writing and
+    # resume_writing), checked for every prepared write, where ``Event.is_set()`` was one more
+    # Python call per delivery.
     __slots__ = ("app", "app_state", "asgi_version", "client", "close_sent", "close_timeout",
                  "close_timer", "config", "conn", "connections", "curr_msg_data_type",
                  "default_headers", "disconnected", "frames", "handshake_complete",
