@@ -52,7 +52,11 @@ async def test_the_worker_does_not_republish_what_the_web_process_is_marking(
         await eventually(lambda: _all_marked(ctx), timeout=10, what="every outbox row marked")
         await asyncio.sleep(RELAY_MIN_AGE_S + 0.5)  # a sweep would have had its go by now
         rows, appends = await outbox_count(ctx) - first, await evalsha_calls(ctx)
-    assert appends == rows, f"{appends} appends for {rows} outbox rows"
+    # Before the worker waited for rows to be marked, its sweep repeated most of them (1.5–1.8
+    # appends per row). On a starved machine a web process's mark can now and then take longer
+    # than the worker's minimum age, and that row is appended twice (harmlessly: the script
+    # skips it); a few such rows are the machine, a systematic race is the bug.
+    assert rows <= appends <= rows * 1.1, f"{appends} appends for {rows} outbox rows"
 
 
 async def _all_marked(ctx: AppContext) -> bool:
