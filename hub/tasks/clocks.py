@@ -68,15 +68,20 @@ class PolicyProvider:
         self._cached: tuple[str, ClockPolicy] | None = None
 
     async def get(self, session: AsyncSession) -> ClockPolicy:
+        return (await self.read(session))[0]
+
+    async def read(self, session: AsyncSession) -> tuple[ClockPolicy, dict[str, str]]:
+        """The policy and the ``app_settings`` it was built from (other cached things key on
+        their versions there: ``hub.tasks.service_cache``)."""
         stored = dict((await session.exec(_SETTINGS)).all())
         version = stored.get(CALENDAR_VERSION_KEY, "0") + "|" + stored.get(P1_PICKUP_KEY, "") + \
             "|" + stored.get(P2_PICKUP_KEY, "") + "|" + stored.get(P1_HANDLING_KEY, "")
         if self._cached and self._cached[0] == version:
-            return self._cached[1]
+            return self._cached[1], stored
         days = (await session.exec(select(CalendarDay))).all()
         policy = self.build(stored, [DayOverride(d.day, d.kind, d.name) for d in days])  # type: ignore[arg-type]
         self._cached = (version, policy)
-        return policy
+        return policy, stored
 
     def build(self, stored: dict[str, str], overrides: Iterable[DayOverride]) -> ClockPolicy:
         s = self.settings

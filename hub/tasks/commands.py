@@ -40,6 +40,7 @@ from hub.tasks.clocks import (
     resolution_due,
 )
 from hub.tasks.search import index_task
+from hub.tasks.service_cache import SERVICES_VERSION_KEY, ServiceCache
 from hub.validation import Applicant, require_text
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ class TaskCommands:
     def __init__(self, db: Database, policies: PolicyProvider) -> None:
         self.db = db
         self.policies = policies
+        self.services = ServiceCache()
         self.after_commit: list[AfterCommit] = []
         self.hook_timeout: float | None = None  # seconds; PTSA_REDIS_HOOK_TIMEOUT (hub.context)
         self._background: set[asyncio.Future[None]] = set()
@@ -112,7 +114,10 @@ class TaskCommands:
                        description: str, documents: list[Any] | None = None) -> CommandResult:
         description = require_text("description", description, max_length=4000, required=False)
         async with self.db.write() as session:
-            service = await session.get(Service, service_code)
+            # Settings first: the service cache keys on the version read there.
+            policy, stored = await self.policies.read(session)
+            service = await self.services.get(session, service_code,
+                                              stored.get(SERVICES_VERSION_KEY, ""))
             if service is None or not service.active:
                 raise InvalidInput(f"unknown service '{service_code}'; see GET /api/v1/services",
                                    field="service", reason=Reason.UNKNOWN_SERVICE)
@@ -120,7 +125,6 @@ class TaskCommands:
             if documents:  # ticked at intake from the service's checklist (hub.domain.documents)
                 extra["documents"] = received(documents, service.documents)
             transition = sm.register(service.eselon1, actor_of(actor))
-            policy = await self.policies.get(session)
             now = utcnow()
             code = await _next_registration_code(session, now, policy)
             # Planned first, so the task's row is written whole (with its due_at) in one INSERT.
