@@ -1,90 +1,77 @@
-"""Where a registration's time goes, by part of the path: ``bench.register_cost`` run under a
-sampling profiler (pyinstrument, 0.2 ms interval, the main thread), its samples summed per part.
+"""Where a registration's CPU goes, by package: ``bench.register_cost`` under cProfile with a CPU
+clock (``time.process_time``), each function's own time summed per package.
 
-    pip install pyinstrument     # into your venv, for profiling only (not a product dependency)
     python -m bench.register_profile                # SQLite, 300 registrations
     python -m bench.register_profile --postgres
 
-A sample is charged to the innermost part on its stack (an after-commit hook inside the command
-counts as the hook). SQLAlchemy runs its statements in greenlets, whose stacks do not show the
-caller, so their samples form one row of their own. The driver's threads (aiosqlite) are not
-sampled; their CPU is in ``register_cost``'s total. Profiling slows the code about twofold, so
-read the shares, not the milliseconds. Figures: docs/BENCHMARKS.md.
+Own time (tottime) is charged to the package whose code ran: SQLAlchemy's statement building,
+compiling and row handling, the ORM's object construction, the event loop's scheduling, the
+driver, Redis, the HTTP stack (starlette and the bench's httpx client), and the hub's own code.
+The clock is the process's, so the driver's threads (aiosqlite runs each statement in a thread)
+land on whatever function was being timed when they ran, mostly the loop's wait (``epoll``):
+read the rows as shares and compare before and after in the same sitting. Profiling slows the code about twofold. Figures:
+docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
+import cProfile
 import os
+import pstats
 import tempfile
+import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 from bench.register_cost import measure
 from tests.support.servers import RedisServer, create_postgres_database, drop_postgres_database
 
-# (part, file suffix, function): the first match from the innermost frame outwards names it.
+# (part, fragment of the function's file path): the first that matches names the part.
 PARTS = (
-    ("relay fast path (outbox SELECT, Redis append)", "channels/relay.py", "after_commit"),
-    ("SLA jobs (arq enqueue script)", "workers/sla/schedule.py", "after_commit"),
-    ("authenticate (token, account query)", "hub/api/common.py", "authenticate"),
-    ("register command (transaction, event card)", "hub/tasks/commands.py", "register"),
-    ("endpoint: body, validation, JSON answer", "hub/api/tasks.py", "create_task"),
-    ("ASGI stack and the bench's httpx client", "bench/register_cost.py", "measure"),
+    ("loop waiting (epoll) while the driver's thread runs SQL (aiosqlite)", "select.epoll"),
+    ("event loop (asyncio, selectors, sockets, threads)", "_contextvars.Context"),
+    ("event loop (asyncio, selectors, sockets, threads)", "_asyncio."),
+    ("SQLAlchemy Core: statements, compile cache, execution, rows", "/sqlalchemy/engine/"),
+    ("SQLAlchemy Core: statements, compile cache, execution, rows", "/sqlalchemy/sql/"),
+    ("SQLAlchemy ORM and SQLModel: sessions, objects, flush", "/sqlalchemy/orm/"),
+    ("SQLAlchemy ORM and SQLModel: sessions, objects, flush", "/sqlmodel/"),
+    ("SQLAlchemy ORM and SQLModel: sessions, objects, flush", "/pydantic"),
+    ("SQLAlchemy async bridge (greenlets)", "/sqlalchemy/util/"),
+    ("SQLAlchemy async bridge (greenlets)", "/sqlalchemy/ext/asyncio/"),
+    ("SQLAlchemy async bridge (greenlets)", "greenlet"),
+    ("SQLAlchemy dialects and pool", "/sqlalchemy/"),
+    ("database driver (aiosqlite, psycopg)", "/aiosqlite/"),
+    ("database driver (aiosqlite, psycopg)", "/psycopg"),
+    ("database driver (aiosqlite, psycopg)", "sqlite3"),
+    ("Redis client (relay append, SLA jobs)", "/redis/"),
+    ("Redis client (relay append, SLA jobs)", "/arq/"),
+    ("HTTP: starlette and the bench's httpx client", "/starlette/"),
+    ("HTTP: starlette and the bench's httpx client", "/httpx/"),
+    ("HTTP: starlette and the bench's httpx client", "/httpcore/"),
+    ("HTTP: starlette and the bench's httpx client", "/anyio/"),
+    ("hub's own code (hub/, channels/, workers/, config/)", "/hub/"),
+    ("hub's own code (hub/, channels/, workers/, config/)", "/channels/"),
+    ("hub's own code (hub/, channels/, workers/, config/)", "/workers/"),
+    ("hub's own code (hub/, channels/, workers/, config/)", "/config/"),
+    ("event loop (asyncio, selectors, sockets, threads)", "/asyncio/"),
+    ("event loop (asyncio, selectors, sockets, threads)", "selectors"),
+    ("event loop (asyncio, selectors, sockets, threads)", "socket"),
+    ("event loop (asyncio, selectors, sockets, threads)", "threading"),
+    ("event loop (asyncio, selectors, sockets, threads)", "queue"),
+    ("built-ins called from all of the above (isinstance, len, dict, json, datetime)", ""),
 )
-GREENLET = "SQLAlchemy statements (greenlet side: compile, execute, rows)"
-LOOP = "event loop: scheduling, callbacks, driver hand-offs"
-IDLE = "idle"
 
 
-class Sampler:
-    """cProfile's ``enable``/``disable`` over one pyinstrument run (started at the first
-    ``enable``, so the warm-up is left out)."""
-
-    def __init__(self) -> None:
-        try:  # not a product dependency: imported by name so type checks pass without it
-            pyinstrument = importlib.import_module("pyinstrument")
-        except ImportError:
-            raise SystemExit("bench.register_profile needs pyinstrument: "
-                             ".venv/bin/pip install pyinstrument") from None
-        self.profiler: Any = pyinstrument.Profiler(interval=0.0002, async_mode="disabled")
-        self.started = False
-
-    def enable(self) -> None:
-        if not self.started:
-            self.profiler.start()
-            self.started = True
-
-    def disable(self) -> None:  # sampling runs on until stop(): the gaps are the bench's loop
-        pass
-
-
-def breakdown(root: Any) -> dict[str, float]:
-    """Seconds of samples per part. The thread's top frames are the asyncio run (the module
-    being run) and, beside it, the greenlets SQLAlchemy switched into."""
+def by_part(stats: pstats.Stats) -> dict[str, float]:
     totals: dict[str, float] = defaultdict(float)
-
-    def walk(frame: Any, part: str) -> None:
-        for name, suffix, function in PARTS:
-            if frame.function == function and (frame.file_path or "").endswith(suffix):
-                part = name
-                break
-        idle = frame.function == "epoll.poll"  # the loop waiting: not CPU
-        totals[IDLE if idle else part] += frame.total_self_time
-        for child in frame.children:
-            walk(child, part)
-
-    tops = root.children if root.file_path == "<thread>" or root.is_synthetic else [root]
-    for top in tops:
-        walk(top, LOOP if _is_main(top) else GREENLET)
+    for (path, _line, function), (_cc, _nc, tottime, _ct, _callers) in \
+            stats.stats.items():  # type: ignore[attr-defined]
+        where = f"{path} {function}"
+        part = next(name for name, fragment in PARTS if fragment in where)
+        totals[part] += tottime
     return dict(totals)
-
-
-def _is_main(frame: Any) -> bool:
-    return frame.function in ("<module>", "_run_module_as_main", "_run_code")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args(argv)
     os.environ.setdefault("PTSA_ENV", "development")
-    sampler = Sampler()
+    profiler = cProfile.Profile(time.process_time)
     redis = RedisServer()
     redis.start()
     pg_name = None
@@ -105,20 +92,19 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 url = f"sqlite:///{tmp}/ptsa.db"
             result = asyncio.run(measure(url, redis.url, Path(tmp) / "var", args.n,
-                                         args.warmup, 0, profiler=sampler))
+                                         args.warmup, 0, profiler=profiler))
     finally:
         redis.cleanup()
         if pg_name:
             drop_postgres_database(pg_name)
-    session = sampler.profiler.stop()
-    totals = breakdown(session.root_frame())
-    busy = sum(v for k, v in totals.items() if k != IDLE)
-    print(f"{'postgresql' if args.postgres else 'sqlite'}: {result['n']} registrations, "
-          f"{result['sql_statements_per_post']:.1f} SQL statements/POST; main thread busy "
-          f"{busy / result['n'] * 1000:.1f} ms/POST under the profiler")
+    totals = by_part(pstats.Stats(profiler))
+    total = sum(totals.values())
+    n = result["n"]
+    print(f"{'postgresql' if args.postgres else 'sqlite'}: {n} registrations, "
+          f"{result['sql_statements_per_post']:.1f} SQL statements/POST, "
+          f"{total / n * 1000:.1f} CPU ms/POST under the profiler")
     for name, seconds in sorted(totals.items(), key=lambda kv: -kv[1]):
-        if name != IDLE:
-            print(f"  {seconds / busy * 100:5.1f} %  {name}")
+        print(f"  {seconds / n * 1000:5.2f} ms  {seconds / total * 100:4.1f} %  {name}")
     return 0
 
 
