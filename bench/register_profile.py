@@ -9,8 +9,8 @@ compiling and row handling, the ORM's object construction, the event loop's sche
 driver, Redis, the HTTP stack (starlette and the bench's httpx client), and the hub's own code.
 The clock is the process's, so the driver's threads (aiosqlite runs each statement in a thread)
 land on whatever function was being timed when they ran, mostly the loop's wait (``epoll``):
-read the rows as shares and compare before and after in the same sitting. Profiling slows the code about twofold. Figures:
-docs/BENCHMARKS.md.
+read the rows as shares and compare before and after in the same sitting. Profiling slows the
+code 3-4 times. Figures: docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
