@@ -51,7 +51,9 @@ class StatementCounter:
 
 
 async def measure(database_url: str, redis_url: str, var_dir: Path, n: int, warmup: int,
-                  profile: int) -> dict[str, Any]:
+                  profile: int, profiler: Any = None) -> dict[str, Any]:
+    """``profiler``: anything with cProfile's ``enable``/``disable`` (``bench.register_profile``
+    passes a sampling one); by default cProfile when ``profile`` rows are asked for."""
     from hub.app import create_app
 
     settings = load_settings({"DATABASE_URL": database_url, "REDIS_URL": redis_url,
@@ -75,7 +77,8 @@ async def measure(database_url: str, redis_url: str, var_dir: Path, n: int, warm
             for _ in range(warmup):
                 (await client.post("/api/v1/tasks", json=BODY, headers=headers)).raise_for_status()
             counter.count = 0
-            profiler = cProfile.Profile() if profile else None
+            if profiler is None and profile:
+                profiler = cProfile.Profile()
             walls: list[float] = []
             cpu_start = time.process_time()
             for _ in range(n):
@@ -92,7 +95,7 @@ async def measure(database_url: str, redis_url: str, var_dir: Path, n: int, warm
             await asyncio.sleep(0.5)
         for engine in engines:
             event.remove(engine, "before_cursor_execute", counter)
-    if profiler:
+    if profile and isinstance(profiler, cProfile.Profile):
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(profile)
     return {"n": n, "cpu_ms_per_post": cpu_ms / n, "wall_ms_p50": statistics.median(walls),
             "wall_ms_p90": sorted(walls)[int(0.9 * (n - 1))],

@@ -30,5 +30,7 @@ async def add_outbox_rows(session: AsyncSession, event_id: str, event_type: str,
     # One executemany, not ORM objects: nothing reads these rows back in this transaction,
     # and the ORM would insert them one statement at a time to learn their ids.
     connection = await session.connection()
-    await connection.execute(insert(Outbox.__table__),  # type: ignore[attr-defined]
-                             outbox_rows(event_id, event_type, at, payload, channels))
+    await connection.execute(_INSERT, outbox_rows(event_id, event_type, at, payload, channels))
+
+
+_INSERT = insert(Outbox.__table__)  # type: ignore[attr-defined]  # built once

@@ -38,7 +38,7 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlmodel import col
 
 from channels import names
@@ -82,6 +82,26 @@ _MARK_EVERY_S = 0.25
 # Plain columns, not ORM objects: this runs after every command.
 _ROW = select(*(col(c) for c in (Outbox.id, Outbox.event_id, Outbox.channel, Outbox.type,
                                    Outbox.at, Outbox.payload)))
+
+
+def _fast_path_query(unmarked: bool, own_only: bool) -> Any:
+    """The fast path's SELECT (``Relay.publish_event``), its values as parameters."""
+    ours: Any = bindparam("ours", expanding=True)
+    newest = select(func.max(Outbox.id)).where(col(Outbox.event_id).in_(ours)).scalar_subquery()
+    query = _ROW.where(col(Outbox.published_at).is_(None), col(Outbox.id) <= newest,
+                       col(Outbox.attempts) < POISONED)
+    if unmarked:
+        query = query.where(col(Outbox.id).not_in(bindparam("unmarked", expanding=True)))
+    if own_only:
+        query = query.where(or_(col(Outbox.event_id).in_(ours),
+                                col(Outbox.at) < bindparam("cutoff")))
+    return query.order_by(col(Outbox.id)).limit(bindparam("limit"))
+
+
+# Built once, one per shape: this runs after every command, and building, coercing and
+# cache-keying the statement cost more than running it.
+_FAST_PATH = {(unmarked, own_only): _fast_path_query(unmarked, own_only)
+              for unmarked in (False, True) for own_only in (False, True)}
 
 
 class Relay:
@@ -150,21 +170,19 @@ class Relay:
         preceded by any older row still waiting (after a Redis outage, say), so the first event
         after the outage does not overtake those committed during it. Returns how many rows
         Redis confirmed."""
-        ours = (event_id, *companions)
-        newest = select(func.max(Outbox.id)).where(
-            col(Outbox.event_id).in_(ours)).scalar_subquery()
-        query = _ROW.where(col(Outbox.published_at).is_(None), col(Outbox.id) <= newest,
-                           col(Outbox.attempts) < POISONED)
-        if self._unmarked:  # published here, marks on their way: not again (nor loaded)
-            query = query.where(col(Outbox.id).not_in(sorted(self._unmarked)[-500:]))
-        if time.monotonic() >= self._short_until:
+        ours = [event_id, *companions]
+        params: dict[str, Any] = {"ours": ours, "limit": self.batch}
+        unmarked = bool(self._unmarked)
+        if unmarked:  # published here, marks on their way: not again (nor loaded)
+            params["unmarked"] = sorted(self._unmarked)[-500:]
+        own_only = time.monotonic() >= self._short_until
+        if own_only:
             # Nothing of ours is waiting: younger rows of other events belong to other processes'
             # fast paths (or the worker's), whose marks may be on their way; not ours to repeat.
-            query = query.where(or_(col(Outbox.event_id).in_(ours),
-                                    col(Outbox.at) < utcnow() - timedelta(seconds=self.min_age)))
+            params["cutoff"] = utcnow() - timedelta(seconds=self.min_age)
+        query = _FAST_PATH[unmarked, own_only]
         async with self.db.read() as session:
-            rows = (await session.exec(  # type: ignore[call-overload]
-                query.order_by(col(Outbox.id)).limit(self.batch))).all()
+            rows = (await session.exec(query, params=params)).all()  # type: ignore[call-overload]
         return await self._publish([r for r in rows if r.id not in self._unmarked])
 
     async def _publish(self, rows: Sequence[Any]) -> int:

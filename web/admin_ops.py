@@ -22,6 +22,7 @@ from hub.domain.documents import parse_checklist
 from hub.errors import Conflict, InvalidInput, NotFound, Reason
 from hub.models import AppSetting, CalendarDay, Service, Staff, Unit
 from hub.tasks.clocks import CALENDAR_VERSION_KEY, P1_HANDLING_KEY, P1_PICKUP_KEY, P2_PICKUP_KEY
+from hub.tasks.service_cache import bump_services_version
 from hub.tasks.supervise import release_all_held_by
 from hub.validation import parse_date, parse_int, require_text
 
@@ -132,6 +133,7 @@ async def update_service(ctx: AppContext, code: str, *, name: str, sop_days: str
         if checklist is not None:
             service.documents = checklist
         session.add(service)
+        await bump_services_version(session)  # every process reloads it
     return service
 
 
@@ -150,6 +152,7 @@ async def add_service(ctx: AppContext, *, code: str, name: str, eselon2: str,
         service = Service(code=code, name=name, eselon1=unit.parent, eselon2=unit.code,
                           sop_days=days)
         session.add(service)
+        await bump_services_version(session)
     return service
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -41,13 +42,16 @@ async def supervisor_scope(session: AsyncSession, staff: Staff) -> frozenset[str
     return frozenset({staff.unit_code, *children.all()})
 
 
+# Built once (the staff id is a parameter): every request runs it.
+_ACCOUNT = (select(Staff, Unit.level).outerjoin(Unit, col(Unit.code) == col(Staff.unit_code))
+            .where(col(Staff.id) == bindparam("staff_id")))
+
+
 async def load_principal(session: AsyncSession, staff_id: int, epoch: int) -> Principal | None:
     """The principal for a verified credential, or None if the account is gone, inactive, or
     its sessions were revoked since the credential was issued."""
     # One query for the account and its unit's level: this runs on every request.
-    row = (await session.exec(
-        select(Staff, Unit.level).outerjoin(Unit, col(Unit.code) == col(Staff.unit_code))
-        .where(col(Staff.id) == staff_id))).first()
+    row = (await session.exec(_ACCOUNT, params={"staff_id": staff_id})).first()
     if row is None:
         return None
     staff, level = row

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,6 +49,9 @@ class ClockPolicy:
         return self.p1_pickup if kind == ClockKind.P1_PICKUP else self.p2_pickup
 
 
+_SETTINGS = select(col(AppSetting.key), col(AppSetting.value))  # built once; every command reads it
+
+
 class PolicyProvider:
     """Builds the ``ClockPolicy`` from settings plus the admin's database overrides, and rebuilds
     it only when an admin changed something (``calendar_version`` is bumped on every change), so
@@ -63,15 +68,20 @@ class PolicyProvider:
         self._cached: tuple[str, ClockPolicy] | None = None
 
     async def get(self, session: AsyncSession) -> ClockPolicy:
-        stored = {s.key: s.value for s in (await session.exec(select(AppSetting))).all()}
+        return (await self.read(session))[0]
+
+    async def read(self, session: AsyncSession) -> tuple[ClockPolicy, dict[str, str]]:
+        """The policy and the ``app_settings`` it was built from (other cached things key on
+        their versions there: ``hub.tasks.service_cache``)."""
+        stored = dict((await session.exec(_SETTINGS)).all())
         version = stored.get(CALENDAR_VERSION_KEY, "0") + "|" + stored.get(P1_PICKUP_KEY, "") + \
             "|" + stored.get(P2_PICKUP_KEY, "") + "|" + stored.get(P1_HANDLING_KEY, "")
         if self._cached and self._cached[0] == version:
-            return self._cached[1]
+            return self._cached[1], stored
         days = (await session.exec(select(CalendarDay))).all()
         policy = self.build(stored, [DayOverride(d.day, d.kind, d.name) for d in days])  # type: ignore[arg-type]
         self._cached = (version, policy)
-        return policy
+        return policy, stored
 
     def build(self, stored: dict[str, str], overrides: Iterable[DayOverride]) -> ClockPolicy:
         s = self.settings
@@ -131,17 +141,69 @@ def plan_of(clock: SlaClock) -> clockmath.ClockPlan:
         paused=timedelta(seconds=clock.paused_seconds))
 
 
+def plan_start(kind: ClockKind, now: datetime, policy: ClockPolicy,
+               sop_days: int) -> clockmath.ClockPlan:
+    """The deadlines of a clock starting now (pure)."""
+    if kind == ClockKind.RESOLUTION:
+        return clockmath.start_resolution(now, sop_days, policy.calendar, policy.warn_ratio)
+    return clockmath.start_pickup(kind.value, now, policy.pickup_duration(kind), policy.calendar,
+                                  policy.warn_ratio)
+
+
+@dataclass(frozen=True)
+class StartingClock:
+    """A clock a new task starts with, planned before the task's row is written (so the task's
+    ``due_at`` goes into its INSERT instead of a second UPDATE)."""
+
+    kind: ClockKind
+    unit_code: str
+    plan: clockmath.ClockPlan
+
+
+def plan_starts(changes: Iterable[ClockChange], unit_code: str, now: datetime,
+                policy: ClockPolicy, sop_days: int) -> list[StartingClock]:
+    """The clocks a new task starts (only ``START`` changes: a new task has none running)."""
+    return [StartingClock(c.kind, c.unit or unit_code, plan_start(c.kind, now, policy, sop_days))
+            for c in changes if c.op == ClockOp.START]
+
+
+def resolution_due(starts: Iterable[StartingClock]) -> datetime | None:
+    """The task's own copy of its resolution deadline."""
+    return next((s.plan.due_at for s in starts if s.kind == ClockKind.RESOLUTION), None)
+
+
+async def insert_starts(session: AsyncSession, task_id: int,
+                        starts: list[StartingClock]) -> list[SlaClock]:
+    """Write a new task's clocks in one statement; returns them with their ids, not attached to
+    the session (nothing in the transaction changes them again)."""
+    if not starts:
+        return []
+    rows: list[dict[str, Any]] = [
+        {"task_id": task_id, "kind": s.kind.value, "unit_code": s.unit_code,
+         "state": ClockState.RUNNING.value, "started_at": s.plan.started_at,
+         "warn_at": s.plan.warn_at, "due_at": s.plan.due_at, "paused_at": None,
+         "paused_seconds": 0.0, "warned_at": None, "breached_at": None, "stopped_at": None,
+         "version": 1, "acknowledged_at": None, "acknowledged_by": None} for s in starts]
+    connection = await session.connection()
+    # A task starts at most one clock of each kind, so the kind names each returned id.
+    returned = await connection.execute(_INSERT_CLOCKS, rows)
+    ids = {kind: clock_id for clock_id, kind in returned.all()}
+    return [SlaClock(id=ids[row["kind"]], **row) for row in rows]
+
+
+_CLOCKS = SlaClock.__table__  # type: ignore[attr-defined]
+# Built once; executemany with RETURNING is one INSERT … VALUES (…), (…) RETURNING on both engines.
+_INSERT_CLOCKS = insert(_CLOCKS).returning(_CLOCKS.c.id, _CLOCKS.c.kind)
+
+
 async def _start(session: AsyncSession, task: Task, change: ClockChange, now: datetime,
                  policy: ClockPolicy, sop_days: int | None) -> SlaClock:
+    if change.kind == ClockKind.RESOLUTION and sop_days is None:
+        service = await session.get(Service, task.service_code)
+        sop_days = service.sop_days if service else 1
+    plan = plan_start(change.kind, now, policy, 1 if sop_days is None else sop_days)
     if change.kind == ClockKind.RESOLUTION:
-        if sop_days is None:
-            service = await session.get(Service, task.service_code)
-            sop_days = service.sop_days if service else 1
-        plan = clockmath.start_resolution(now, sop_days, policy.calendar, policy.warn_ratio)
         task.due_at = plan.due_at
-    else:
-        plan = clockmath.start_pickup(change.kind.value, now, policy.pickup_duration(change.kind),
-                                      policy.calendar, policy.warn_ratio)
     clock = SlaClock(task_id=task.id or 0, kind=change.kind.value,
                      unit_code=change.unit or task.unit_code, state=ClockState.RUNNING.value,
                      started_at=plan.started_at, warn_at=plan.warn_at, due_at=plan.due_at)

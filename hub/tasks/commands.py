@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text, update
+from sqlalchemy import insert, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,8 +31,16 @@ from hub.errors import Conflict, Forbidden, InvalidInput, NotFound, Reason
 from hub.models import Service, SlaClock, Staff, Task, TaskEvent, TaskMessage, Unit, utcnow
 from hub.tasks import acknowledgements as sla_ack
 from hub.tasks import unread
-from hub.tasks.clocks import ClockPolicy, PolicyProvider, apply_clock_changes
+from hub.tasks.clocks import (
+    ClockPolicy,
+    PolicyProvider,
+    apply_clock_changes,
+    insert_starts,
+    plan_starts,
+    resolution_due,
+)
 from hub.tasks.search import index_task
+from hub.tasks.service_cache import SERVICES_VERSION_KEY, ServiceCache
 from hub.validation import Applicant, require_text
 
 if TYPE_CHECKING:
@@ -75,6 +83,7 @@ class TaskCommands:
     def __init__(self, db: Database, policies: PolicyProvider) -> None:
         self.db = db
         self.policies = policies
+        self.services = ServiceCache()
         self.after_commit: list[AfterCommit] = []
         self.hook_timeout: float | None = None  # seconds; PTSA_REDIS_HOOK_TIMEOUT (hub.context)
         self._background: set[asyncio.Future[None]] = set()
@@ -105,7 +114,10 @@ class TaskCommands:
                        description: str, documents: list[Any] | None = None) -> CommandResult:
         description = require_text("description", description, max_length=4000, required=False)
         async with self.db.write() as session:
-            service = await session.get(Service, service_code)
+            # Settings first: the service cache keys on the version read there.
+            policy, stored = await self.policies.read(session)
+            service = await self.services.get(session, service_code,
+                                              stored.get(SERVICES_VERSION_KEY, ""))
             if service is None or not service.active:
                 raise InvalidInput(f"unknown service '{service_code}'; see GET /api/v1/services",
                                    field="service", reason=Reason.UNKNOWN_SERVICE)
@@ -113,25 +125,25 @@ class TaskCommands:
             if documents:  # ticked at intake from the service's checklist (hub.domain.documents)
                 extra["documents"] = received(documents, service.documents)
             transition = sm.register(service.eselon1, actor_of(actor))
-            policy = await self.policies.get(session)
             now = utcnow()
             code = await _next_registration_code(session, now, policy)
-            task = Task(
-                code=code, service_code=service.code, status=transition.state.status,
-                level=transition.state.level, unit_code=transition.state.unit,
-                eselon1=service.eselon1, eselon2=None, assignee_id=None, version=1,
-                applicant_name=applicant.name, applicant_org=applicant.organisation,
-                applicant_phone=applicant.phone, applicant_email=applicant.email,
-                description=description, created_by=actor.id or 0, created_at=now,
-                updated_at=now,
-            )
-            session.add(task)
-            await session.flush()
-            index_task(session, task)
-            clocks = await apply_clock_changes(session, task, transition.clocks, now, policy,
-                                               sop_days=service.sop_days)
+            # Planned first, so the task's row is written whole (with its due_at) in one INSERT.
+            starts = plan_starts(transition.clocks, transition.state.unit, now, policy,
+                                 service.sop_days)
+            task = await _insert_task(session, {
+                "code": code, "service_code": service.code, "status": transition.state.status.value,
+                "level": transition.state.level.value, "unit_code": transition.state.unit,
+                "eselon1": service.eselon1, "eselon2": None, "assignee_id": None, "version": 1,
+                "applicant_name": applicant.name, "applicant_org": applicant.organisation,
+                "applicant_phone": applicant.phone, "applicant_email": applicant.email,
+                "description": description, "created_by": actor.id or 0, "created_at": now,
+                "updated_at": now, "due_at": resolution_due(starts), "completed_at": None,
+                "hold_reason": None, "result": None,
+            })
+            await index_task(session, task)
+            clocks = await insert_starts(session, task.id or 0, starts)
             result = await _record(session, task, transition.event, actor, now,
-                                   extra, None, clocks)
+                                   extra, None, clocks, service=service)
         return await self._finish(result)
 
     async def act(self, actor: Staff, task_id: int, action: sm.Action, *,
@@ -263,9 +275,26 @@ async def _claimed_conflict(session: AsyncSession, task: Task) -> Conflict:
                     assignee=holder.username if holder else None)
 
 
+async def _insert_task(session: AsyncSession, values: dict[str, Any]) -> Task:
+    """Insert a new task's row; returns it with its id, not attached to the session (the
+    command changes nothing else on it, and the ORM's unit of work costs more than the INSERT)."""
+    connection = await session.connection()
+    row = await connection.execute(_INSERT_TASK, values)
+    return Task(id=row.scalar_one(), **values)
+
+
+# Built once: the values travel as execution parameters, so each request skips building,
+# coercing and cache-keying the statements (SQLAlchemy's compiled cache has them).
+_INSERT_TASK = insert(Task.__table__).returning(Task.__table__.c.id)  # type: ignore[attr-defined]
+_INSERT_EVENT = insert(TaskEvent.__table__)  # type: ignore[attr-defined]
+_NEXT_NUMBER = text(
+    "INSERT INTO registration_counters (day, last) VALUES (:day, 1) "
+    "ON CONFLICT (day) DO UPDATE SET last = registration_counters.last + 1 RETURNING last")
+
+
 async def _record(session: AsyncSession, task: Task, event_type: str, actor: Staff,
                   now: datetime, extra: dict[str, Any], before: sm.TaskState | None,
-                  clocks: list[SlaClock]) -> CommandResult:
+                  clocks: list[SlaClock], service: Service | None = None) -> CommandResult:
     """Append the history event and its outbox rows (same transaction as the change)."""
     from channels.audience import hears
     from channels.outbox import add_outbox_rows
@@ -276,10 +305,12 @@ async def _record(session: AsyncSession, task: Task, event_type: str, actor: Sta
     if before is not None:
         data["from"] = {"status": before.status.value, "level": before.level.value,
                         "unit": before.unit}
-    event = TaskEvent(event_id=event_id, task_id=task.id or 0, type=event_type,
-                      actor_id=actor.id, at=now, data=json.dumps(data))
-    session.add(event)
-    payload = await event_payload(session, task, actor, data, clocks)
+    values: dict[str, Any] = {"event_id": event_id, "task_id": task.id or 0, "type": event_type,
+              "actor_id": actor.id, "at": now, "data": json.dumps(data)}
+    # A plain INSERT (no id needed back): the event object below is for the answer only.
+    await (await session.connection()).execute(_INSERT_EVENT, [values])
+    event = TaskEvent(**values)
+    payload = await event_payload(session, task, actor, data, clocks, service=service)
     await add_outbox_rows(session, event_id, event_type, now, payload,
                           hears(event_type, task, before=before))
     return CommandResult(task, event_id, event_type, clocks, event, payload)
@@ -291,10 +322,7 @@ async def _next_registration_code(session: AsyncSession, now: datetime,
     (unique under concurrency on both engines; the UNIQUE constraint on tasks.code backs it)."""
     day = now.astimezone(policy.tz).strftime("%Y%m%d")
     connection = await session.connection()
-    row = await connection.execute(
-        text("INSERT INTO registration_counters (day, last) VALUES (:day, 1) "
-             "ON CONFLICT (day) DO UPDATE SET last = registration_counters.last + 1 "
-             "RETURNING last").bindparams(day=day))
+    row = await connection.execute(_NEXT_NUMBER, {"day": day})
     number = int(row.scalar_one())
     return f"PTSA-{day}-{number:04d}"
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, insert, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,11 +26,18 @@ from hub.validation import parse_date
 MAX_QUERY = 100
 
 
-def index_task(session: AsyncSession, task: Task) -> None:
-    """Add the terms a registered (flushed) task is found by."""
-    for kind, term in rules.task_terms(task.applicant_name, task.applicant_org,
-                                       task.applicant_phone):
-        session.add(TaskTerm(kind=kind, term=term, task_id=task.id or 0))
+async def index_task(session: AsyncSession, task: Task) -> None:
+    """Write the terms a registered task (with its id) is found by."""
+    rows = [{"kind": kind, "term": term, "task_id": task.id or 0}
+            for kind, term in rules.task_terms(task.applicant_name, task.applicant_org,
+                                               task.applicant_phone)]
+    if rows:
+        # One executemany, not ORM objects: nothing reads the terms back in this transaction.
+        connection = await session.connection()
+        await connection.execute(_INSERT_TERMS, rows)
+
+
+_INSERT_TERMS = insert(TaskTerm.__table__)  # type: ignore[attr-defined]
 
 
 def _term_range(kind: str, prefix: str) -> Any:
@@ -130,5 +137,5 @@ async def reindex(session: AsyncSession) -> int:
     indexed = select(TaskTerm.task_id)
     tasks = (await session.exec(select(Task).where(col(Task.id).not_in(indexed)))).all()
     for task in tasks:
-        index_task(session, task)
+        await index_task(session, task)
     return len(tasks)

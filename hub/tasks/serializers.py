@@ -46,10 +46,12 @@ def clock_dict(clock: SlaClock) -> dict[str, Any]:
             "acknowledged_at": iso(clock.acknowledged_at)}
 
 
-async def task_summary(session: AsyncSession, task: Task,
-                       pickup_due_at: datetime | None = None) -> dict[str, Any]:
-    """The card: enough for a board to draw and sort a task without another request."""
-    service = await session.get(Service, task.service_code)
+async def task_summary(session: AsyncSession, task: Task, pickup_due_at: datetime | None = None,
+                       service: Service | None = None) -> dict[str, Any]:
+    """The card: enough for a board to draw and sort a task without another request.
+    ``service``: the task's service when the caller holds it already."""
+    if service is None or service.code != task.service_code:
+        service = await session.get(Service, task.service_code)
     assignee = await session.get(Staff, task.assignee_id) if task.assignee_id else None
     return {
         "id": task.id, "code": task.code, "status": task.status, "level": task.level,
@@ -93,13 +95,15 @@ async def running_pickup_due(session: AsyncSession, task_id: int) -> datetime | 
 
 
 async def event_payload(session: AsyncSession, task: Task, actor: Staff,
-                        data: dict[str, Any], touched: list[SlaClock]) -> dict[str, Any]:
+                        data: dict[str, Any], touched: list[SlaClock],
+                        service: Service | None = None) -> dict[str, Any]:
     """The event's JSON: the task's card, who acted, and the command's data. ``touched`` are
     the clocks the command started or changed: one of them is the running pickup clock when the
     command started it, which saves the query for it."""
     pickup_due = (pickup_deadlines(touched).get(task.id or 0)
                   or await running_pickup_due(session, task.id or 0))
-    payload = {"task": await task_summary(session, task, pickup_due), "actor": staff_ref(actor)}
+    payload = {"task": await task_summary(session, task, pickup_due, service),
+               "actor": staff_ref(actor)}
     payload.update(data)
     return payload
 
