@@ -146,7 +146,7 @@ async def _open_websockets(spec: ClientSpec, recorder: _Recorder) -> Callable[[]
     """The same with the ``websockets`` asyncio client (a reader task per connection)."""
     seen: set[str] = set()
     acks = _Acks(recorder, len(spec.channels))
-    # No compression (PEERS.md measured the floor without it) and no client pings: browsers
+    # No compression (the peers measured the floor without it) and no client pings: browsers
     # do not ping, so the server's keep-alive is the only ping traffic.
     ws = await connect(spec.url, compression=None, ping_interval=None, close_timeout=1)
 

@@ -1,4 +1,4 @@
-"""The bare floor of PEERS.md: the least a Python fan-out server can do, as a yardstick.
+"""The bare floor: the least a Python fan-out server can do, as a yardstick.
 
 Starlette under uvicorn (``websockets-sansio``, permessage-deflate off), ONE redis-py asyncio
 subscriber, a dict room → set of sockets and ``send_text`` per socket. No authentication, no
@@ -59,7 +59,7 @@ class Floor:
             return
         # Fill the set before awaiting SUBSCRIBE, so a second client joining the same new room
         # meanwhile adds itself to this set instead of replacing it (broadcaster's lost-subscriber
-        # bug in PEERS.md). Rooms are kept when they empty: there are few of them in a benchmark.
+        # bug of a peer). Rooms are kept when they empty: there are few of them in a benchmark.
         self.rooms[room] = {ws}
         await self.pubsub.subscribe(self.prefix + room)
 
@@ -125,7 +125,7 @@ def create_app(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.floor", description="The bare fan-out floor of PEERS.md."
+        prog="python -m bench.floor", description="The bare fan-out floor."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         ws="websockets-sansio",
-        # Compression cost 30 CPU-ms per 1k deliveries in PEERS.md for nothing on small JSON.
+        # Compression cost 30 CPU-ms per 1k deliveries in the peers for nothing on small JSON.
         ws_per_message_deflate=False,
         lifespan="on",
         log_level="warning",

@@ -44,7 +44,7 @@ def read_floor_frame(text: str) -> tuple[str, float | None] | None:
 
 
 def event_frame(event_id: str, seq: int, room: str, sent_at: float) -> str:
-    """An event frame shaped like DESIGN.md's, padded to about ``EVENT_BYTES`` bytes."""
+    """An event frame shaped like PROTOCOL.md's, padded to about ``EVENT_BYTES`` bytes."""
     frame: dict[str, Any] = {
         "op": "event",
         "channel": room,

@@ -1,6 +1,6 @@
 """Records garbage-collection pauses of the process it is installed in.
 
-PEERS.md found that the tails of Python servers are full collections of hundreds of milliseconds;
+The peers showed that the tails of Python servers are full collections of hundreds of milliseconds;
 this probe shows whether a run had any, with a wall-clock time for each so the harness can keep
 only those inside its steady window. The summary is written as JSON when the process exits.
 

@@ -1,4 +1,4 @@
-"""The shape of the PTSA hall that every fan-out benchmark reproduces (PEERS.md).
+"""The shape of the PTSA hall that every fan-out benchmark reproduces.
 
 10 % of the connections watch ``p0``, 30 % are spread over the seven ``p1.<code>`` rooms and 60 %
 over the 33 ``p2.<code>`` rooms; each also joins its personal ``user.<name>`` room. The publisher

@@ -1,7 +1,7 @@
 """The processes of a hub benchmark run: a private Redis, a seeded database, two hub processes.
 
 - *fan-out hub*: the uvicorn hub process the WebSocket clients connect to (``base_url``). This
-  is the "server" the harness measures, as PEERS.md measured one server process while a separate
+  is the "server" the harness measures, as the peers measured one server process while a separate
   publisher published.
 - *API hub*: a second hub process (same app) that answers the registering ``POST
   /api/v1/tasks``: it commits, and its relay publishes after commit. Its CPU is reported apart.

@@ -11,7 +11,7 @@ The hub publishes after commit and *before* it answers the POST, so a screen can
 event before the reference time: negative latencies are kept as measured, not clipped.
 
 Processes (``bench/hub_procs.py``): the *fan-out* hub the clients connect to (``--hub-url``; the
-measured server, like PEERS.md's one server process), a second hub process that answers the
+measured server, like the peers' one server process), a second hub process that answers the
 POSTs (its relay publishes; CPU reported apart as ``api_cpu_s``), a private Redis and a fresh
 database with the demo staff. Every ``task.created`` reaches ``p0`` and ``p1.<eselon1>``
 (``channels.audience.hears``): a new request goes to the front office and to the Eselon I
@@ -127,7 +127,7 @@ class HubTarget:
     hall: Hall = field(default_factory=Hall)
     # "api": register tasks with POST /api/v1/tasks (the product end to end). "relay": append
     # ~300-byte events straight through the relay's Redis script, one hall-weighted room per
-    # event, as PEERS.md published to its peers: the fan-out hub alone, next to the floor.
+    # event, as the peers published to its peers: the fan-out hub alone, next to the floor.
     publisher: str = "api"
     # --hubs N: N fan-out hub processes; clients are spread over them round-robin, connecting
     # to each directly (no load balancer: the CPU per process is the figure). "server" CPU is

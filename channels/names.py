@@ -1,6 +1,6 @@
 """Every channel name and every Redis key of PTSA Hub is built here, and only here.
 
-Channels (DESIGN.md): ``p0`` · ``p1.<eselon1>`` · ``p2.<eselon2>`` · ``sup.<unit>`` ·
+Channels (PROTOCOL.md): ``p0`` · ``p1.<eselon1>`` · ``p2.<eselon2>`` · ``sup.<unit>`` ·
 ``task.<id>`` · ``user.<username>`` · ``hall`` (the queue: tickets, calls, the display's text).
 Unit codes and usernames are lower-case slugs, so a name never
 contains ``*``, ``..`` or spaces; ``parse_channel`` refuses anything that is not exactly one of

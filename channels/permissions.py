@@ -1,4 +1,4 @@
-"""Who may subscribe to which channel (DESIGN.md, "Channels").
+"""Who may subscribe to which channel (docs/PROTOCOL.md).
 
 A P0 → ``p0``; a P1 of unit X → ``p1.X``; a P2 of unit Y → ``p2.Y``; a supervisor → ``sup.`` of
 their unit and the level channels under it; anyone who may see a task → ``task.<id>``; a user →

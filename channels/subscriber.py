@@ -4,7 +4,7 @@ Channels are reference-counted: the first local subscriber of a channel makes th
 SUBSCRIBE (and waits for Redis to confirm, so nothing published afterwards can be missed), the
 last one out UNSUBSCRIBEs. The count is raised *before* any await, so two clients subscribing to a
 new channel at the same moment share one SUBSCRIBE and neither is lost (the encode/broadcaster
-0.3.1 bug in PEERS.md: it checked, awaited, then replaced the subscriber set).
+0.3.1 bug of the peers: it checked, awaited, then replaced the subscriber set).
 
 SUBSCRIBE/UNSUBSCRIBE commands go through one ordered queue, so "last one out" followed by "first
 one in" reaches Redis in that order.
@@ -15,7 +15,7 @@ fills the gap from the streams) *before* delivering any message that arrived mea
 lets redis-py reconnect silently behind its back: that would re-subscribe without the gap fill,
 and a screen would miss events without anyone knowing.
 
-The connection has no socket timeout (PEERS.md: redis-py 8 times out idle blocking reads after
+The connection has no socket timeout (the peers: redis-py 8 times out idle blocking reads after
 5 s by default), no client-side retries, and a PING of our own every ``heartbeat`` seconds.
 """
 

@@ -29,7 +29,7 @@ async def notify_send(ctx: dict[str, Any], notification_id: int) -> str:
 def tune_gc() -> None:
     """Fewer, later collections: a breach burst allocates many short-lived objects, and the
     default thresholds collect every 700 allocations; freezing the start-up heap keeps the
-    long-lived modules out of every full collection (PEERS.md: Python tails are GC pauses)."""
+    long-lived modules out of every full collection (the peers: Python tails are GC pauses)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)

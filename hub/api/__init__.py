@@ -1,4 +1,4 @@
-"""The JSON API, mounted at ``/api/v1``. Contracts: DESIGN.md and ``docs/API.md``."""
+"""The JSON API, mounted at ``/api/v1``. Contract: ``docs/API.md``."""
 
 from __future__ import annotations
 

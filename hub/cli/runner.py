@@ -63,7 +63,7 @@ def start_embedded_redis(var_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def web_command(settings: Settings, workers: int = 1) -> list[str]:
-    """uvicorn with the WebSocket implementation PEERS.md measured fastest (``websockets-sansio``,
+    """uvicorn with the WebSocket implementation the peers measured fastest (``websockets-sansio``,
     extended with prepared fan-out frames: ``hub.ws.wire``), and permessage-deflate off (small
     JSON frames on an intranet gain nothing from it and it costs CPU and memory), on uvloop
     where it installs (``hub.cli.loop``)."""

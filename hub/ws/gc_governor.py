@@ -1,6 +1,6 @@
 """Keeping hours-long WebSocket connections out of the garbage collector's full passes.
 
-Python's tails are full collections (PEERS.md): each walks every tracked object, and each open
+Python's tails are full collections (the peers): each walks every tracked object, and each open
 socket holds ~100 of them (uvicorn's protocol, websockets' parser, asyncio's transport and
 timers). uvicorn's keep-alive pings promote a steady trickle of timer objects into the oldest
 generation, which triggers a full pass every minute or so: ~0.5 s at 2,000 connections, seconds

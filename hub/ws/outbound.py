@@ -3,7 +3,7 @@ queued in a bounded backlog; a client that lets the backlog fill is closed as a 
 
 Why the send is started by hand: the fan-out forwards one event to hundreds of sockets in one
 go. A task (or a queue and a task wake-up) per socket per event is what makes Python hubs slow
-(PEERS.md). uvicorn's ``send`` completes without suspending whenever the transport is below its
+(peers). uvicorn's ``send`` completes without suspending whenever the transport is below its
 high-water mark, so ``push`` runs the send coroutine's first step synchronously — no task, no
 wake-up, like the bare floor's ``await send_text``. Only when the send does suspend (the socket is
 backed up) does a writer task take over the suspended send and drain the backlog after it. That

@@ -4,7 +4,7 @@ A server's WebSocket frames are not masked, so one event's text frame is the sam
 client. uvicorn's ASGI ``send`` frames each message again for each socket: it waits on the
 socket's writable event, encodes the text, builds a websockets ``Frame``, serialises its header,
 joins and writes. At 2,000 sockets that per-socket framing was most of what the hub spent above
-the bare floor of PEERS.md. gorilla/websocket's ``PreparedMessage`` (what Centrifugo fans out
+the bare floor (BENCHMARKS). gorilla/websocket's ``PreparedMessage`` (what Centrifugo fans out
 with) exists for the same reason.
 
 ``HubWebSocketProtocol`` is uvicorn's ``websockets-sansio`` protocol with one ASGI extension,

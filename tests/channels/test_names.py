@@ -1,4 +1,4 @@
-"""The channel-name grammar accepts exactly the DESIGN.md shapes: look-alikes with a trailing
+"""The channel-name grammar accepts exactly the PROTOCOL.md shapes: look-alikes with a trailing
 newline, other whitespace, non-ASCII digits or out-of-range ids are not channels."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def test_look_alike_channel_names_are_not_channels(name: str) -> None:
 @pytest.mark.parametrize("name", ["p0", "task.5", "task.2147483647", "p1.barenbang",
                                   "p2.biro-humas", "sup.ptsa", "user.p0-1", "user.spv.x_y"])
 def test_real_channel_names_parse(name: str) -> None:
-    """Every DESIGN.md shape parses."""
+    """Every PROTOCOL.md shape parses."""
     assert parse_channel(name) is not None
 
 

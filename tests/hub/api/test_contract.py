@@ -62,7 +62,7 @@ async def test_every_route_is_documented_and_every_documented_path_is_routed(
 
 
 async def test_design_md_endpoints_are_all_there(api: ApiClient) -> None:
-    """The endpoints DESIGN.md promises exist in the document."""
+    """The endpoints docs/API.md promises exist in the document."""
     doc = await _document(api)
     promised = [("/auth/token", "post"), ("/me", "get"), ("/services", "get"), ("/units", "get"),
                 ("/tasks", "post"), ("/tasks", "get"), ("/tasks/{task_id}", "get"),

@@ -1,6 +1,6 @@
 """The pure task state machine, checked against an explicit table of every (state, action, role).
 
-The expectations below are written by hand from the product rules (issue 2, DESIGN.md), not
+The expectations below are written by hand from the product rules (issue 2, README), not
 recomputed from hub/domain/tasks.py, so a change of rule shows up here as a failing cell.
 """
 

@@ -1,4 +1,4 @@
-// PTSA Hub — the live connection: one WebSocket to /ws speaking the protocol of DESIGN.md.
+// PTSA Hub — the live connection: one WebSocket to /ws speaking docs/PROTOCOL.md.
 //
 // * subscribes to the page's channels; keeps {offset, epoch} per channel;
 // * after a reconnect (exponential back-off with jitter) it resubscribes with since/epoch, so the
