@@ -18,6 +18,10 @@ saying why not::
 Who: an administrator, or a supervisor whose scope covers the unit holding the task (for a
 re-route, the Eselon I unit: routing is an Eselon I decision); the front-office supervisor
 oversees the whole hall. Each action needs a reason (the command layer checks its text).
+
+Which of them a given actor may take on a given task is ``supervisor_actions``: every page and
+card asks it (never restates it), and it is read off ``check_supervision``, the first step of
+``decide_supervision`` — so a form is offered exactly when the command would take it.
 """
 
 from __future__ import annotations
@@ -78,6 +82,63 @@ def oversees(scope: frozenset[str], units: tuple[str, ...] | list[str]) -> bool:
     return FRONT_OFFICE in scope or any(unit in scope for unit in units)
 
 
+def check_supervision(task: TaskState, action: SupervisorAction, actor: Actor) -> None:
+    """Raise why ``actor`` may not take ``action`` on ``task`` in its present state, whatever
+    they would name (desk, unit); return if the action is open to them.
+
+    This is the state-and-actor half of ``decide_supervision`` (which calls it first), so the
+    buttons of ``supervisor_actions`` and the command cannot disagree on it. What is left to
+    ``decide_supervision`` after it only judges the input (which desk, which unit: 422) or the
+    input against the state (reassigning to the current holder: 409 ``already_assigned``).
+
+    Raises:
+        Forbidden (403), Conflict (409 task_closed / transition_not_allowed / already_assigned).
+    """
+    if not can_view(task, actor):
+        raise Forbidden("this task belongs to another unit", reason=Reason.NOT_ALLOWED)
+    # Refusal order as in hub.domain.tasks: the role (403), the state (409), then the scope
+    # (403) — a supervisor who sees a closed or returned task is told why it cannot move.
+    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise Forbidden(f"only a supervisor or an administrator may {action.value} a task; "
+                        f"you are {actor.role.value}", reason=Reason.NOT_ALLOWED)
+    if task.status == Status.COMPLETED:
+        raise Conflict(f"the task is completed; {action.value} is no longer possible",
+                       code="task_closed", reason=Reason.TASK_COMPLETED)
+    if task.level == Level.P0:
+        raise Conflict("the task was returned to the front office; the front office resubmits "
+                       "it", code="transition_not_allowed", reason=Reason.WRONG_STATE)
+    routing = action == SupervisorAction.REROUTE
+    if not may_supervise(task, actor, routing=routing):
+        unit = task.eselon1 if routing else task.unit
+        raise Forbidden(f"unit '{unit}' is outside your supervision", reason=Reason.NOT_ALLOWED)
+    if action == SupervisorAction.RELEASE:
+        _require_held(task)
+    elif action == SupervisorAction.REROUTE:
+        _require_at_eselon2(task)
+    elif action == SupervisorAction.TAKEOVER:
+        if actor.role != Role.SUPERVISOR or actor.unit != task.unit:
+            raise Forbidden(f"only a supervisor of unit '{task.unit}' may take this task over "
+                            "(it is worked at that unit's desk); reassign it to a desk instead",
+                            reason=Reason.NOT_ALLOWED)
+        _require_not_holder(task, actor.id)
+
+
+def supervisor_actions(task: TaskState, actor: Actor) -> tuple[SupervisorAction, ...]:
+    """The supervisor actions open to ``actor`` on ``task``, in ``SupervisorAction`` order: the
+    one answer the task page's forms, the cards' buttons (``hub.domain.actions``) and the
+    browser's table ask. Each is one ``decide_supervision`` accepts given good input (an active
+    desk of the unit other than the holder; a staffed sibling Eselon II unit), and every other
+    one it refuses whatever the input (tests/hub/domain/test_offered_actions.py checks both)."""
+    open_ = []
+    for action in SupervisorAction:
+        try:
+            check_supervision(task, action, actor)
+        except (Forbidden, Conflict):
+            continue
+        open_.append(action)
+    return tuple(open_)
+
+
 def decide_supervision(
     task: TaskState,
     action: SupervisorAction,
@@ -100,34 +161,32 @@ def decide_supervision(
         Forbidden (403), Conflict (409 task_closed / transition_not_allowed / already_assigned),
         InvalidInput (422, field ``to`` or ``unit``).
     """
-    if not can_view(task, actor):
-        raise Forbidden("this task belongs to another unit", reason=Reason.NOT_ALLOWED)
-    # Refusal order as in hub.domain.tasks: the role (403), the state (409), then the scope
-    # (403) — a supervisor who sees a closed or returned task is told why it cannot move.
-    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise Forbidden(f"only a supervisor or an administrator may {action.value} a task; "
-                        f"you are {actor.role.value}", reason=Reason.NOT_ALLOWED)
-    if task.status == Status.COMPLETED:
-        raise Conflict(f"the task is completed; {action.value} is no longer possible",
-                       code="task_closed", reason=Reason.TASK_COMPLETED)
-    if task.level == Level.P0:
-        raise Conflict("the task was returned to the front office; the front office resubmits "
-                       "it", code="transition_not_allowed", reason=Reason.WRONG_STATE)
-    routing = action == SupervisorAction.REROUTE
-    if not may_supervise(task, actor, routing=routing):
-        unit = task.eselon1 if routing else task.unit
-        raise Forbidden(f"unit '{unit}' is outside your supervision", reason=Reason.NOT_ALLOWED)
+    check_supervision(task, action, actor)
     if action == SupervisorAction.RELEASE:
         return _release(task)
     if action == SupervisorAction.REROUTE:
         return _reroute(task, target_unit, target_parent, target_staffed)
     if action == SupervisorAction.TAKEOVER:
-        if actor.role != Role.SUPERVISOR or actor.unit != task.unit:
-            raise Forbidden(f"only a supervisor of unit '{task.unit}' may take this task over "
-                            "(it is worked at that unit's desk); reassign it to a desk instead",
-                            reason=Reason.NOT_ALLOWED)
         to = Desk(actor.id, Role.SUPERVISOR, actor.unit, True, "")
     return _reassign(task, to, action)
+
+
+def _require_held(task: TaskState) -> None:
+    if task.status not in (Status.CLAIMED, Status.ON_HOLD):
+        raise Conflict(f"only a claimed task can be released; this one is {task.status.value}",
+                       code="transition_not_allowed")
+
+
+def _require_at_eselon2(task: TaskState) -> None:
+    if task.level != Level.P2:
+        raise Conflict("only a task disposed to an Eselon II unit can be re-routed; this one is "
+                       f"at {task.level.value.upper()}", code="transition_not_allowed")
+
+
+def _require_not_holder(task: TaskState, staff_id: int) -> None:
+    if task.assignee_id == staff_id:
+        raise Conflict("the task is already assigned to them", code="already_assigned",
+                       reason=Reason.ALREADY_ASSIGNED)
 
 
 def _reassign(task: TaskState, to: Desk | None, action: SupervisorAction) -> Transition:
@@ -141,9 +200,7 @@ def _reassign(task: TaskState, to: Desk | None, action: SupervisorAction) -> Tra
                                f"desk of unit '{task.unit}'", field="to",
                                reason=Reason.DESK_REQUIRED)
     assert to is not None
-    if task.assignee_id == to.id:
-        raise Conflict("the task is already assigned to them", code="already_assigned",
-                       reason=Reason.ALREADY_ASSIGNED)
+    _require_not_holder(task, to.id)
     status = Status.ON_HOLD if task.status == Status.ON_HOLD else Status.CLAIMED
     clocks: tuple[ClockChange, ...] = ()
     if task.status == Status.QUEUED:  # someone now holds it: that is the pickup
@@ -152,9 +209,7 @@ def _reassign(task: TaskState, to: Desk | None, action: SupervisorAction) -> Tra
 
 
 def _release(task: TaskState) -> Transition:
-    if task.status not in (Status.CLAIMED, Status.ON_HOLD):
-        raise Conflict(f"only a claimed task can be released; this one is {task.status.value}",
-                       code="transition_not_allowed")
+    _require_held(task)
     clocks = [ClockChange(ClockOp.START, _pickup(task.level), task.unit)]
     if task.status == Status.ON_HOLD:
         clocks.insert(0, ClockChange(ClockOp.RESUME, ClockKind.RESOLUTION))
@@ -166,9 +221,7 @@ def _release(task: TaskState) -> Transition:
 
 def _reroute(task: TaskState, target: str | None, parent: str | None,
              staffed: bool) -> Transition:
-    if task.level != Level.P2:
-        raise Conflict("only a task disposed to an Eselon II unit can be re-routed; this one is "
-                       f"at {task.level.value.upper()}", code="transition_not_allowed")
+    _require_at_eselon2(task)
     if not target:
         raise InvalidInput("choose the Eselon II unit to re-route the task to", field="unit",
                            reason=Reason.ESELON2_REQUIRED)

@@ -196,6 +196,24 @@ def decide(
     return handler(task, actor, target_unit, target_parent)
 
 
+def desk_actions(task: TaskState, actor: Actor) -> tuple[Action, ...]:
+    """The desk actions open to ``actor`` on ``task``, in ``Action`` order: those ``decide``
+    allows, or refuses only for missing input (the disposition's unit, which the form asks).
+    The one answer the task page's forms, the cards' buttons (``hub.domain.actions``) and the
+    browser's table ask; read off ``decide`` itself, so they cannot disagree with it (and
+    tests/hub/domain/test_offered_actions.py checks that good input is then accepted)."""
+    open_ = []
+    for action in Action:
+        try:
+            decide(task, action, actor)
+        except InvalidInput:
+            pass  # open to the actor; the form asks for what is missing
+        except (Forbidden, Conflict):
+            continue
+        open_.append(action)
+    return tuple(open_)
+
+
 def _require_desk(task: TaskState, actor: Actor, verb: str) -> None:
     """The actor works at the desk level and unit currently holding the task."""
     if _LEVEL_OF_ROLE.get(actor.role) != task.level or actor.unit != task.unit:

@@ -129,6 +129,31 @@ async def test_eselon2_supervisor_takes_over_and_a_desk_sees_no_supervisor_actio
     assert holder["name"] in (await desk.text_content("#task-assignee") or "")
 
 
+async def test_supervisor_screen_links_to_reassign_only_where_the_task_page_offers_it(
+        site: LiveSite, browser: Browser) -> None:
+    """The row's 'reassign or re-route' link shows for a claimed request and not for one
+    returned to the front office (whose task page offers neither: both commands refuse it),
+    on load and when a request is returned live."""
+    returned = await site.register(name="Sudah Kembali")
+    await site.act("p1-barenbang-1", returned["id"], "claim")
+    await site.act("p1-barenbang-1", returned["id"], "return", reason="Berkas kurang")
+    held = await site.register(name="Masih Diproses")
+    await site.act("p1-barenbang-1", held["id"], "claim")
+    spv = await sign_in(browser, site, "spv-barenbang")
+    await wait_online(spv)
+    link = 'a[data-f="supervise"]'
+    await spv.locator(card("open", held["id"])).wait_for()
+    assert await spv.locator(f'{card("open", held["id"])} {link}').is_visible()
+    assert await spv.locator(f'{card("open", returned["id"])}.status-returned').count() == 1
+    assert await spv.locator(f'{card("open", returned["id"])} {link}').is_hidden()
+    page = await sign_in(browser, site, "spv-barenbang", f"/permohonan/{returned['id']}")
+    assert await page.locator("#supervisi").count() == 0  # what the link would have led to
+    await site.act("p1-barenbang-1", held["id"], "return", reason="Salah layanan")
+    await spv.wait_for_selector(f'{card("open", held["id"])}.status-returned',
+                                timeout=LIVE_TIMEOUT_MS * 3)
+    assert await spv.locator(f'{card("open", held["id"])} {link}').is_hidden()
+
+
 @pytest.fixture
 async def handling_site(sqlite_url: str, redis_url: str,
                         tmp_path: Path) -> AsyncIterator[LiveSite]:

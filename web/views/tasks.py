@@ -13,11 +13,11 @@ from starlette.responses import JSONResponse, Response
 
 from channels import names
 from hub.auth.principal import Principal
-from hub.domain.actions import CARD_SUPERVISOR_ACTIONS, card_actions
-from hub.domain.supervision import SupervisorAction, may_supervise
-from hub.domain.tasks import Action, Level, Role, Status
+from hub.domain.actions import card_actions
+from hub.domain.supervision import SupervisorAction, supervisor_actions
+from hub.domain.tasks import Action, desk_actions
 from hub.errors import NotFound, PtsaError
-from hub.models import Service, Task
+from hub.models import Service
 from hub.tasks.commands import CommandResult, actor_of, ensure_can_view, load_task, state_of
 from hub.tasks.serializers import task_detail, task_summary
 from hub.tasks.supervise import supervise
@@ -54,24 +54,8 @@ def card_buttons(card: dict[str, Any], principal: Principal) -> set[str]:
 
 
 def available_actions(card: dict[str, Any], principal: Principal) -> set[str]:
-    """The desk buttons of ``card_buttons``."""
-    return card_buttons(card, principal) - {a.value for a in CARD_SUPERVISOR_ACTIONS}
-
-
-def supervisor_actions(task: Task, principal: Principal) -> list[str]:
-    """Which supervisor forms to show (a hint: ``hub.domain.supervision`` decides)."""
-    state, actor = state_of(task), actor_of(principal.staff, principal.scope)
-    if task.status == Status.COMPLETED or task.level == Level.P0 or not may_supervise(state, actor):
-        return []
-    acts = ["reassign"]
-    if task.status in ("claimed", "on_hold"):
-        acts.append("release")
-    if principal.role == Role.SUPERVISOR and principal.unit == task.unit_code \
-            and task.assignee_id != principal.staff.id:
-        acts.append("takeover")
-    if task.level == Level.P2 and may_supervise(state, actor, routing=True):
-        acts.append("reroute")
-    return acts
+    """The desk buttons of ``card_buttons`` (the desks' and front office's boards)."""
+    return card_buttons(card, principal) - set(SUPERVISOR_ACTIONS)
 
 
 async def _task_context(request: Request, principal: Principal) -> dict[str, Any]:
@@ -83,13 +67,16 @@ async def _task_context(request: Request, principal: Principal) -> dict[str, Any
         units = await queries.units_by_code(session)
         eselon2 = await queries.eselon2_under(session, task.eselon1)
         staffed = await queries.staffed_units(session, "p2")
-        supervising = supervisor_actions(task, principal)
+        # The task page asks the domain about this very task and viewer (hub.domain.tasks,
+        # hub.domain.supervision), as the commands will; the cards ask about their situation.
+        state, actor = state_of(task), actor_of(principal.staff, principal.scope)
+        supervising = [a.value for a in supervisor_actions(state, actor)]
+        acts = {a.value for a in desk_actions(state, actor)}
         desks = (await queries.active_desks(session, task.unit_code, task.level)
                  if "reassign" in supervising else [])
-    acts = available_actions(detail, principal)
     primary = _PRIMARY.get((detail["status"], detail["level"]), "")
-    desk_actions = sorted((a for a in _DESK_ORDER if a in acts),
-                          key=lambda a: (a != primary, _DESK_ORDER.index(a)))
+    desk_order = sorted((a for a in _DESK_ORDER if a in acts),
+                        key=lambda a: (a != primary, _DESK_ORDER.index(a)))
     await app_ctx(request).commands.mark_read(principal.staff, task)  # the page is being read
     config = {"kind": "task", "task_id": detail["id"],
               "channels": [f"task.{detail['id']}", names.user(principal.username)],
@@ -97,7 +84,7 @@ async def _task_context(request: Request, principal: Principal) -> dict[str, Any
                      "unit": principal.unit},
               "fragment": f"/permohonan/{detail['id']}?partial=1", "strings": js_strings()}
     return {"task": detail, "service": service, "units": units, "eselon2": eselon2,
-            "actions": acts, "desk_actions": desk_actions, "primary": primary,
+            "actions": acts, "desk_actions": desk_order, "primary": primary,
             "staffed": staffed, "supervising": supervising,
             "desks": [d for d in desks if d.id != task.assignee_id], "config": config}
 

@@ -38,9 +38,22 @@ def test_a_supervisor_releases_and_takes_over_at_their_unit() -> None:
     assert card_actions("supervisor", "claimed", "p1", same_unit=True, mine=False) >= {
         "release", "takeover"}
     assert card_actions("supervisor", "queued", "p1", same_unit=False, mine=False) == {
-        "message"}
+        "message", "reassign"}
     took_over = card_actions("supervisor", "claimed", "p1", same_unit=True, mine=True)
     assert {"dispose", "hold", "release"} <= took_over and "takeover" not in took_over
+
+
+def test_a_supervisor_card_offers_reassign_and_reroute_only_while_they_are_possible() -> None:
+    """The supervisor screen's link to the task page's reassign and re-route forms follows
+    the card: re-route only at P2, neither once the task is back at the front office."""
+    assert {"reassign", "reroute"} <= card_actions("supervisor", "claimed", "p2",
+                                                   same_unit=False, mine=False)
+    assert "reroute" not in card_actions("supervisor", "claimed", "p1", same_unit=False,
+                                         mine=False)
+    returned = card_actions("supervisor", "returned", "p0", same_unit=False, mine=False)
+    assert not returned & {"reassign", "reroute", "release", "takeover"}
+    assert card_actions("admin", "queued", "p2", same_unit=False, mine=False) == {
+        "message", "reassign", "reroute"}
 
 
 def test_a_device_role_gets_no_buttons() -> None:

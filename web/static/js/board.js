@@ -9,9 +9,9 @@
   const PTSA = (window.PTSA = window.PTSA || {});
   const OPEN = new Set(["queued", "claimed", "on_hold", "returned"]);
 
-  // Same rule as web/views/tasks.py available_actions (a hint for the screen only).
-  // The buttons a card shows: looked up in the server's answer for this viewer's role
-  // (hub/domain/actions.py action_table), never decided here.
+  // The buttons a card shows (a hint for the screen only): looked up in the server's answer
+  // for this viewer's role (hub/domain/actions.py action_table, from the same domain functions
+  // as the server-rendered cards and the task page), never decided here.
   function availableActions(card, me, table) {
     const assignee = card.assignee ? card.assignee.username : null;
     const key = [card.status, card.level, card.unit === me.unit ? 1 : 0,
@@ -148,6 +148,10 @@
         const action = form.getAttribute("data-action");
         form.setAttribute("action", "/permohonan/" + card.id + "/" + action);
         form.hidden = !acts.has(action);
+      });
+      // A link to another page's forms (the task page's reassign, re-route): shown if one is open.
+      el.querySelectorAll("[data-offer]").forEach((n) => {
+        n.hidden = !n.getAttribute("data-offer").split(" ").some((a) => acts.has(a));
       });
       el.querySelectorAll("select[id], input[id]").forEach((n) => {
         const base = n.id.replace(/-(\d+|tpl)$/, "");
