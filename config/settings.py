@@ -252,6 +252,11 @@ class Settings:
     event_loop: str = "auto"
     login_max_attempts: int = 5
     login_window: timedelta = timedelta(minutes=15)
+    # Before the lockout: from this many failures of one username at one address on, the next
+    # attempt waits 1 s, then 2, 4 … up to login_delay_max (0: no delays), refused unchecked
+    # until then (hub/auth/throttle.py).
+    login_delay_after: int = 2
+    login_delay_max: timedelta = timedelta(seconds=60)
     # The hall queue's waiting target (ticket → call): longer waits count as overdue.
     queue_wait_target: timedelta = timedelta(minutes=30)
     # How long a completed request's SKM survey link stays valid (PTSA_SURVEY_DAYS).
@@ -406,6 +411,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                                               get("PTSA_WS_MAX_SOCKETS_PER_ACCOUNT", "50"), 1),
         ws_recheck_interval=parse_duration("PTSA_WS_RECHECK", get("PTSA_WS_RECHECK", "30s")),
         relay=_parse_relay(get("PTSA_RELAY", "on")),
+        login_delay_after=_parse_int("PTSA_LOGIN_DELAY_AFTER",
+                                     get("PTSA_LOGIN_DELAY_AFTER", "2"), 1),
+        login_delay_max=_zero_or_duration("PTSA_LOGIN_DELAY_MAX",
+                                          get("PTSA_LOGIN_DELAY_MAX", "60s")),
         event_loop=event_loop,
         queue_wait_target=parse_duration("PTSA_QUEUE_WAIT_TARGET",
                                          get("PTSA_QUEUE_WAIT_TARGET", "30m")),
