@@ -242,6 +242,10 @@ class Settings:
     ws_max_message_bytes: int = 64 * 1024
     # Open sockets one account may hold on one hub process; the next is closed with 4009.
     ws_max_sockets_per_account: int = 50
+    # Open sockets one hub process holds at most; the next is closed with 1013 (try again later)
+    # and /healthz turns 503 so the balancer sends new ones elsewhere. At ~12 KiB an idle socket
+    # (docs/BENCHMARKS.md), 20,000 is ~240 MiB; 10,000 boards on one process are measured.
+    ws_max_connections: int = 20_000
     # How often each web process re-checks its sockets' sign-ins and subscriptions.
     ws_recheck_interval: timedelta = timedelta(seconds=30)
     # The outbox relay in this process: "on" (publish after commit + sweep), "sweep" (only the
@@ -409,6 +413,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                                         get("PTSA_WS_MAX_SUBSCRIPTIONS", "64"), 1),
         ws_max_sockets_per_account=_parse_int("PTSA_WS_MAX_SOCKETS_PER_ACCOUNT",
                                               get("PTSA_WS_MAX_SOCKETS_PER_ACCOUNT", "50"), 1),
+        ws_max_connections=_parse_int("PTSA_WS_MAX_CONNECTIONS",
+                                      get("PTSA_WS_MAX_CONNECTIONS", "20000"), 1),
         ws_recheck_interval=parse_duration("PTSA_WS_RECHECK", get("PTSA_WS_RECHECK", "30s")),
         relay=_parse_relay(get("PTSA_RELAY", "on")),
         login_delay_after=_parse_int("PTSA_LOGIN_DELAY_AFTER",
