@@ -59,7 +59,7 @@ class LoginThrottle:
         address is locked out for usernames that never signed in from it, or the pair must
         still wait after its last failure (``reason="login_delayed"``, ``params["seconds"]``).
 
-        Called before the password is looked at: a refusal costs two Redis round trips, not
+        Called before the password is looked at: a refusal costs a Redis round trip or two, not
         an Argon2 verification."""
         keys = self._keys(username, client)
         wait_key = names.login_wait_key(username, client)
