@@ -95,6 +95,8 @@ def parse_channel(name: object) -> ParsedChannel | None:
 # ptsa:login:<user>@<addr> failed sign-ins of one account from one address; TTL = the window.
 # ptsa:login:ip:<addr>    failed sign-ins from one address, any account; TTL = the window.
 # ptsa:login-ok:<user>    addresses the account signed in from; TTL 30 days (hub/auth/throttle).
+# ptsa:login-wait:<user>@<addr> "this pair waits before its next attempt": set after a failure
+#                         past PTSA_LOGIN_DELAY_AFTER, TTL = the (growing) delay itself.
 # ptsa:session:<sid>      a browser session (JSON); TTL = PTSA_SESSION_MAX_AGE.
 # ptsa:kick               pub/sub channel telling hub processes to close a user's sockets.
 
@@ -126,6 +128,12 @@ def login_attempts_key(username: str) -> str:
 def login_pair_key(username: str, client: str) -> str:
     """``ptsa:login:<username>@<address>``: failed sign-ins of one account from one address."""
     return f"{PREFIX}:login:{username.lower()}@{client}"
+
+
+def login_wait_key(username: str, client: str) -> str:
+    """``ptsa:login-wait:<username>@<address>``: present while this pair must wait before its
+    next sign-in attempt; its TTL (Redis's clock, shared by every hub process) is the wait."""
+    return f"{PREFIX}:login-wait:{username.lower()}@{client}"
 
 
 def login_known_key(username: str) -> str:

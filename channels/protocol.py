@@ -22,6 +22,7 @@ CLOSE_NORMAL = 1000
 CLOSE_TOO_BIG = 1009  # an inbound message above PTSA_WS_MAX_MESSAGE_BYTES
 CLOSE_INTERNAL = 1011
 CLOSE_RESTART = 1012  # the hub process is shutting down: reconnect (with since)
+CLOSE_TRY_AGAIN_LATER = 1013  # the process holds PTSA_WS_MAX_CONNECTIONS sockets: reconnect later
 CLOSE_SESSION_ENDED = 4001  # signed out, deactivated or sessions revoked: sign in again
 CLOSE_TOO_MANY_SOCKETS = 4009  # the account has PTSA_WS_MAX_SOCKETS_PER_ACCOUNT open already
 CLOSE_SLOW_CONSUMER = 4008  # the client did not keep up: reconnect with since

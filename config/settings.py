@@ -242,6 +242,10 @@ class Settings:
     ws_max_message_bytes: int = 64 * 1024
     # Open sockets one account may hold on one hub process; the next is closed with 4009.
     ws_max_sockets_per_account: int = 50
+    # Open sockets one hub process holds at most; the next is closed with 1013 (try again later)
+    # and /healthz turns 503 so the balancer sends new ones elsewhere. At ~12 KiB an idle socket
+    # (docs/BENCHMARKS.md), 20,000 is ~240 MiB; 10,000 boards on one process are measured.
+    ws_max_connections: int = 20_000
     # How often each web process re-checks its sockets' sign-ins and subscriptions.
     ws_recheck_interval: timedelta = timedelta(seconds=30)
     # The outbox relay in this process: "on" (publish after commit + sweep), "sweep" (only the
@@ -252,6 +256,11 @@ class Settings:
     event_loop: str = "auto"
     login_max_attempts: int = 5
     login_window: timedelta = timedelta(minutes=15)
+    # Before the lockout: from this many failures of one username at one address on, the next
+    # attempt waits 1 s, then 2, 4 … up to login_delay_max (0: no delays), refused unchecked
+    # until then (hub/auth/throttle.py).
+    login_delay_after: int = 2
+    login_delay_max: timedelta = timedelta(seconds=60)
     # The hall queue's waiting target (ticket → call): longer waits count as overdue.
     queue_wait_target: timedelta = timedelta(minutes=30)
     # How long a completed request's SKM survey link stays valid (PTSA_SURVEY_DAYS).
@@ -404,8 +413,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                                         get("PTSA_WS_MAX_SUBSCRIPTIONS", "64"), 1),
         ws_max_sockets_per_account=_parse_int("PTSA_WS_MAX_SOCKETS_PER_ACCOUNT",
                                               get("PTSA_WS_MAX_SOCKETS_PER_ACCOUNT", "50"), 1),
+        ws_max_connections=_parse_int("PTSA_WS_MAX_CONNECTIONS",
+                                      get("PTSA_WS_MAX_CONNECTIONS", "20000"), 1),
         ws_recheck_interval=parse_duration("PTSA_WS_RECHECK", get("PTSA_WS_RECHECK", "30s")),
         relay=_parse_relay(get("PTSA_RELAY", "on")),
+        login_delay_after=_parse_int("PTSA_LOGIN_DELAY_AFTER",
+                                     get("PTSA_LOGIN_DELAY_AFTER", "2"), 1),
+        login_delay_max=_zero_or_duration("PTSA_LOGIN_DELAY_MAX",
+                                          get("PTSA_LOGIN_DELAY_MAX", "60s")),
         event_loop=event_loop,
         queue_wait_target=parse_duration("PTSA_QUEUE_WAIT_TARGET",
                                          get("PTSA_QUEUE_WAIT_TARGET", "30m")),

@@ -64,8 +64,15 @@ async def healthz(request: Request) -> JSONResponse:
     for name, part in parts:
         if part is not None:
             checks[name] = part.health()
+    body: dict[str, object] = {}
+    if ctx.ws is not None:
+        # At PTSA_WS_MAX_CONNECTIONS the process is "full": 503, so the balancer stops sending
+        # it new sockets (and requests) until some close; /healthz/live stays 200, so a hall
+        # whose every hub is full still has HAProxy's fail-open pool.
+        checks["websockets"] = ctx.ws.health()
+        body["websockets"] = ctx.ws.stats()
     healthy = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ok" if healthy else "degraded", "checks": checks},
+    return JSONResponse({"status": "ok" if healthy else "degraded", "checks": checks, **body},
                         status_code=200 if healthy else 503)
 
 

@@ -58,7 +58,9 @@ class AppContext:
         self.sessions = SessionStore(self.redis, settings.secret_key,
                                      int(settings.session_max_age.total_seconds()))
         self.throttle = LoginThrottle(self.redis, settings.login_max_attempts,
-                                      int(settings.login_window.total_seconds()))
+                                      int(settings.login_window.total_seconds()),
+                                      settings.login_delay_after,
+                                      settings.login_delay_max.total_seconds())
         self.commands = TaskCommands(self.db, self.policies)
         self.commands.hook_timeout = settings.redis_hook_timeout.total_seconds()
         # The web process's running parts, built and started by its wiring (hub/app.py

@@ -70,6 +70,27 @@ class WebSocketHub:
                                  queue_url=ctx.settings.queue_url, fan_out=fan_out)
         self.collector = CollectorGovernor(lambda: len(self.registry))
         self._recheck: asyncio.Task[None] | None = None
+        # Sockets past their connect message, signed in or still in the handshake (which may
+        # ask the database): what PTSA_WS_MAX_CONNECTIONS bounds, so a burst of handshakes
+        # cannot all slip in before the first of them is registered.
+        self.admitted = 0
+        self.refused_full = 0  # sockets closed with 1013 since the process started
+        self._warned_full = False
+
+    @property
+    def full(self) -> bool:
+        return self.admitted >= self.settings.ws_max_connections
+
+    def health(self) -> str:
+        """``/healthz``'s ``websockets`` check: "ok", or "full: N of M open" (then /healthz is
+        503 and HAProxy sends new connections to the other hubs; /healthz/live stays 200)."""
+        if not self.full:
+            return "ok"
+        return f"full: {self.admitted} of {self.settings.ws_max_connections} open"
+
+    def stats(self) -> dict[str, int]:
+        return {"open": self.admitted, "max": self.settings.ws_max_connections,
+                "refused_full": self.refused_full}
 
     def start(self) -> None:
         self.realtime.start()
@@ -183,46 +204,70 @@ class WebSocketHub:
         message = await receive()
         if message["type"] != "websocket.connect":
             return
-        try:
-            identity = await identify(scope, self.settings, self.allowed, self.principals)
-        except HandshakeRefused as exc:
-            await _refuse(scope, send, exc)
+        if self.full:
+            # Refused before the handshake's checks (no database, no token) and after an
+            # accept, with 1013 "try again later" (RFC 6455): an HTTP 503 at the handshake
+            # reaches a page's script only as an unexplained 1006, while 1013 and its reason
+            # are readable, documented (docs/PROTOCOL.md), and retried by the board's back-off
+            # like 1012 (web/static/js/live.js) — not a 4xxx, which makes it check its sign-in.
+            self.refused_full += 1
+            if not self._warned_full:
+                self._warned_full = True
+                log.warning("WebSocket cap reached (%d, PTSA_WS_MAX_CONNECTIONS): new sockets "
+                            "are closed with 1013 and /healthz answers 503",
+                            self.settings.ws_max_connections)
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": proto.CLOSE_TRY_AGAIN_LATER,
+                        "reason": "this hub process is full; try again later"})
             return
-        await send({"type": "websocket.accept"})
-        forget_handshake(scope)
-        cap = self.settings.ws_max_sockets_per_account
-        if self.registry.count(identity.principal.username) >= cap:
-            # Accepted first so that a browser can read the code (a refused handshake is only
-            # "failed" to a page's script).
-            await send({"type": "websocket.close", "code": proto.CLOSE_TOO_MANY_SOCKETS,
-                        "reason": f"at most {cap} open connections per account"})
-            return
-        conn = Connection(identity, send, self.realtime, self.task_visible,
-                          queue_size=self.settings.ws_queue_size,
-                          max_subscriptions=self.settings.ws_max_subscriptions,
-                          write=wire_writer(scope))
-        self.registry.add(conn)
-        self.collector.opened()
-        limit = self.settings.ws_max_message_bytes
+        self.admitted += 1
         try:
-            while True:
-                # No local holds the message dict: this frame lives as long as the socket.
-                kind, text = _kind_and_text(await receive())
-                if kind == "websocket.receive":
-                    if text is None:
-                        conn.refuse_binary()
-                    elif len(text) > limit // 4 and len(text.encode()) > limit:
-                        # uvicorn's --ws-max-size closes first; this holds under any server.
-                        conn.close(proto.CLOSE_TOO_BIG, "message too big")
-                    else:
-                        await conn.handle(text)
-                    text = None
-                elif kind == "websocket.disconnect":
-                    break
+            try:
+                identity = await identify(scope, self.settings, self.allowed, self.principals)
+            except HandshakeRefused as exc:
+                await _refuse(scope, send, exc)
+                return
+            await send({"type": "websocket.accept"})
+            forget_handshake(scope)
+            cap = self.settings.ws_max_sockets_per_account
+            if self.registry.count(identity.principal.username) >= cap:
+                # Accepted first so that a browser can read the code (a refused handshake is
+                # only "failed" to a page's script).
+                await send({"type": "websocket.close", "code": proto.CLOSE_TOO_MANY_SOCKETS,
+                            "reason": f"at most {cap} open connections per account"})
+                return
+            conn = Connection(identity, send, self.realtime, self.task_visible,
+                              queue_size=self.settings.ws_queue_size,
+                              max_subscriptions=self.settings.ws_max_subscriptions,
+                              write=wire_writer(scope))
+            self.registry.add(conn)
+            self.collector.opened()
+            limit = self.settings.ws_max_message_bytes
+            try:
+                while True:
+                    # No local holds the message dict: this frame lives as long as the socket.
+                    kind, text = _kind_and_text(await receive())
+                    if kind == "websocket.receive":
+                        if text is None:
+                            conn.refuse_binary()
+                        elif len(text) > limit // 4 and len(text.encode()) > limit:
+                            # uvicorn's --ws-max-size closes first; this holds under any server.
+                            conn.close(proto.CLOSE_TOO_BIG, "message too big")
+                        else:
+                            await conn.handle(text)
+                        text = None
+                    elif kind == "websocket.disconnect":
+                        break
+            finally:
+                self.registry.remove(conn)
+                self.collector.closed()
+                conn.detach()
         finally:
-            self.registry.remove(conn)
-            self.collector.closed()
-            conn.detach()
+            self.admitted -= 1
+            if self._warned_full and not self.full:
+                self._warned_full = False
+                log.info("WebSocket cap no longer reached: %d of %d open", self.admitted,
+                         self.settings.ws_max_connections)
 
 
 class WebSocketMiddleware:

@@ -219,3 +219,23 @@ def test_database_pool_size_and_drain_are_read_and_checked(tmp_path: Path) -> No
         load_settings({**base, "PTSA_DB_POOL_SIZE": "0"})
     with pytest.raises(ConfigError, match="PTSA_DRAIN"):
         load_settings({**base, "PTSA_DRAIN": "soon"})
+
+
+def test_login_delays_and_the_websocket_cap_are_read_and_checked(tmp_path: Path) -> None:
+    """Defaults: delays from the 2nd failure up to 60 s, 20,000 sockets per process (well above
+    the 10,000 boards measured on one); set values are typed; 0 turns the delays off; nonsense
+    and a cap below one socket are refused."""
+    base = {"PTSA_VAR_DIR": str(tmp_path)}
+    s = load_settings(base)
+    assert (s.login_delay_after, s.login_delay_max) == (2, timedelta(seconds=60))
+    assert s.ws_max_connections == 20_000
+    s = load_settings({**base, "PTSA_LOGIN_DELAY_AFTER": "3", "PTSA_LOGIN_DELAY_MAX": "2m",
+                       "PTSA_WS_MAX_CONNECTIONS": "15000"})
+    assert (s.login_delay_after, s.login_delay_max) == (3, timedelta(minutes=2))
+    assert s.ws_max_connections == 15_000
+    assert load_settings({**base, "PTSA_LOGIN_DELAY_MAX": "0"}).login_delay_max == timedelta(0)
+    for variable, value in [("PTSA_LOGIN_DELAY_AFTER", "0"), ("PTSA_LOGIN_DELAY_AFTER", "two"),
+                            ("PTSA_LOGIN_DELAY_MAX", "-5s"), ("PTSA_WS_MAX_CONNECTIONS", "0"),
+                            ("PTSA_WS_MAX_CONNECTIONS", "lots")]:
+        with pytest.raises(ConfigError, match=variable):
+            load_settings({**base, variable: value})

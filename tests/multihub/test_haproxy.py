@@ -1,6 +1,6 @@
 """The shipped deploy/haproxy.cfg in front of real hub processes: WebSocket upgrade, health
-checks taking a dead hub out and putting it back, the client's address reaching the login
-throttle, the Origin check, and a reload that does not cut open screens."""
+checks taking a dead hub (or a full one) out and putting it back, the client's address reaching
+the login throttle, the Origin check, and a reload that does not cut open screens."""
 
 from __future__ import annotations
 
@@ -61,11 +61,12 @@ async def sign_in(base_url: str, source: str, username: str, password: str,
 
 
 async def test_client_address_reaches_the_login_throttle(site: Site) -> None:
-    """Failures from one address lock that address only: the hub sees the screen's address
-    (X-Forwarded-For from HAProxy, trusted by uvicorn), not HAProxy's, and a forged header from
-    the client changes nothing."""
+    """Failures from one address hold back that address only: the hub sees the screen's
+    address (X-Forwarded-For from HAProxy, trusted by uvicorn), not HAProxy's, and a forged
+    header from the client changes nothing. (Two failures make the next attempt wait 1 s, the
+    first step before the lockout: the three attempts below come well within it.)"""
     url = site.haproxy.url
-    for _ in range(5):
+    for _ in range(2):
         assert await sign_in(url, "127.0.0.2", "p0-2", "wrong password") == 401
     assert await sign_in(url, "127.0.0.2", "p0-2", DEMO_PASSWORD) == 429
     assert await sign_in(url, "127.0.0.2", "p0-2", DEMO_PASSWORD,
@@ -169,3 +170,34 @@ async def test_reload_keeps_open_screens(site: Site) -> None:
     [event] = await client.events(1)
     assert event["data"]["task"]["code"] == code
     await client.close()
+
+
+async def test_a_full_hub_is_taken_out_and_sockets_are_told_to_try_again(
+        tmp_path: Path) -> None:
+    """PTSA_WS_MAX_CONNECTIONS=2 on two hubs: four screens fill both, /healthz turns 503 on
+    each and HAProxy marks both DOWN — requests still go through (fail-open) and a fifth socket
+    is closed with 1013; once a screen leaves, its hub is UP again and takes a new socket."""
+    async with multihub(tmp_path, hubs=2,
+                        extra_env={"PTSA_WS_MAX_CONNECTIONS": "2"}) as full_site:
+        url, ws_url = full_site.haproxy.url, full_site.haproxy.ws_url
+        token = await full_site.token("p1-barenbang-1")
+        screens = [await WsClient.open(ws_url, token) for _ in range(4)]
+        for screen in screens:
+            assert (await screen.subscribe("p1.barenbang"))["op"] == "subscribed"
+        async with asyncio.timeout(15):
+            while set((await full_site.haproxy.server_states()).values()) != {"DOWN"}:
+                await asyncio.sleep(0.1)
+        for hub in full_site.hubs:
+            status, body = await hub.health()
+            assert status == 503 and str(body["checks"]["websockets"]).startswith("full"), body
+        await register_task(url, await full_site.token("p0-1"))  # through hubs_failopen
+        refused = await WsClient.open(ws_url, token)
+        assert (await refused.closed_with(5))[0] == 1013
+        await screens.pop().close()
+        async with asyncio.timeout(15):
+            while "UP" not in (await full_site.haproxy.server_states()).values():
+                await asyncio.sleep(0.1)
+        again = await WsClient.open(ws_url, token)
+        assert (await again.subscribe("p1.barenbang"))["op"] == "subscribed"
+        for screen in [*screens, again]:
+            await screen.close()

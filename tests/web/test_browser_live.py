@@ -234,6 +234,41 @@ async def test_a_board_reloads_over_http_when_history_cannot_fill_the_gap(
         " return shown.length === 1 && shown[0] === id; }", arg=second["id"], timeout=3000)
 
 
+# Records every close code a page's sockets get (set before the page's own scripts run).
+RECORD_CLOSES = """
+window.__closes = [];
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("close", (event) => window.__closes.push(event.code));
+  }
+};
+"""
+
+
+async def test_a_board_refused_by_a_full_hub_retries_and_comes_online_when_a_place_frees(
+        site_database_url: str, redis_url: str, tmp_path: Path, browser: Browser) -> None:
+    """With PTSA_WS_MAX_CONNECTIONS=1 a second board's socket is closed with 1013: the board
+    stays signed in and on its page, shows itself offline, retries with its back-off, and comes
+    online once the first board's socket closes."""
+    env = site_env(site_database_url, redis_url, tmp_path, PTSA_WS_MAX_CONNECTIONS="1")
+    async with live_site(env, tmp_path) as full_site:
+        first = await sign_in(browser, full_site, "p1-barenbang-1")
+        await wait_online(first)
+        second = await sign_in(browser, full_site, "p1-barenbang-2")
+        await second.add_init_script(RECORD_CLOSES)
+        await second.reload()
+        await second.wait_for_function("() => window.__closes.includes(1013)", timeout=5000)
+        assert await second.evaluate(
+            "() => !PTSA.live.stopped && PTSA.live.attempt >= 2 && "
+            "['offline', 'connecting'].includes(PTSA.live.status)")
+        assert second.url.endswith("/papan")
+        await first.context.close()
+        await wait_online(second, timeout_ms=15000)
+        assert await second.evaluate("() => window.__closes.every(code => code === 1013)")
+
+
 async def test_an_applicant_name_with_html_is_shown_as_text_in_the_browser(
         site: LiveSite, browser: Browser) -> None:
     """A name with <script> and markup arrives live and is shown literally; nothing runs."""

@@ -67,16 +67,42 @@ async def test_wrong_password_is_shown_in_indonesian(browser: Browser) -> None:
     assert 'value="p0-1"' in answer.text
 
 
-async def test_login_throttling_gives_a_clear_message(browser: Browser) -> None:
+async def test_login_throttling_gives_a_clear_message(
+        seeded_db: Database, database_url: str, redis_url: str, tmp_path: Path) -> None:
     """After five failures the sixth attempt, even with the right password, is refused with the
-    minutes to wait."""
-    pages = await browser()
-    for _ in range(5):
-        assert (await pages.login("p0-2", "salah-sandi")).status_code == 401
-    answer = await pages.login("p0-2")
+    minutes to wait. (Delays between attempts off, PTSA_LOGIN_DELAY_MAX=0, to fail five times
+    back to back; the next test has them.)"""
+    settings = make_settings(database_url, redis_url, tmp_path, PTSA_LOGIN_DELAY_MAX="0")
+    application = create_app(settings)
+    async with application.router.lifespan_context(application), \
+            page_client(application) as http:
+        pages = PageClient(http)
+        for _ in range(5):
+            assert (await pages.login("p0-2", "salah-sandi")).status_code == 401
+        answer = await pages.login("p0-2")
     assert answer.status_code == 429
     assert "Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam 15 menit." in answer.text
     assert int(answer.headers["retry-after"]) > 0
+
+
+async def test_the_wait_between_failed_sign_ins_is_told_in_seconds(browser: Browser) -> None:
+    """After two failures the next attempt, even with the right password, is refused at once
+    with the seconds to wait (Indonesian by default, English when chosen), the username kept;
+    once they passed, the right password signs in."""
+    pages, english = await browser(), await browser()  # one address: the same pair waits
+    english.http.cookies.set("ptsa_lang", "en")
+    for _ in range(2):
+        assert (await pages.login("p0-2", "salah-sandi")).status_code == 401
+    answer = await pages.login("p0-2")
+    assert answer.status_code == 429
+    assert answer.headers["retry-after"] == "1"
+    assert "Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam 1 detik." in answer.text
+    assert 'value="p0-2"' in answer.text
+    answer = await english.login("p0-2")
+    assert answer.status_code == 429
+    assert "Too many failed sign-in attempts. Try again in 1 second(s)." in answer.text
+    await asyncio.sleep(1.1)
+    assert (await pages.login("p0-2")).status_code == 303
 
 
 async def test_sign_in_without_csrf_token_is_refused(browser: Browser) -> None:

@@ -84,9 +84,13 @@ async def login(request: Request) -> Response:
                                             username, password[:1024])
     except TooManyRequests as exc:
         wait = int(exc.details.get("retry_after", 60))
-        minutes = max(1, (wait + 59) // 60)
-        errors["general"] = _("Too many failed sign-in attempts. Try again in %(minutes)s "
-                              "minute(s).") % {"minutes": minutes}
+        if exc.reason == "login_delayed":  # the short wait between attempts, in seconds
+            errors["general"] = _("Too many failed sign-in attempts. Try again in %(seconds)s "
+                                  "second(s).") % {"seconds": wait}
+        else:
+            minutes = max(1, (wait + 59) // 60)
+            errors["general"] = _("Too many failed sign-in attempts. Try again in %(minutes)s "
+                                  "minute(s).") % {"minutes": minutes}
         response = _login_page(request, username, errors, 429)
         response.headers["Retry-After"] = str(wait)
         return response

@@ -23,8 +23,11 @@ TOKEN_URL = "/api/v1/auth/token"
 @pytest.fixture
 def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
     """A lower failed-attempt limit than production's 5, so the throttling tests stay quick
-    (each failed attempt costs a full Argon2id verification on purpose)."""
-    return make_settings(database_url, redis_url, tmp_path).with_overrides(login_max_attempts=3)
+    (each failed attempt costs a full Argon2id verification on purpose), and no delays between
+    attempts (PTSA_LOGIN_DELAY_MAX=0): these tests fail back to back to reach the lockout, and
+    the delays have their own tests (test_login_delay.py)."""
+    return make_settings(database_url, redis_url, tmp_path, PTSA_LOGIN_DELAY_MAX="0") \
+        .with_overrides(login_max_attempts=3)
 
 
 async def test_sign_in_returns_a_bearer_token_that_works(api: ApiClient) -> None:

@@ -95,6 +95,10 @@
         this.socket = null;
         for (const s of this.state.values()) s.subscribed = false;
         this.setStatus("offline");
+        // 1013 (try again later): this hub process holds PTSA_WS_MAX_CONNECTIONS sockets. Not
+        // a sign-in matter: retry like 1012 and 1006, but not at once (first retry after 1-2 s),
+        // which gives the balancer the ~2 s it takes to stop sending new sockets to a full hub.
+        if (event.code === 1013) this.attempt = Math.max(this.attempt, 2);
         // 4xxx / 1008: the hub closed us on purpose (signed out, account revoked): check the
         // session before retrying, so a revoked screen does not hammer the hub.
         if (event.code === 1008 || (event.code >= 4000 && event.code < 5000)) {
