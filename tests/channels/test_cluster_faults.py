@@ -262,6 +262,8 @@ async def test_delivery_resumes_soon_after_the_replica_is_promoted(
         await subscriber.stop()
         await publisher.aclose()
         cluster.command("CONFIG", "SET", "cluster-replica-no-failover", "no", node=replica)
+        # As an automatic failover would leave it (the next test picks among live primaries).
+        await asyncio.to_thread(cluster.wait_flagged_failed, victim)
 
 
 async def test_shard_without_a_primary_fails_the_check_and_the_health(

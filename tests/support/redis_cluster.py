@@ -255,6 +255,19 @@ class RedisCluster:
             time.sleep(0.2)
         raise RuntimeError(f"no replica took over from {dead.address} within {timeout} s")
 
+    def wait_flagged_failed(self, dead: Node, timeout: float = 30.0) -> None:
+        """Wait until the cluster flags ``dead`` as failed. A replica promoted by hand (CLUSTER
+        FAILOVER TAKEOVER) does not wait for it, and until then ``shards()`` still lists the dead
+        node, as a primary without slots."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.command("CLUSTER", "NODES").splitlines():
+                parts = line.split()
+                if parts[1].split("@")[0] == dead.address and "fail" in parts[2].split(","):
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"{dead.address} was not flagged as failed within {timeout} s")
+
     def move_slot(self, slot: int, to: Node) -> None:
         """Move one slot, keys and all, to the primary ``to`` (``redis-cli --cluster reshard``)."""
         source = self.primary_for_slot(slot)
