@@ -35,6 +35,13 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+async def give_up(user: asyncio.Task[None]) -> None:
+    """The user's acquire is cancelled (its socket closed)."""
+    user.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await user
+
+
 async def test_users_arriving_together_share_one_subscribe_and_its_confirmation() -> None:
     """50 users of a new channel in the same instant: one SUBSCRIBE, all return on its one
     confirmation; only the last one out unsubscribes."""
@@ -64,9 +71,7 @@ async def test_a_release_racing_the_pending_subscribe_keeps_the_channel_for_who_
     first = asyncio.create_task(book.acquire("c"))
     second = asyncio.create_task(book.acquire("c"))
     await settle()
-    first.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await first
+    await give_up(first)
     assert book.sent == [("subscribe", "c")]
     book._confirm("c")
     await asyncio.wait_for(second, 1)
@@ -79,9 +84,7 @@ async def test_a_confirmation_arriving_after_the_last_user_left_is_ignored() -> 
     book = Recording()
     only = asyncio.create_task(book.acquire("c"))
     await settle()
-    only.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await only
+    await give_up(only)
     assert book.sent == [("subscribe", "c"), ("unsubscribe", "c")]
     book._confirm("c")
     assert not book.subscribed("c") and not book._waiters.get("c")
