@@ -16,26 +16,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import os
 import pstats
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import event
 
-from config.catalog import load_catalog
-from config.seed import DEMO_PASSWORD, seed
-from config.settings import load_settings
-from hub.db import Database
-from tests.support.servers import (
-    RedisServer,
-    create_postgres_database,
-    drop_postgres_database,
-)
+from bench.private_app import private_services, seeded_app, signed_in
 
 BODY = {"service": "data-informasi", "description": "Permintaan data penempatan 2025",
         "applicant": {"name": "Andi Wijaya", "organisation": "PT Maju Jaya",
@@ -54,26 +43,14 @@ async def measure(database_url: str, redis_url: str, var_dir: Path, n: int, warm
                   profile: int, profiler: Any = None) -> dict[str, Any]:
     """``profiler``: anything with cProfile's ``enable``/``disable`` (``bench.register_profile``
     passes a sampling one); by default cProfile when ``profile`` rows are asked for."""
-    from hub.app import create_app
-
-    settings = load_settings({"DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                              "PTSA_VAR_DIR": str(var_dir)})
-    db = Database(settings.database_url)
-    await db.create_schema()
-    await seed(db, load_catalog(), demo=True)
-    await db.dispose()
-    app = create_app(settings)
+    app = await seeded_app({"DATABASE_URL": database_url, "REDIS_URL": redis_url,
+                            "PTSA_VAR_DIR": str(var_dir)})
     counter = StatementCounter()
     async with app.router.lifespan_context(app):
         engines = [e.sync_engine for e in app.state.ctx.db.engines]
         for engine in engines:
             event.listen(engine, "before_cursor_execute", counter)
-        transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            r = await client.post("/api/v1/auth/token",
-                                  json={"username": "p0-1", "password": DEMO_PASSWORD})
-            r.raise_for_status()
-            headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        async with signed_in(app, "p0-1") as (client, headers):
             for _ in range(warmup):
                 (await client.post("/api/v1/tasks", json=BODY, headers=headers)).raise_for_status()
             counter.count = 0
@@ -109,22 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--profile", type=int, default=0, metavar="ROWS")
     args = parser.parse_args(argv)
-    os.environ.setdefault("PTSA_ENV", "development")
-    redis = RedisServer()
-    redis.start()
-    pg_name = None
-    try:
-        with tempfile.TemporaryDirectory(prefix="ptsa-register-") as tmp:
-            if args.postgres:
-                pg_name, url = create_postgres_database()
-            else:
-                url = f"sqlite:///{tmp}/ptsa.db"
-            result = asyncio.run(measure(url, redis.url, Path(tmp) / "var", args.n,
-                                         args.warmup, args.profile))
-    finally:
-        redis.cleanup()
-        if pg_name:
-            drop_postgres_database(pg_name)
+    with private_services(args.postgres, "ptsa-register-") as (url, redis_url, var_dir):
+        result = asyncio.run(measure(url, redis_url, var_dir, args.n, args.warmup,
+                                     args.profile))
     engine = "postgresql" if args.postgres else "sqlite"
     print(f"{engine}: {result['n']} registrations, CPU {result['cpu_ms_per_post']:.1f} ms/POST, "
           f"wall p50 {result['wall_ms_p50']:.1f} ms, p90 {result['wall_ms_p90']:.1f} ms, "

@@ -18,15 +18,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import os
 import pstats
-import tempfile
 import time
 from collections import defaultdict
-from pathlib import Path
 
+from bench.private_app import private_services
 from bench.register_cost import measure
-from tests.support.servers import RedisServer, create_postgres_database, drop_postgres_database
 
 # (part, fragment of the function's file path): the first that matches names the part.
 PARTS = (
@@ -75,28 +72,15 @@ def by_part(stats: pstats.Stats) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("-n", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args(argv)
-    os.environ.setdefault("PTSA_ENV", "development")
     profiler = cProfile.Profile(time.process_time)
-    redis = RedisServer()
-    redis.start()
-    pg_name = None
-    try:
-        with tempfile.TemporaryDirectory(prefix="ptsa-register-") as tmp:
-            if args.postgres:
-                pg_name, url = create_postgres_database()
-            else:
-                url = f"sqlite:///{tmp}/ptsa.db"
-            result = asyncio.run(measure(url, redis.url, Path(tmp) / "var", args.n,
-                                         args.warmup, 0, profiler=profiler))
-    finally:
-        redis.cleanup()
-        if pg_name:
-            drop_postgres_database(pg_name)
+    with private_services(args.postgres, "ptsa-register-") as (url, redis_url, var_dir):
+        result = asyncio.run(measure(url, redis_url, var_dir, args.n, args.warmup, 0,
+                                     profiler=profiler))
     totals = by_part(pstats.Stats(profiler))
     total = sum(totals.values())
     n = result["n"]

@@ -20,21 +20,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlmodel import col, func, select
 
-from config.catalog import load_catalog
-from config.seed import DEMO_PASSWORD, seed
-from config.settings import load_settings, parse_duration
+from bench.private_app import private_services, seeded_app, signed_in
+from config.settings import parse_duration
 from hub.db import Database
 from hub.models import Outbox
-from tests.support.servers import RedisServer, create_postgres_database, drop_postgres_database
 from tests.support.worker import WorkerProcess
 
 BODY = {"service": "data-informasi", "description": "Permintaan data penempatan 2025",
@@ -53,18 +48,11 @@ async def counts(db: Database) -> tuple[int, int, int]:
 
 async def measure(database_url: str, redis_url: str, var_dir: Path, n: int,
                   pace: float, concurrency: int, sla: str | None) -> dict[str, Any]:
-    from hub.app import create_app
-
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "PTSA_VAR_DIR": str(var_dir),
            "PTSA_CALENDAR": "always"}
     if sla:  # pickups this short: the worker's sla.warning/sla.breached events join the stream
         env.update(PTSA_SLA_P1_PICKUP=sla, PTSA_SLA_P2_PICKUP=sla)
-    settings = load_settings(env)
-    db = Database(settings.database_url)
-    await db.create_schema()
-    await seed(db, load_catalog(), demo=True)
-    await db.dispose()
-    app = create_app(settings)
+    app = await seeded_app(env)
     worker = WorkerProcess(env, var_dir.parent / "worker.log")
     worker.start()
     try:
@@ -80,12 +68,7 @@ async def _run(app: Any, worker: WorkerProcess, n: int, pace: float, concurrency
         await asyncio.sleep(0.1)
     async with app.router.lifespan_context(app):
         ctx = app.state.ctx
-        transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            r = await client.post("/api/v1/auth/token",
-                                  json={"username": "p0-1", "password": DEMO_PASSWORD})
-            r.raise_for_status()
-            headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        async with signed_in(app, "p0-1") as (client, headers):
             (await client.post("/api/v1/tasks", json=BODY, headers=headers)).raise_for_status()
             await asyncio.sleep(1)
             rows0, events0, _ = await counts(ctx.db)
@@ -126,22 +109,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="P1/P2 pickup SLA (e.g. 2s), so the worker's SLA events join in")
     parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args(argv)
-    os.environ.setdefault("PTSA_ENV", "development")
-    redis = RedisServer()
-    redis.start()
-    pg_name = None
-    try:
-        with tempfile.TemporaryDirectory(prefix="ptsa-relay-") as tmp:
-            if args.postgres:
-                pg_name, url = create_postgres_database()
-            else:
-                url = f"sqlite:///{tmp}/ptsa.db"
-            result = asyncio.run(measure(url, redis.url, Path(tmp) / "var", args.n, args.pace,
-                                         args.concurrency, args.sla))
-    finally:
-        redis.cleanup()
-        if pg_name:
-            drop_postgres_database(pg_name)
+    with private_services(args.postgres, "ptsa-relay-") as (url, redis_url, var_dir):
+        result = asyncio.run(measure(url, redis_url, var_dir, args.n, args.pace,
+                                     args.concurrency, args.sla))
     print(json.dumps({"engine": "postgresql" if args.postgres else "sqlite", "sla": args.sla,
                       **result}))
     return 0

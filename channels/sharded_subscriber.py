@@ -1,7 +1,7 @@
 """The process's sharded pub/sub on a Redis Cluster: one SSUBSCRIBE connection per primary.
 
-Same contract as ``channels/subscriber.py`` (read its docstring): channels are reference-counted,
-the count is raised before any await, ``acquire`` returns once the owning node confirmed the
+Same contract as ``channels/subscriber.py`` (read its docstring): channels are reference-counted
+(``channels/refcounted_subscriber.py``), ``acquire`` returns once the owning node confirmed the
 SSUBSCRIBE (so nothing published afterwards is missed), and after any interruption the channel
 is subscribed again and ``on_reconnect`` fills the gap from history *before* the messages that
 arrived meanwhile are delivered.
@@ -34,9 +34,9 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
+from channels.refcounted_subscriber import OnMessage, RefCountedSubscriber
 from channels.shard_link import ShardLink, connection
 from channels.slot_map import Address, SlotMap, parse_moved, slot_of
-from channels.subscriber import OnMessage, SubscriberUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ OnRefill = Callable[[Collection[str]], Awaitable[None]]  # gap fill of the chann
 _MAP_TIMEOUT_S = 1.0
 
 
-class ShardedSubscriber:
+class ShardedSubscriber(RefCountedSubscriber):
     """Args:
         seeds: cluster nodes to read the slot map from (any that answers will do).
         on_message: gets every message of every subscribed channel (synchronously, in order
@@ -59,19 +59,14 @@ class ShardedSubscriber:
                  *, password: str | None = None, always: Sequence[str] = (),
                  heartbeat: float = 5.0, subscribe_timeout: float = 5.0,
                  hold_limit: int = 10_000) -> None:
+        super().__init__(on_message, always=always, heartbeat=heartbeat,
+                         subscribe_timeout=subscribe_timeout)
         self.seeds = list(seeds)
         self.hold_limit = hold_limit  # live messages held per channel during its gap fill
         self.password = password
-        self.on_message = on_message
         self.on_reconnect = on_reconnect
-        self.always = tuple(always)
-        self.heartbeat = heartbeat
-        self.subscribe_timeout = subscribe_timeout
         self.map = SlotMap()
         self.links: dict[Address, ShardLink] = {}
-        self._refs: dict[str, int] = {}
-        self._confirmed: set[str] = set()
-        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._map_lock = asyncio.Lock()
         self._map_at = 0.0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -92,12 +87,7 @@ class ShardedSubscriber:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         links, self.links = list(self.links.values()), {}
         await asyncio.gather(*(link.close() for link in links), return_exceptions=True)
-        for waiters in self._waiters.values():
-            for fut in waiters:
-                if not fut.done():
-                    fut.cancel()
-        self._waiters.clear()
-        self._confirmed.clear()
+        self._stop_waiting()
 
     @property
     def connected(self) -> bool:
@@ -112,51 +102,17 @@ class ShardedSubscriber:
             f"redis cluster node {link.name} reconnecting for {now - (link.down_since or now):.0f}"
             f" s ({link.last_error}; {len(link.channels)} channels)" for link in down)
 
-    def subscribed(self, channel: str) -> bool:
-        return channel in self._confirmed
+    # --- placement -------------------------------------------------------------------------
+    def _subscribe(self, channel: str) -> None:
+        if not len(self.map):  # the first channel: read where slots live, then place it
+            self.spawn(self._follow(channel, refill=False, force=False))
+        elif not self._placed(channel):
+            self._place(channel, refill=False)
 
-    async def acquire(self, channel: str) -> None:
-        """Count one more local user of ``channel``; return once its node confirmed.
-
-        Raises:
-            SubscriberUnavailable: no confirmation within ``subscribe_timeout`` seconds (the
-                count is given back).
-        """
-        refs = self._refs.get(channel, 0)
-        self._refs[channel] = refs + 1
-        if channel in self._confirmed:
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(channel, []).append(fut)
-        try:
-            if refs == 0:
-                if not len(self.map):
-                    await self.refresh_map()
-                if channel in self._refs and not self._placed(channel):
-                    self._place(channel, refill=False)
-            await asyncio.wait_for(asyncio.shield(fut), self.subscribe_timeout)
-        except BaseException as exc:
-            waiters = self._waiters.get(channel, [])
-            if fut in waiters:
-                waiters.remove(fut)
-            self.release(channel)
-            if isinstance(exc, TimeoutError):
-                raise SubscriberUnavailable("the live channel service is not reachable right "
-                                            "now; try again in a few seconds") from None
-            raise
-
-    def release(self, channel: str) -> None:
-        """One local user less; the last one out unsubscribes."""
-        refs = self._refs.get(channel, 0) - 1
-        if refs > 0:
-            self._refs[channel] = refs
-            return
-        self._refs.pop(channel, None)
-        self._confirmed.discard(channel)
+    def _unsubscribe(self, channel: str) -> None:
         for link in self.links.values():
             link.remove(channel)
 
-    # --- placement -------------------------------------------------------------------------
     def _place(self, channel: str, *, refill: bool) -> None:
         """Hand ``channel`` to the link of the node owning its slot (the first seed until a map
         is known: its answer, ``-MOVED`` or not, teaches us the map)."""
@@ -192,24 +148,23 @@ class ShardedSubscriber:
         self.follows["sunsubscribe"] += 1
         link.remove(channel, sent=True)
         self._confirmed.discard(channel)
-
-        async def follow() -> None:
-            await self.refresh_map(force=True)
-            if channel in self._refs and not self._placed(channel):
-                self._place(channel, refill=True)
-
-        self.spawn(follow())
+        self.spawn(self._follow(channel))
 
     def retry_later(self, channel: str) -> None:
         """An SSUBSCRIBE refused otherwise than by ``-MOVED`` (CLUSTERDOWN while failing
         over): ask the map again in a moment and place the channel where it says."""
         async def retry() -> None:
             await asyncio.sleep(0.2)
-            await self.refresh_map(force=True)
-            if channel in self._refs and not self._placed(channel):
-                self._place(channel, refill=True)
+            await self._follow(channel)
 
         self.spawn(retry())
+
+    async def _follow(self, channel: str, *, refill: bool = True, force: bool = True) -> None:
+        """Read the slot map, then place ``channel`` where it says, unless it was released
+        meanwhile or is placed already."""
+        await self.refresh_map(force=force)
+        if channel in self._refs and not self._placed(channel):
+            self._place(channel, refill=refill)
 
     def spawn(self, work: Awaitable[Any]) -> None:
         """Follow-up work that outlives any one link (cancelled by ``stop``)."""
@@ -248,14 +203,6 @@ class ShardedSubscriber:
             return False
 
     # --- what links report -----------------------------------------------------------------
-    def _confirm(self, channel: str) -> None:
-        if channel not in self._refs:
-            return
-        self._confirmed.add(channel)
-        for fut in self._waiters.pop(channel, []):
-            if not fut.done():
-                fut.set_result(None)
-
     def _deliver(self, channel: str, data: str) -> None:
         try:
             self.on_message(channel, data)

@@ -1,10 +1,8 @@
 """The process's one Redis pub/sub connection, shared by every local WebSocket.
 
-Channels are reference-counted: the first local subscriber of a channel makes the process
-SUBSCRIBE (and waits for Redis to confirm, so nothing published afterwards can be missed), the
-last one out UNSUBSCRIBEs. The count is raised *before* any await, so two clients subscribing to a
-new channel at the same moment share one SUBSCRIBE and neither is lost (the encode/broadcaster
-0.3.1 bug of the peers: it checked, awaited, then replaced the subscriber set).
+Channels are reference-counted (``channels/refcounted_subscriber.py``): the first local
+subscriber of a channel makes the process SUBSCRIBE (and waits for Redis to confirm, so nothing
+published afterwards can be missed), the last one out UNSUBSCRIBEs.
 
 SUBSCRIBE/UNSUBSCRIBE commands go through one ordered queue, so "last one out" followed by "first
 one in" reaches Redis in that order.
@@ -34,21 +32,15 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from hub.errors import PtsaError
+from channels.refcounted_subscriber import OnMessage, RefCountedSubscriber
 
 log = logging.getLogger(__name__)
 
-OnMessage = Callable[[str, str], None]  # (Redis channel, data): called synchronously, in order
 OnReconnect = Callable[[], Awaitable[None]]
 _MAX_BACKOFF_S = 5.0
 
 
-class SubscriberUnavailable(PtsaError):
-    code = "unavailable"
-    status = 503
-
-
-class Subscriber:
+class Subscriber(RefCountedSubscriber):
     """Args:
         redis_url: the Redis to subscribe to.
         on_message: gets every message of every subscribed channel.
@@ -61,16 +53,11 @@ class Subscriber:
     def __init__(self, redis_url: str, on_message: OnMessage, on_reconnect: OnReconnect, *,
                  always: Sequence[str] = (), heartbeat: float = 5.0,
                  subscribe_timeout: float = 5.0) -> None:
+        super().__init__(on_message, always=always, heartbeat=heartbeat,
+                         subscribe_timeout=subscribe_timeout)
         self.redis_url = redis_url
-        self.on_message = on_message
         self.on_reconnect = on_reconnect
-        self.always = tuple(always)
-        self.heartbeat = heartbeat
-        self.subscribe_timeout = subscribe_timeout
-        self._refs: dict[str, int] = {}
-        self._confirmed: set[str] = set()
         self._expected: dict[str, int] = {}  # SUBSCRIBE confirmations still to come, per channel
-        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._commands: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self._client: Redis | None = None
         self._pubsub: PubSub | None = None
@@ -91,11 +78,7 @@ class Subscriber:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
         await self._drop_connection()
-        for waiters in self._waiters.values():
-            for fut in waiters:
-                if not fut.done():
-                    fut.cancel()
-        self._waiters.clear()
+        self._stop_waiting()
 
     @property
     def connected(self) -> bool:
@@ -107,48 +90,14 @@ class Subscriber:
         return (f"redis subscriber reconnecting for {time.monotonic() - self._down_since:.0f} s "
                 f"({self._last_error})")
 
-    def subscribed(self, channel: str) -> bool:
-        return channel in self._confirmed
+    # --- commands --------------------------------------------------------------------------
+    def _subscribe(self, channel: str) -> None:
+        self._expected[channel] = self._expected.get(channel, 0) + 1
+        self._commands.put_nowait(("subscribe", channel))
 
-    async def acquire(self, channel: str) -> None:
-        """Count one more local user of ``channel``; return once Redis confirmed the subscription.
-
-        Raises:
-            SubscriberUnavailable: Redis did not confirm within ``subscribe_timeout`` seconds
-                (the count is given back).
-        """
-        refs = self._refs.get(channel, 0)
-        self._refs[channel] = refs + 1
-        if channel in self._confirmed:
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(channel, []).append(fut)
-        if refs == 0:
-            self._expected[channel] = self._expected.get(channel, 0) + 1
-            self._commands.put_nowait(("subscribe", channel))
-        try:
-            await asyncio.wait_for(asyncio.shield(fut), self.subscribe_timeout)
-        except BaseException as exc:
-            waiters = self._waiters.get(channel, [])
-            if fut in waiters:
-                waiters.remove(fut)
-            self.release(channel)
-            if isinstance(exc, TimeoutError):
-                raise SubscriberUnavailable("the live channel service is not reachable right "
-                                            "now; try again in a few seconds") from None
-            raise
-
-    def release(self, channel: str) -> None:
-        """One local user less; the last one out unsubscribes."""
-        refs = self._refs.get(channel, 0) - 1
-        if refs > 0:
-            self._refs[channel] = refs
-            return
-        self._refs.pop(channel, None)
-        self._confirmed.discard(channel)
+    def _unsubscribe(self, channel: str) -> None:
         self._commands.put_nowait(("unsubscribe", channel))
 
-    # --- commands --------------------------------------------------------------------------
     async def _command_loop(self) -> None:
         while True:
             verb, channel = await self._commands.get()
@@ -163,17 +112,14 @@ class Subscriber:
                     await pubsub.unsubscribe(channel)
 
     def _confirm(self, channel: str) -> None:
+        # Released and acquired again while the first SUBSCRIBE was in flight: Redis answers
+        # SUBSCRIBE, UNSUBSCRIBE, SUBSCRIBE, and only the last confirmation counts.
         left = self._expected.get(channel, 0) - 1
         if left > 0:
             self._expected[channel] = left
             return
         self._expected.pop(channel, None)
-        if channel not in self._refs:
-            return  # released while the SUBSCRIBE was in flight; the UNSUBSCRIBE follows
-        self._confirmed.add(channel)
-        for fut in self._waiters.pop(channel, []):
-            if not fut.done():
-                fut.set_result(None)
+        super()._confirm(channel)
 
     # --- listener --------------------------------------------------------------------------
     async def _listen(self) -> None:

@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from channels import protocol as proto
 from channels.permissions import may_subscribe
 from channels.realtime import Realtime, Subscription
-from channels.subscriber import SubscriberUnavailable
+from channels.refcounted_subscriber import SubscriberUnavailable
 from hub.auth.principal import Principal
 from hub.ws.handshake import Identity
 from hub.ws.outbound import Outbound, Send

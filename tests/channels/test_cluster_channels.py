@@ -160,8 +160,8 @@ async def test_kick_on_the_queue_redis_reaches_the_process(redis_cluster: RedisC
 async def test_always_channels_and_an_unreachable_cluster(redis_cluster: RedisCluster) -> None:
     """A channel given as ``always`` is subscribed from start() on, where its slot lives; with
     no node reachable, acquire gives up with SubscriberUnavailable and health names the node."""
+    from channels.refcounted_subscriber import SubscriberUnavailable
     from channels.sharded_subscriber import ShardedSubscriber
-    from channels.subscriber import SubscriberUnavailable
     from tests.support.servers import free_port
 
     key = names.live_key(channel_on(redis_cluster, primaries(redis_cluster)[2]))
@@ -246,3 +246,31 @@ async def test_a_slow_gap_fill_holds_a_bounded_number_of_messages(
         await subscriber.stop()
         await client.aclose()
         await killer.aclose()
+
+
+async def test_first_user_leaving_while_the_slot_map_is_read_leaves_the_others_subscribed(
+        redis_cluster: RedisCluster) -> None:
+    """The first channel of a fresh process waits for the slot map; its first user goes away
+    meanwhile (socket closed, task cancelled) while a second waits: the channel is still
+    placed and confirmed, and the second user returns (it used to wait out the timeout)."""
+    from channels.sharded_subscriber import ShardedSubscriber
+
+    async def nothing(_keys: object) -> None:
+        return None
+
+    key = names.live_key(channel_on(redis_cluster, primaries(redis_cluster)[0]))
+    seeds = [("127.0.0.1", n.port) for n in primaries(redis_cluster)]
+    subscriber = ShardedSubscriber(seeds, lambda _k, _d: None, nothing, subscribe_timeout=3.0)
+    subscriber.start()
+    try:
+        async with subscriber._map_lock:  # the map read is under way
+            first = asyncio.create_task(subscriber.acquire(key))
+            second = asyncio.create_task(subscriber.acquire(key))
+            await asyncio.sleep(0.05)
+            first.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await first
+        await asyncio.wait_for(second, 2.5)
+        assert subscriber.subscribed(key)
+    finally:
+        await subscriber.stop()

@@ -1,6 +1,7 @@
 """The sharded subscriber follows the cluster: a slot moved (server ``sunsubscribe``), a stale
-slot map (``-MOVED``), a primary killed (its replica promoted). A private cluster for this
-module: the tests move slots and kill a node (the last test kills).
+slot map (``-MOVED``), a primary killed (its replica promoted), and how soon live delivery
+resumes after a promotion. A private cluster for this module: the tests move slots and kill
+nodes (the last test leaves it broken).
 
 Events are appended the way the relay does (a failed append is retried, the seen-marks make the
 retry idempotent) while the cluster changes; every socket must then hold each event once, in
@@ -10,18 +11,28 @@ order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from channels import names
 from channels.history import History
+from channels.sharded_subscriber import ShardedSubscriber
 from tests.channels.cluster_support import channel_on, cluster_realtime, event, primaries
 from tests.channels.test_realtime import RecordingSink
 from tests.support.redis_cluster import RedisCluster
+
+# Live delivery on a dead primary's channels resumes within this many seconds of its replica's
+# promotion. The link's back-off (shard_link.MAX_BACKOFF_S, 0.5 s) plus a reconnect, CLUSTER
+# SLOTS and SSUBSCRIBE took 0.26–0.43 s in eight runs on the shared 2-core machine; 2 s leaves
+# room for a loaded one, and a 5 s cap (a sleep of 2.5–5 s) fails it (4.33–5.00 s in three).
+RESUME_BOUND_S = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -189,6 +200,70 @@ async def test_primary_that_hangs_is_left_by_the_heartbeat(private_cluster: Redi
         assert [a[1] for a, link in links.items()
                 if names.live_key(channel) in link.channels] == [promoted.port]
         assert realtime.subscriber.follows["lost"] >= 1  # type: ignore[union-attr]
+
+
+async def next_retry(subscriber: ShardedSubscriber, timeout: float = 15.0) -> None:
+    """Until the dead node's link tries again: each try reads the slot map first."""
+    before = subscriber._map_at
+    async with asyncio.timeout(timeout):
+        while subscriber._map_at == before:
+            await asyncio.sleep(0.005)
+
+
+async def test_delivery_resumes_soon_after_the_replica_is_promoted(
+        private_cluster: RedisCluster) -> None:
+    """However long a primary was down, live delivery on its channel resumes within
+    RESUME_BOUND_S of its replica's promotion: the back-off between the link's tries is capped.
+    The promotion is the test's (automatic failover off on the replica, then CLUSTER FAILOVER
+    TAKEOVER), right after the link's sixth try (uncapped, a back-off doubling from 0.1 s would
+    sleep 6.4 s next), so the bound holds a whole back-off sleep: the worst case."""
+    cluster = private_cluster
+    victim = next((n for n in primaries(cluster) if cluster.shards()[n.port]), None)
+    assert victim is not None, f"no primary with a replica left: {cluster.shards()}"
+    replica = cluster.node(cluster.shards()[victim.port][0])
+    cluster.command("CONFIG", "SET", "cluster-replica-no-failover", "yes", node=replica)
+    key = names.live_key(channel_on(cluster, victim))
+    heard: list[float] = []
+
+    async def nothing(_keys: object) -> None:
+        return None
+
+    seeds = [("127.0.0.1", n.port) for n in primaries(cluster)]
+    subscriber = ShardedSubscriber(seeds, lambda _k, _d: heard.append(time.monotonic()),
+                                   nothing, heartbeat=0.5)
+    subscriber.start()
+    publisher = Redis(port=replica.port)
+
+    async def publish_until_heard() -> None:  # as the relay would, every 20 ms
+        while not heard:
+            with contextlib.suppress(RedisError):  # until the replica owns the slot
+                await publisher.execute_command("SPUBLISH", key, "after the promotion")
+            await asyncio.sleep(0.02)
+
+    try:
+        await subscriber.acquire(key)
+        cluster.kill(victim)
+        for _ in range(6):
+            await next_retry(subscriber)
+        promoted_at = time.monotonic()
+        cluster.command("CLUSTER", "FAILOVER", "TAKEOVER", node=replica)
+        cluster.command("CONFIG", "SET", "cluster-replica-no-failover", "no", node=replica)
+        publishing = asyncio.create_task(publish_until_heard())
+        promoted = await asyncio.to_thread(cluster.wait_for_failover, victim, [replica.port])
+        assert promoted.port == replica.port
+        async with asyncio.timeout(15):
+            await publishing
+        resumed = heard[0] - promoted_at
+        print(f"live delivery resumed {resumed:.2f} s after the promotion")
+        assert resumed < RESUME_BOUND_S, (
+            f"live delivery resumed {resumed:.2f} s after the replica's promotion "
+            f"(bound {RESUME_BOUND_S} s): has the shard link's back-off grown?")
+    finally:
+        await subscriber.stop()
+        await publisher.aclose()
+        cluster.command("CONFIG", "SET", "cluster-replica-no-failover", "no", node=replica)
+        # As an automatic failover would leave it (the next test picks among live primaries).
+        await asyncio.to_thread(cluster.wait_flagged_failed, victim)
 
 
 async def test_shard_without_a_primary_fails_the_check_and_the_health(

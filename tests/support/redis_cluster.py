@@ -31,6 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 NODE_TIMEOUT_MS = 2000
+# CLUSTER NODES flags of a node to leave out, matched whole: "nofailover" (a replica that will
+# not fail over by itself) is not "fail".
+_DOWN = {"fail", "fail?", "noaddr"}
 
 
 def redis_cluster_tools() -> tuple[str, str]:
@@ -185,8 +188,9 @@ class RedisCluster:
         ids: dict[str, int] = {}
         for line in self.command("CLUSTER", "NODES").splitlines():
             parts = line.split()
-            node_id, address, flags, master = parts[0], parts[1], parts[2], parts[3]
-            if "fail" in flags or "noaddr" in flags:
+            node_id, address, master = parts[0], parts[1], parts[3]
+            flags = set(parts[2].split(","))
+            if flags & _DOWN:
                 continue
             port = int(address.split("@")[0].rsplit(":", 1)[1])
             ids[node_id] = port
@@ -202,7 +206,8 @@ class RedisCluster:
     def primary_for_slot(self, slot: int) -> Node:
         for line in self.command("CLUSTER", "NODES").splitlines():
             parts = line.split()
-            if "master" not in parts[2] or "fail" in parts[2]:
+            flags = set(parts[2].split(","))
+            if "master" not in flags or flags & _DOWN:
                 continue
             for span in parts[8:]:
                 if span.startswith("["):
@@ -249,6 +254,19 @@ class RedisCluster:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"no replica took over from {dead.address} within {timeout} s")
+
+    def wait_flagged_failed(self, dead: Node, timeout: float = 30.0) -> None:
+        """Wait until the cluster flags ``dead`` as failed. A replica promoted by hand (CLUSTER
+        FAILOVER TAKEOVER) does not wait for it, and until then ``shards()`` still lists the dead
+        node, as a primary without slots."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.command("CLUSTER", "NODES").splitlines():
+                parts = line.split()
+                if parts[1].split("@")[0] == dead.address and "fail" in parts[2].split(","):
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"{dead.address} was not flagged as failed within {timeout} s")
 
     def move_slot(self, slot: int, to: Node) -> None:
         """Move one slot, keys and all, to the primary ``to`` (``redis-cli --cluster reshard``)."""
