@@ -20,6 +20,11 @@ incoming queue and ``writable`` flag are ``hub.ws.light_sync``'s (no empty deque
 handshake's request and response objects (every header, parsed twice) are let go once the
 handshake is answered.
 
+Keep-alive: one task per server pings every socket (``hub.ws.keepalive``) instead of uvicorn's
+two timers per socket, with the same ``--ws-ping-interval``/``--ws-ping-timeout`` and the same
+1011 close; the pong that answers it is read without websockets' parser when it is exactly that
+frame at a frame boundary.
+
 Start uvicorn with ``--ws hub.ws.wire:HubWebSocketProtocol`` (``hub.cli.runner.web_command`` does).
 """
 
