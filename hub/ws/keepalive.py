@@ -10,16 +10,18 @@ flow or not (docs/BENCHMARKS.md, "Issue 17").
 ``KeepAlive`` does the same job for all sockets of one uvicorn server with one task: every
 ``interval`` seconds it frames ONE ping (a fresh random 4-byte payload per round, so a stale
 pong never counts) and writes those bytes to each open socket that is not still waiting on an
-earlier ping, in slices so a round at 10,000 sockets never holds the loop for long. One timer
-per round, ``timeout`` seconds after the round's last write, closes the sockets of that round
-that have not answered: uvicorn's own ``keepalive_timeout`` (close code 1011, reason
-"keepalive ping timeout", then the TCP connection).
+earlier ping, in slices of ``SLICE`` sockets spread over the first quarter of the interval, so a
+round at 10,000 sockets neither holds the loop nor brings 10,000 pongs back at once. One timer
+per slice, ``timeout`` seconds after the slice's writes, closes the sockets of that slice that
+have not answered: uvicorn's own ``keepalive_timeout`` (close code 1011, reason "keepalive ping
+timeout", then the TCP connection).
 
 Semantics kept from uvicorn (``--ws-ping-interval`` / ``--ws-ping-timeout``, 20 s / 20 s by
-default; an interval of 0 or None turns keep-alive off): a socket is pinged at most ``interval``
-after it opened or answered; one that does not answer within ``timeout`` (plus the round's
-slicing, milliseconds) is closed, so a dead peer is gone within interval + timeout; no new ping
-goes to a socket whose last one is unanswered. ``timeout`` None: pings without a deadline.
+default; an interval of 0 or None turns keep-alive off): a socket is pinged every ``interval``
+(its first ping within interval × 1.25 of opening: the round it joins in may be spreading); one
+that does not answer within ``timeout`` of its ping is closed, so a dead peer is gone within
+interval + timeout of its last answer (a socket only moves to earlier slices as others leave);
+no new ping goes to a socket whose last one is unanswered. ``timeout`` None: no deadline.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import Protocol as WebSocketProtocol
 from websockets.streams import StreamReader
 
-# Sockets written per slice of a ping round before yielding to the loop: ~1-2 ms of writes.
+# Sockets pinged per slice of a round (~1-2 ms of writes), and the share of the interval a
+# round's slices are spread over (at 2,000 sockets: 8 slices over 5 s of a 20 s interval).
 SLICE = 250
+SPREAD = 0.25
 
 
 class Pingable(Protocol):
@@ -115,21 +119,28 @@ class KeepAlive:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        due = loop.time() + self.interval
         while True:
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(due - loop.time())
+            due += self.interval  # rounds start every interval, however long one takes
             await self.ping_round(loop)
 
     async def ping_round(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Ping every socket not still waiting on an earlier ping; arm this round's deadline."""
+        """Ping every socket not still waiting on an earlier ping, a slice at a time spread over
+        the first ``SPREAD`` of the interval; each slice gets its own deadline."""
         self.rounds += 1
         payload = struct.pack("!I", random.getrandbits(32))
         frame = ping_frame(payload)
-        pinged: list[Pingable] = []
         batch = list(self.sockets)
-        for start in range(0, len(batch), SLICE):
+        slices = range(0, len(batch), SLICE)
+        # Spread, not burst: 10,000 pings at once bring 10,000 pongs back at once, ~0.1 s of
+        # work in one go in front of the next event; uvicorn's per-socket timers spread them.
+        gap = self.interval * SPREAD / max(len(slices), 1)
+        for start in slices:
             if start:
-                await asyncio.sleep(0)
+                await asyncio.sleep(gap)
             now = loop.time()
+            pinged: list[Pingable] = []
             for conn in batch[start:start + SLICE]:
                 transport = conn.transport
                 # uvicorn's send_keepalive_ping skips the same sockets; like it, a socket whose
@@ -141,8 +152,8 @@ class KeepAlive:
                 conn.ping_sent_at = now
                 transport.write(frame)
                 pinged.append(conn)
-        if self.timeout is not None and pinged:
-            loop.call_later(self.timeout, self.expire, pinged, payload)
+            if self.timeout is not None and pinged:
+                loop.call_later(self.timeout, self.expire, pinged, payload)
 
     def expire(self, pinged: list[Pingable], payload: bytes) -> None:
         """Close the sockets of a round that have not answered its ping."""

@@ -118,6 +118,37 @@ async def test_healthy_idle_peers_stay_open_across_rounds_without_a_timer_each()
                 await ws.close()
 
 
+async def test_a_round_in_slices_keeps_the_healthy_and_drops_the_dead(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slices of 4 sockets spread over the round: 12 healthy peers answer every slice's ping and
+    stay; a dead peer (the last to join, so in the last slice) still goes within
+    interval + timeout."""
+    import hub.ws.keepalive as keepalive_module
+
+    monkeypatch.setattr(keepalive_module, "SLICE", 4)
+    async with server(interval=0.4, timeout=0.3) as srv:
+        port = srv.config.port
+        clients = [await connect(f"ws://127.0.0.1:{port}/", compression=None)
+                   for _ in range(12)]
+        try:
+            reader, writer = await raw_handshake(port)
+            opened = time.monotonic()
+            async with asyncio.timeout(5):
+                while await reader.read(4096):
+                    pass
+            writer.close()
+            assert time.monotonic() - opened < 0.4 * 1.25 + 0.3 + 0.3
+            keepalive = keepalive_for(srv.config)
+            first = keepalive.rounds
+            await asyncio.sleep(1.3)
+            assert keepalive.rounds - first >= 3 and len(keepalive.sockets) == 12
+            assert all(p.last_ping_rtt > 0 and not p.close_sent for p in Made.made
+                       if p in keepalive.sockets)
+        finally:
+            for ws in clients:
+                await ws.close()
+
+
 async def test_closed_sockets_leave_the_shared_set_and_the_task_stops() -> None:
     async with server() as srv:
         port = srv.config.port
