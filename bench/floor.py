@@ -145,7 +145,9 @@ def create_app(
         if probe is not None and gc_probe_path:
             gc_probe.write_summary(probe, gc_probe_path)
 
-    return Starlette(routes=[WebSocketRoute("/ws", floor.endpoint)], lifespan=lifespan)
+    app = Starlette(routes=[WebSocketRoute("/ws", floor.endpoint)], lifespan=lifespan)
+    app.state.floor = floor  # for the tests
+    return app
 
 
 def main(argv: list[str] | None = None) -> None:
