@@ -35,6 +35,8 @@ PRESETS = {
     "floor-asyncio": "--target floor --server-loop asyncio",
     "hub": "--target hub --hub-publisher relay",
     "hub-asyncio": "--target hub --hub-publisher relay --server-loop asyncio",
+    # The lower bound: the floor's clients and events, one transport.write per delivery.
+    "ideal": "--target ideal",
 }
 FLOORS = ("floor", "floor-asyncio")
 

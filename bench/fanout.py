@@ -31,7 +31,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.fanout", description="Fan-out latency, loss and cost benchmark."
     )
-    parser.add_argument("--target", choices=("floor", "hub"), default="floor")
+    parser.add_argument(
+        "--target", choices=("floor", "hub", "ideal"), default="floor",
+        help="ideal: the floor's clients and events served with one transport.write per "
+        "delivery and the hub's protocol (bench/floor.py --ideal), the lower bound")
     parser.add_argument("--clients", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=20.0, help="events per second")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds before the window")
@@ -117,8 +120,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def make_target(args: argparse.Namespace) -> Target:
-    if args.target == "floor":
-        return FloorTarget(redis_url=args.redis_url, port=args.port, loop=args.server_loop)
+    if args.target in ("floor", "ideal"):
+        return FloorTarget(redis_url=args.redis_url, port=args.port, loop=args.server_loop,
+                           ideal=args.target == "ideal", name=args.target)
     server_args = ["--loop", args.server_loop]
     if args.hub_gc_threshold:
         server_args += ["--gc-threshold", str(args.hub_gc_threshold)]

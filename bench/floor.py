@@ -8,6 +8,13 @@ Clients send ``{"op":"subscribe","channel":C}`` and get ``{"op":"subscribed","ch
 message published on Redis channel ``<prefix><C>`` is forwarded to them exactly as published.
 
     python -m bench.floor --port 8765
+    python -m bench.floor --port 8765 --ideal
+
+``--ideal`` is the lower bound of a Python hub instead: the same clients, rooms and events, served
+by the hub's own WebSocket protocol (``hub.ws.wire``: its one keep-alive task, its lean
+per-socket state) and, per delivery, nothing but one ``transport.write`` of the event's frame,
+prepared once per event. No authentication, queues, flow control or history: what no Python
+server under uvicorn on this machine can go below (docs/BENCHMARKS.md, "Issue 17").
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import uvicorn
 from redis.asyncio import Redis
@@ -25,15 +33,18 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bench import gc_probe
+from hub.ws.wire import HubWebSocketProtocol, prepare, wire_writer
 
 DEFAULT_PREFIX = "bench:floor:"
 
 
 class Floor:
-    def __init__(self, redis_url: str, prefix: str) -> None:
+    def __init__(self, redis_url: str, prefix: str, ideal: bool = False) -> None:
         self.redis_url = redis_url
         self.prefix = prefix
-        self.rooms: dict[str, set[WebSocket]] = {}
+        self.ideal = ideal
+        # ideal: the rooms hold each socket's asyncio transport instead of its WebSocket.
+        self.rooms: dict[str, set[Any]] = {}
         self._forwarder: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -52,7 +63,7 @@ class Floor:
         await self.pubsub.aclose()
         await self.redis.aclose()
 
-    async def join(self, room: str, ws: WebSocket) -> None:
+    async def join(self, room: str, ws: Any) -> None:
         sockets = self.rooms.get(room)
         if sockets is not None:
             sockets.add(ws)
@@ -63,7 +74,7 @@ class Floor:
         self.rooms[room] = {ws}
         await self.pubsub.subscribe(self.prefix + room)
 
-    def leave(self, ws: WebSocket, rooms: set[str]) -> None:
+    def leave(self, ws: Any, rooms: set[str]) -> None:
         for room in rooms:
             self.rooms.get(room, set()).discard(ws)
 
@@ -76,6 +87,13 @@ class Floor:
             if not sockets:
                 continue
             data = message["data"]
+            if self.ideal:
+                # The lower bound: one C call per delivery, nothing else in Python. No await
+                # in this loop, so no socket can leave the set while it runs.
+                wire = prepare(data)
+                for transport in sockets:
+                    transport.write(wire)
+                continue
             for ws in tuple(sockets):  # a copy: sockets leave while we await
                 try:
                     await ws.send_text(data)
@@ -85,6 +103,12 @@ class Floor:
     async def endpoint(self, ws: WebSocket) -> None:
         await ws.accept()
         joined: set[str] = set()
+        member: Any = ws
+        if self.ideal:
+            writer = wire_writer(ws.scope)
+            if writer is None:
+                raise RuntimeError("--ideal needs hub.ws.wire's protocol, uncompressed")
+            member = writer.__self__.transport  # type: ignore[attr-defined]
         try:
             while True:
                 try:
@@ -96,20 +120,21 @@ class Floor:
                 if op == "subscribe" and isinstance(frame.get("channel"), str):
                     room = frame["channel"]
                     joined.add(room)
-                    await self.join(room, ws)
+                    await self.join(room, member)
                     await ws.send_text(json.dumps({"op": "subscribed", "channel": room}))
                 elif op == "ping":
                     await ws.send_text('{"op":"pong"}')
         except WebSocketDisconnect:
             pass
         finally:
-            self.leave(ws, joined)
+            self.leave(member, joined)
 
 
 def create_app(
-    redis_url: str, prefix: str = DEFAULT_PREFIX, gc_probe_path: str | None = None
+    redis_url: str, prefix: str = DEFAULT_PREFIX, gc_probe_path: str | None = None,
+    ideal: bool = False,
 ) -> Starlette:
-    floor = Floor(redis_url, prefix)
+    floor = Floor(redis_url, prefix, ideal)
     probe = gc_probe.install(gc_probe_path) if gc_probe_path else None
 
     @contextlib.asynccontextmanager
@@ -120,7 +145,9 @@ def create_app(
         if probe is not None and gc_probe_path:
             gc_probe.write_summary(probe, gc_probe_path)
 
-    return Starlette(routes=[WebSocketRoute("/ws", floor.endpoint)], lifespan=lifespan)
+    app = Starlette(routes=[WebSocketRoute("/ws", floor.endpoint)], lifespan=lifespan)
+    app.state.floor = floor  # for the tests
+    return app
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -141,13 +168,16 @@ def main(argv: list[str] | None = None) -> None:
         default="auto",
         help="auto: uvloop when installed (as the peer comparison's floor ran); asyncio: not",
     )
+    parser.add_argument("--ideal", action="store_true",
+                        help="the lower bound: hub.ws.wire's protocol, one transport.write per "
+                        "delivery")
     args = parser.parse_args(argv)
 
     config = uvicorn.Config(
-        create_app(args.redis_url, args.prefix, args.gc_probe),
+        create_app(args.redis_url, args.prefix, args.gc_probe, args.ideal),
         host=args.host,
         port=args.port,
-        ws="websockets-sansio",
+        ws=HubWebSocketProtocol if args.ideal else "websockets-sansio",
         # Compression cost 30 CPU-ms per 1k deliveries in the peers for nothing on small JSON.
         ws_per_message_deflate=False,
         lifespan="on",

@@ -105,6 +105,7 @@ class FloorTarget:
     name: str = "floor"
     reference: Reference = "frame"
     loop: str = "auto"  # auto: uvloop when installed; asyncio: asyncio's own loop
+    ideal: bool = False  # bench.floor --ideal: the lower bound, one transport.write a delivery
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -134,6 +135,7 @@ class FloorTarget:
             self._gc_path,
             "--loop",
             self.loop,
+            *(["--ideal"] if self.ideal else []),
         ]
         # Own session: the terminal's Ctrl-C reaches only the harness, which stops the floor
         # in order (clients first) instead of both racing to shut down.

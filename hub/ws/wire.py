@@ -20,17 +20,25 @@ incoming queue and ``writable`` flag are ``hub.ws.light_sync``'s (no empty deque
 handshake's request and response objects (every header, parsed twice) are let go once the
 handshake is answered.
 
+Keep-alive: one task per server pings every socket (``hub.ws.keepalive``) instead of uvicorn's
+two timers per socket, with the same ``--ws-ping-interval``/``--ws-ping-timeout`` and the same
+1011 close; the pong that answers it is read without websockets' parser when it is exactly that
+frame at a frame boundary.
+
 Start uvicorn with ``--ws hub.ws.wire:HubWebSocketProtocol`` (``hub.cli.runner.web_command`` does).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
+from uvicorn.config import Config
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 
+from hub.ws.keepalive import KeepAlive, answered_pong
 from hub.ws.light_sync import LightEvent, LightQueue
 
 PROTOCOL_CLASS = "hub.ws.wire:HubWebSocketProtocol"
@@ -38,6 +46,18 @@ EXTENSION = "ptsa.wire"  # scope["extensions"][EXTENSION] == {"write": WireWrite
 WIRE_KEY = "ptsa.wire"  # the prepared bytes inside an ASGI "websocket.send" message
 
 WireWrite = Callable[[bytes], bool]
+
+# One keep-alive per uvicorn server (its Config): every socket of the process shares it.
+_keepalives: weakref.WeakKeyDictionary[Config, KeepAlive] = weakref.WeakKeyDictionary()
+
+
+def keepalive_for(config: Config) -> KeepAlive:
+    """The shared keep-alive of the server ``config`` belongs to (made on first use)."""
+    keepalive = _keepalives.get(config)
+    if keepalive is None:
+        keepalive = _keepalives[config] = KeepAlive(config.ws_ping_interval or 0.0,
+                                                    config.ws_ping_timeout)
+    return keepalive
 
 
 def prepare(text: str) -> bytes:
@@ -94,9 +114,13 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
         super().resume_writing()
 
     def start_keepalive(self) -> None:
-        # Called once, right after the accepting response went out: the parsed request and the
-        # response are never read again, and would otherwise stay for the socket's life.
-        super().start_keepalive()
+        # Called once, right after the accepting response went out. Keep-alive: the process's
+        # one ping task (hub.ws.keepalive) instead of uvicorn's two timers per socket, same
+        # interval, timeout and close.
+        if self.ping_interval is not None and self.ping_interval > 0:
+            keepalive_for(self.config).add(self)
+        # The parsed request and the response are never read again, and would otherwise stay
+        # for the socket's life.
         request = getattr(self, "request", None)
         if request is not None:
             # websockets' parser is one generator for the socket's life, and the parsed request
@@ -105,6 +129,34 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
             request.path = ""
         self.request = None  # type: ignore[assignment]
         self.response = None  # type: ignore[assignment]
+
+    def stop_keepalive(self) -> None:
+        # uvicorn calls this on connection_lost and shutdown: the socket leaves the shared set.
+        super().stop_keepalive()
+        keepalive = _keepalives.get(self.config)
+        if keepalive is not None:
+            keepalive.discard(self)
+
+    def data_received(self, data: bytes) -> None:
+        # The pong to the keep-alive's ping, read without websockets' parser when it is exactly
+        # that frame at a frame boundary (hub.ws.keepalive.answered_pong); anything else, and
+        # any pong while websockets logs frames at debug level, goes through the parser.
+        if len(data) == 10 and not self.conn.debug:
+            payload = answered_pong(data, self.conn.parser, self.conn.reader)
+            if payload is not None:
+                pending = self.pending_ping_payload
+                if pending is not None and payload == int.from_bytes(pending, "big"):
+                    self.last_ping_rtt = self.loop.time() - self.ping_sent_at
+                    self.pending_ping_payload = None
+                return
+        super().data_received(data)
+
+    def handle_pong(self, event: Any) -> None:
+        # uvicorn's check: only the pong of the ping in flight counts (not a stale or an
+        # unsolicited one). The shared keep-alive pings again next round; no timer to cancel.
+        if self.pending_ping_payload is not None and event.data == self.pending_ping_payload:
+            self.last_ping_rtt = self.loop.time() - self.ping_sent_at
+            self.pending_ping_payload = None
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
