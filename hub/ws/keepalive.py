@@ -32,8 +32,6 @@ import struct
 from typing import Any, Protocol
 
 from websockets.frames import Frame, Opcode
-from websockets.protocol import Protocol as WebSocketProtocol
-from websockets.streams import StreamReader
 
 # Sockets pinged per slice of a round (~1-2 ms of writes), and the share of the interval a
 # round's slices are spread over (at 2,000 sockets: 8 slices over 5 s of a 20 s interval).
@@ -50,37 +48,6 @@ class Pingable(Protocol):
     transport: Any
 
     def keepalive_timeout(self) -> None: ...
-
-
-_AT_EOF = StreamReader.at_eof.__code__
-_PARSE = WebSocketProtocol.parse.__code__  # not discard(), which also waits in at_eof()
-
-
-def answered_pong(data: bytes, parser: Any, reader: StreamReader) -> int | None:
-    """The payload (as an int) of ``data`` if it is exactly one client pong with a 4-byte
-    payload AND websockets' parser is waiting for the start of a frame with nothing buffered;
-    None otherwise (then the parser must read ``data`` as usual).
-
-    Every idle socket answers each round's ping, so a pong is most of what a socket sends:
-    websockets' parser takes ~12 µs to read one (generators, ``Frame.parse``, the events list),
-    this check ~2. The frame is fixed: FIN + opcode PONG (0x8A), MASK + length 4 (0x84), the
-    4-byte mask, the masked payload. The parser is at a frame boundary exactly when its
-    innermost suspended generator is ``StreamReader.at_eof`` and the buffer is empty — then it
-    would parse these 10 bytes into that pong and nothing else (a PONG changes no state in
-    websockets' protocol) — inside the frame loop ``Protocol.parse``, not ``discard``, which
-    drops whatever follows a close. If a websockets release ever parses differently, the check
-    answers None and the parser reads every frame: slower, never wrong.
-    """
-    if len(data) != 10 or data[0] != 0x8A or data[1] != 0x84 or reader.buffer:
-        return None
-    outer, inner = None, parser
-    while (sub := getattr(inner, "gi_yieldfrom", None)) is not None:
-        outer, inner = inner, sub
-    if (getattr(inner, "gi_code", None) is not _AT_EOF
-            or getattr(outer, "gi_code", None) is not _PARSE):
-        return None
-    # Unmasking is a bytewise XOR, so it is one XOR of the two 32-bit words.
-    return int.from_bytes(data[2:6], "big") ^ int.from_bytes(data[6:10], "big")
 
 
 def ping_frame(payload: bytes) -> bytes:

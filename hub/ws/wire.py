@@ -38,7 +38,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 
-from hub.ws.keepalive import KeepAlive, answered_pong
+from hub.ws.keepalive import KeepAlive
 from hub.ws.light_sync import LightEvent, LightQueue
 
 PROTOCOL_CLASS = "hub.ws.wire:HubWebSocketProtocol"
@@ -136,20 +136,6 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
         keepalive = _keepalives.get(self.config)
         if keepalive is not None:
             keepalive.discard(self)
-
-    def data_received(self, data: bytes) -> None:
-        # The pong to the keep-alive's ping, read without websockets' parser when it is exactly
-        # that frame at a frame boundary (hub.ws.keepalive.answered_pong); anything else, and
-        # any pong while websockets logs frames at debug level, goes through the parser.
-        if len(data) == 10 and not self.conn.debug:
-            payload = answered_pong(data, self.conn.parser, self.conn.reader)
-            if payload is not None:
-                pending = self.pending_ping_payload
-                if pending is not None and payload == int.from_bytes(pending, "big"):
-                    self.last_ping_rtt = self.loop.time() - self.ping_sent_at
-                    self.pending_ping_payload = None
-                return
-        super().data_received(data)
 
     def handle_pong(self, event: Any) -> None:
         # uvicorn's check: only the pong of the ping in flight counts (not a stale or an

@@ -14,11 +14,8 @@ from typing import Any
 import pytest
 import uvicorn
 from websockets.asyncio.client import connect
-from websockets.frames import Frame, Opcode
-from websockets.protocol import State
-from websockets.server import ServerProtocol
 
-from hub.ws.keepalive import answered_pong, ping_frame
+from hub.ws.keepalive import ping_frame
 from hub.ws.wire import HubWebSocketProtocol, keepalive_for
 from tests.support.servers import free_port
 
@@ -189,6 +186,9 @@ async def test_a_stale_pong_does_not_count() -> None:
 
 @pytest.mark.parametrize("payload", [b"\x00\x00\x00\x00", b"\x01\x02\x03\x04"])
 def test_the_prepared_ping_is_what_websockets_would_send(payload: bytes) -> None:
+    from websockets.protocol import State
+    from websockets.server import ServerProtocol
+
     conn = ServerProtocol()
     conn.state = State.OPEN
     conn.send_ping(payload)
@@ -201,50 +201,3 @@ async def test_keepalive_off_when_the_interval_is_zero() -> None:
         await ws.send("x")
         await asyncio.sleep(0.1)
         assert not keepalive_for(srv.config).sockets
-
-
-# --- the pong read without websockets' parser -----------------------------------------------------
-def open_server_protocol() -> ServerProtocol:
-    """websockets' server side after a real opening handshake: its parser reads frames."""
-    conn = ServerProtocol()
-    conn.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                      b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                      b"Sec-WebSocket-Version: 13\r\n\r\n")
-    [request] = conn.events_received()
-    conn.send_response(conn.accept(request))
-    conn.data_to_send()
-    assert conn.state is State.OPEN
-    return conn
-
-
-def client_frame(opcode: Opcode, payload: bytes) -> bytes:
-    return Frame(opcode, payload).serialize(mask=True)
-
-
-@pytest.mark.parametrize("payload", [b"\x00\x00\x00\x00", b"ping", b"\xff\x00\x10\x80"])
-def test_a_pong_at_a_frame_boundary_is_what_the_parser_would_read(payload: bytes) -> None:
-    fast, parsed = open_server_protocol(), open_server_protocol()
-    data = client_frame(Opcode.PONG, payload)
-    assert answered_pong(data, fast.parser, fast.reader) == int.from_bytes(payload, "big")
-    parsed.receive_data(data)
-    [frame] = parsed.events_received()
-    assert frame.opcode is Opcode.PONG and frame.data == payload
-
-
-def test_anything_else_goes_to_the_parser() -> None:
-    conn = open_server_protocol()
-    assert answered_pong(client_frame(Opcode.PING, b"abcd"), conn.parser, conn.reader) is None
-    assert answered_pong(client_frame(Opcode.PONG, b"abc"), conn.parser, conn.reader) is None
-    assert answered_pong(client_frame(Opcode.TEXT, b"abcd"), conn.parser, conn.reader) is None
-    pong = client_frame(Opcode.PONG, b"abcd")
-    # Mid-frame: a text frame's header arrived, its mask and payload not yet. The parser's
-    # buffer is empty, but these 10 bytes are that frame's rest, not a pong.
-    conn.receive_data(client_frame(Opcode.TEXT, b"x" * 4)[:2])
-    assert not conn.reader.buffer
-    assert answered_pong(pong, conn.parser, conn.reader) is None
-    conn.receive_data(pong)  # the parser reads them as the text frame's mask and payload
-    [text] = conn.events_received()
-    assert text.opcode is Opcode.TEXT
-    # After the peer's close the parser discards everything: not a pong either.
-    conn.receive_data(client_frame(Opcode.CLOSE, (1000).to_bytes(2, "big")))
-    assert answered_pong(pong, conn.parser, conn.reader) is None
