@@ -126,26 +126,6 @@ async def test_dead_hub_is_taken_out_and_put_back(site: Site) -> None:
 
 
 @on_the_shared_site
-async def test_fails_open_when_every_hub_reports_a_shared_dependency_down(site: Site) -> None:
-    """Redis stopped: /healthz is 503 on every hub, HAProxy has no hub UP in `hubs` — and still
-    serves through `hubs_failopen` (/healthz/live), so requests keep working (they commit to
-    PostgreSQL; their live events wait in the outbox) instead of a 503 from HAProxy."""
-    p0 = await fetch_token(site.haproxy.url, "p0-1")
-    site.queue.stop()
-    try:
-        async with asyncio.timeout(15):
-            while set((await site.haproxy.server_states()).values()) != {"DOWN"}:
-                await asyncio.sleep(0.1)
-        assert (await site.hubs[0].health())[0] == 503
-        failopen = await site.haproxy.stats("hubs_failopen")
-        assert {s["status"] for s in failopen.values()} == {"UP"}
-        for _ in range(3):
-            await register_task(site.haproxy.url, p0)
-    finally:
-        site.queue.start()
-
-
-@on_the_shared_site
 async def test_haproxy_restart_drops_screens_that_recover_everything(site: Site) -> None:
     """HAProxy stopped and started again: every screen's socket drops, each reconnects with
     since/epoch and gets what was committed meanwhile; 0 lost, 0 shown twice."""
@@ -187,3 +167,27 @@ async def test_reload_keeps_open_screens(site: Site) -> None:
     [event] = await client.events(1)
     assert event["data"]["task"]["code"] == code
     await client.close()
+
+
+# Last on the shared site: a hub whose after-commit SLA scheduling failed while Redis was down
+# reports 503 (sla_scheduler: "could not schedule SLA jobs in time") until its next command
+# schedules again, so after this test HAProxy keeps every hub out of `hubs` for as long as no
+# command arrives (seen for 50 s and more; reported, not changed here).
+@on_the_shared_site
+async def test_fails_open_when_every_hub_reports_a_shared_dependency_down(site: Site) -> None:
+    """Redis stopped: /healthz is 503 on every hub, HAProxy has no hub UP in `hubs` — and still
+    serves through `hubs_failopen` (/healthz/live), so requests keep working (they commit to
+    PostgreSQL; their live events wait in the outbox) instead of a 503 from HAProxy."""
+    p0 = await fetch_token(site.haproxy.url, "p0-1")
+    site.queue.stop()
+    try:
+        async with asyncio.timeout(15):
+            while set((await site.haproxy.server_states()).values()) != {"DOWN"}:
+                await asyncio.sleep(0.1)
+        assert (await site.hubs[0].health())[0] == 503
+        failopen = await site.haproxy.stats("hubs_failopen")
+        assert {s["status"] for s in failopen.values()} == {"UP"}
+        for _ in range(3):
+            await register_task(site.haproxy.url, p0)
+    finally:
+        site.queue.start()
