@@ -2,7 +2,7 @@
 Cluster (3 primaries + 3 replicas; REDIS_URL=redis+cluster://...) and arq, sessions and kicks on
 a standalone Redis (PTSA_QUEUE_URL): 0 lost, 0 shown twice, also while the primary serving the
 busiest channel is SIGKILLed (its replica is promoted) and while that channel's slot moves to
-another primary. The failure tests use a 20 s flow, the disruption 6 s in.
+another primary. The failure tests use a 15 s flow, the disruption 5 s in (run_disrupted).
 
 One cluster of the module's own (a test kills a node and moves a slot) and one site on it:
 before each test ``restore`` starts the killed node again (it rejoins as a replica) and waits

@@ -1,8 +1,8 @@
 """Work flowing through HAProxy to three hubs (one worker, PostgreSQL, Redis) while 100
 screens follow p0/p1/p2/sup channels; afterwards every screen's events are compared with the
 database (the outbox: which events each channel must carry): 0 lost, 0 shown twice. The
-standalone flow and the failure tests run 20 s (the disruption 6 s in) to keep the folder's time
-down; the long flow of the issue runs on the cluster.
+standalone flow runs 20 s and the failure tests 15 s (the disruption 5 s in: run_disrupted) to
+keep the folder's time down; the long flow of the issue runs on the cluster.
 
 One site for the module (starting one is most of a test's time): every hub has PTSA_DRAIN=3s,
 which only the SIGTERM test uses (a SIGKILL skips it); ``site.restore()`` starts again whatever
