@@ -14,6 +14,7 @@ from config.catalog import load_catalog
 from config.seed import DEMO_PASSWORD, seed
 from config.settings import Settings, load_settings
 from hub.db import Database
+from tests.support.dbtemplate import SeededTemplates
 from tests.support.redis_cluster import RedisCluster
 from tests.support.servers import RedisServer, create_postgres_database, drop_postgres_database
 
@@ -81,11 +82,23 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
     return make_settings(database_url, redis_url, tmp_path)
 
 
+@pytest.fixture(scope="session")
+def seeded_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededTemplates]:
+    templates = SeededTemplates(tmp_path_factory.mktemp("seeded"))
+    yield templates
+    templates.close()
+
+
 @pytest.fixture
-async def seeded_db(settings: Settings) -> AsyncIterator[Database]:
+async def seeded_db(settings: Settings, seeded_templates: SeededTemplates
+                    ) -> AsyncIterator[Database]:
+    """The test's fresh database with the demo organisation: a copy of the session's seeded
+    template (tests/support/dbtemplate.py), or seeded here if the database was not empty."""
+    laid = await seeded_templates.lay(settings.database_url)
     db = Database(settings.database_url)
-    await db.create_schema()
-    await seed(db, load_catalog(), demo=True)
+    if not laid:
+        await db.create_schema()
+        await seed(db, load_catalog(), demo=True)
     yield db
     await db.dispose()
 

@@ -179,9 +179,13 @@ async def test_dropped_subscription_is_filled_from_the_stream(
 
 
 @pytest.mark.slow
-async def test_idle_subscriber_stays_connected_for_minutes() -> None:
+async def test_idle_subscriber_stays_connected_past_the_dead_connection_window() -> None:
     """An idle subscriber keeps its one connection (no socket timeout, heartbeats answered)
-    and still delivers after a long silence."""
+    and still delivers after a long silence. With the production heartbeat (5 s) the listener
+    gives a connection up after three heartbeats without an answer, checked once a heartbeat:
+    four heartbeats and a second of silence is past the point where unanswered PINGs would have
+    made it reconnect, and past redis-py's default 5 s read timeout four times over (it was
+    65 s; nothing in the stack has a longer idle limit to wait out)."""
     server = RedisServer()
     server.start()
     redis = Redis.from_url(server.url, decode_responses=True)
@@ -191,7 +195,9 @@ async def test_idle_subscriber_stays_connected_for_minutes() -> None:
     try:
         sink = RecordingSink()
         await realtime.subscribe(sink, "p0", None, None)
-        await asyncio.sleep(65)
+        heartbeat = realtime.subscriber.heartbeat
+        assert heartbeat == 5.0  # the production default, not a test value
+        await asyncio.sleep(4 * heartbeat + 1)
         assert realtime.subscriber.reconnects == 1 and realtime.health() == "ok"
         await history.append([event("p0", 1)])
         await sink.wait_for(1)

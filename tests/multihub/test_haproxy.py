@@ -11,15 +11,18 @@ from pathlib import Path
 
 import httpx
 import pytest
+import pytest_asyncio
 from websockets.exceptions import InvalidStatus
 
 from config.seed import DEMO_PASSWORD
-from tests.support.flow import Screens, settle
+from tests.support.flow import Screens, channel_events, settle
 from tests.support.haproxy import SHIPPED, haproxy_executable, render
 from tests.support.multihub import Site, multihub
 from tests.support.wsclient import WsClient, fetch_token, register_task
 
 pytestmark = pytest.mark.slow
+# The tests on the shared site run in the module's event loop, the one the site was started in.
+on_the_shared_site = pytest.mark.asyncio(loop_scope="module")
 
 
 def test_shipped_file_is_valid_and_tests_change_only_marked_lines(tmp_path: Path) -> None:
@@ -44,10 +47,18 @@ def test_render_refuses_a_file_without_its_marks(tmp_path: Path) -> None:
         render(text, 1, [], tmp_path)
 
 
-@pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    async with multihub(tmp_path, hubs=2) as started:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared_site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
+    """One site for the module (starting one is most of a test's time): ``site.restore()``
+    starts again whatever the last test killed or stopped (a hub, Redis, HAProxy)."""
+    async with multihub(tmp_path_factory.mktemp("site"), hubs=2) as started:
         yield started
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def site(shared_site: Site) -> Site:
+    await shared_site.restore()
+    return shared_site
 
 
 async def sign_in(base_url: str, source: str, username: str, password: str,
@@ -60,6 +71,7 @@ async def sign_in(base_url: str, source: str, username: str, password: str,
         return answer.status_code
 
 
+@on_the_shared_site
 async def test_client_address_reaches_the_login_throttle(site: Site) -> None:
     """Failures from one address hold back that address only: the hub sees the screen's
     address (X-Forwarded-For from HAProxy, trusted by uvicorn), not HAProxy's, and a forged
@@ -74,6 +86,7 @@ async def test_client_address_reaches_the_login_throttle(site: Site) -> None:
     assert await sign_in(url, "127.0.0.3", "p0-2", DEMO_PASSWORD) == 200
 
 
+@on_the_shared_site
 async def test_websocket_through_haproxy_and_the_origin_check(site: Site) -> None:
     url = site.haproxy.url
     token = await fetch_token(url, "p1-barenbang-1")
@@ -89,6 +102,7 @@ async def test_websocket_through_haproxy_and_the_origin_check(site: Site) -> Non
     await client.close()
 
 
+@on_the_shared_site
 async def test_dead_hub_is_taken_out_and_put_back(site: Site) -> None:
     """A killed hub is marked DOWN (its port refuses) and every request still succeeds on the
     other; started again it is UP and, having the fewest connections, gets the next screens."""
@@ -112,6 +126,55 @@ async def test_dead_hub_is_taken_out_and_put_back(site: Site) -> None:
         await client.close()
 
 
+@on_the_shared_site
+async def test_haproxy_restart_drops_screens_that_recover_everything(site: Site) -> None:
+    """HAProxy stopped and started again: every screen's socket drops, each reconnects with
+    since/epoch and gets what was committed meanwhile; 0 lost, 0 shown twice."""
+    before = await channel_events(site.db)  # the shared site's earlier tests' events
+    screens = await Screens.open(site.token, site.haproxy.ws_url, 12)
+    try:
+        await screens.wait_subscribed()
+        p0 = await site.token("p0-1")
+        for _ in range(3):
+            await register_task(site.hubs[0].url, p0)
+        site.haproxy.stop()
+        for _ in range(3):  # straight to a hub: HAProxy is down
+            await register_task(site.hubs[1].url, p0)
+        await asyncio.sleep(1.0)
+        site.haproxy.start()
+        await site.haproxy.wait_ready()
+        for _ in range(3):
+            await register_task(site.haproxy.url, p0)
+        result = await settle(site.db, screens.screens, before=before)
+        assert result.clean and result.expected > 0, result
+        assert all(s.closed_at and len(s.subscribed_at) >= 2 for s in screens.screens)
+        assert not any(s.unrecovered for s in screens.screens)
+    finally:
+        await screens.stop()
+
+
+@on_the_shared_site
+async def test_reload_keeps_open_screens(site: Site) -> None:
+    """``systemctl reload haproxy`` (SIGUSR2): the old process keeps its tunnels, so a screen
+    open before the reload still gets live events; new connections go to the new process."""
+    url = site.haproxy.url
+    client = await WsClient.open(site.haproxy.ws_url, await fetch_token(url, "p1-barenbang-1"))
+    await client.subscribe("p1.barenbang")
+    site.haproxy.reload()
+    await asyncio.sleep(1.0)
+    await site.haproxy.wait_ready()
+    p0 = await fetch_token(url, "p0-1")
+    code = (await register_task(url, p0))["code"]
+    [event] = await client.events(1)
+    assert event["data"]["task"]["code"] == code
+    await client.close()
+
+
+# Last on the shared site: a hub whose after-commit SLA scheduling failed while Redis was down
+# reports 503 (sla_scheduler: "could not schedule SLA jobs in time") until its next command
+# schedules again, so after this test HAProxy keeps every hub out of `hubs` for as long as no
+# command arrives (seen for 50 s and more; reported, not changed here).
+@on_the_shared_site
 async def test_fails_open_when_every_hub_reports_a_shared_dependency_down(site: Site) -> None:
     """Redis stopped: /healthz is 503 on every hub, HAProxy has no hub UP in `hubs` — and still
     serves through `hubs_failopen` (/healthz/live), so requests keep working (they commit to
@@ -129,47 +192,6 @@ async def test_fails_open_when_every_hub_reports_a_shared_dependency_down(site: 
             await register_task(site.haproxy.url, p0)
     finally:
         site.queue.start()
-
-
-async def test_haproxy_restart_drops_screens_that_recover_everything(site: Site) -> None:
-    """HAProxy stopped and started again: every screen's socket drops, each reconnects with
-    since/epoch and gets what was committed meanwhile; 0 lost, 0 shown twice."""
-    screens = await Screens.open(site.token, site.haproxy.ws_url, 12)
-    try:
-        await screens.wait_subscribed()
-        p0 = await site.token("p0-1")
-        for _ in range(3):
-            await register_task(site.hubs[0].url, p0)
-        site.haproxy.stop()
-        for _ in range(3):  # straight to a hub: HAProxy is down
-            await register_task(site.hubs[1].url, p0)
-        await asyncio.sleep(1.0)
-        site.haproxy.start()
-        await site.haproxy.wait_ready()
-        for _ in range(3):
-            await register_task(site.haproxy.url, p0)
-        result = await settle(site.db, screens.screens)
-        assert result.clean and result.expected > 0, result
-        assert all(s.closed_at and len(s.subscribed_at) >= 2 for s in screens.screens)
-        assert not any(s.unrecovered for s in screens.screens)
-    finally:
-        await screens.stop()
-
-
-async def test_reload_keeps_open_screens(site: Site) -> None:
-    """``systemctl reload haproxy`` (SIGUSR2): the old process keeps its tunnels, so a screen
-    open before the reload still gets live events; new connections go to the new process."""
-    url = site.haproxy.url
-    client = await WsClient.open(site.haproxy.ws_url, await fetch_token(url, "p1-barenbang-1"))
-    await client.subscribe("p1.barenbang")
-    site.haproxy.reload()
-    await asyncio.sleep(1.0)
-    await site.haproxy.wait_ready()
-    p0 = await fetch_token(url, "p0-1")
-    code = (await register_task(url, p0))["code"]
-    [event] = await client.events(1)
-    assert event["data"]["task"]["code"] == code
-    await client.close()
 
 
 async def test_a_full_hub_is_taken_out_and_sockets_are_told_to_try_again(

@@ -16,11 +16,11 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from config.settings import PROJECT_ROOT
+from tests.support.processes import log_tail, terminate, wait_until_ready
 from tests.support.servers import free_port
 
 SHIPPED = PROJECT_ROOT / "deploy" / "haproxy.cfg"
@@ -116,19 +116,13 @@ class HAProxy:
     async def wait_ready(self, up: int | None = None, timeout: float = 20.0) -> None:
         """Until the frontend accepts connections and ``up`` servers (default: all) are UP."""
         want = len(self.servers) if up is None else up
-        deadline = time.monotonic() + timeout
-        states: dict[str, str] = {}
-        while time.monotonic() < deadline:
-            if self.proc is None or self.proc.poll() is not None:
-                raise RuntimeError(f"haproxy exited:\n{self.log()}")
-            try:
-                states = await self.server_states()
-                if sum(s == "UP" for s in states.values()) >= want:
-                    return
-            except OSError:
-                pass
-            await asyncio.sleep(0.1)
-        raise RuntimeError(f"haproxy not ready after {timeout} s ({states}):\n{self.log()}")
+
+        async def enough_up() -> tuple[bool, str]:
+            states = await self.server_states()
+            return sum(s == "UP" for s in states.values()) >= want, str(states)
+
+        await wait_until_ready(self.proc, enough_up, what="haproxy", timeout=timeout,
+                               log=self.log)
 
     async def command(self, line: str) -> str:
         """One command on the admin socket (``show stat``, ``set server ...``)."""
@@ -173,20 +167,11 @@ class HAProxy:
         self.proc.send_signal(signal.SIGUSR2)
 
     def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-4000:]
-        except OSError:
-            return ""
+        return log_tail(self.log_path)
 
     def stop(self) -> None:
         """SIGTERM (as ``systemctl stop``); ``start`` brings it back on the same port."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, timeout=10)
         self.proc = None
 
     def close(self) -> None:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import httpx
 
 from config.settings import PROJECT_ROOT, load_settings
 from hub.cli.runner import web_command
+from tests.support.processes import log_tail, terminate, wait_until_ready
 from tests.support.servers import free_port
 
 
@@ -55,22 +54,13 @@ class HubProcess:
 
     async def wait_ready(self, timeout: float = 30.0) -> None:
         """Wait until /healthz answers 200 (database, Redis and the subscriber all ok)."""
-        deadline = time.monotonic() + timeout
-        last = "no answer"
         async with httpx.AsyncClient(base_url=self.url, timeout=2.0) as client:
-            while time.monotonic() < deadline:
-                if self.proc is None or self.proc.poll() is not None:
-                    raise RuntimeError(f"hub process exited while starting:\n{self.log()}")
-                try:
-                    answer = await client.get("/healthz")
-                    if answer.status_code == 200:
-                        return
-                    last = answer.text
-                except httpx.HTTPError as exc:
-                    last = repr(exc)
-                await asyncio.sleep(0.1)
-        raise RuntimeError(f"hub on port {self.port} not ready after {timeout} s ({last}):\n"
-                           f"{self.log()}")
+            async def healthy() -> tuple[bool, str]:
+                answer = await client.get("/healthz")
+                return answer.status_code == 200, answer.text
+
+            await wait_until_ready(self.proc, healthy, what=f"hub on port {self.port}",
+                                   timeout=timeout, log=self.log)
 
     async def health(self) -> tuple[int, dict[str, object]]:
         async with httpx.AsyncClient(base_url=self.url, timeout=5.0) as client:
@@ -78,20 +68,11 @@ class HubProcess:
             return answer.status_code, answer.json()
 
     def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-4000:]
-        except OSError:
-            return ""
+        return log_tail(self.log_path)
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM (uvicorn closes sockets with 1012 and runs the lifespan shutdown)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, timeout)
         self.proc = None
 
     def kill(self) -> None:

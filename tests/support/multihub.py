@@ -6,6 +6,11 @@ processes + HAProxy with the shipped ``deploy/haproxy.cfg``, all real processes.
     async with multihub(tmp_path, hubs=3) as site:
         site.haproxy.url, site.hubs[0], site.db, site.redis_url ...
 
+Starting a site costs seconds (a database, a worker, hub processes, HAProxy), so a test module
+shares one (a module-scoped fixture) and calls ``site.restore()`` before each test: whatever the
+last test killed or stopped is started again and nothing of it is still in flight. The flow
+tests compare only what was committed after their screens opened (``run_flow``).
+
 A private standalone redis-server is always started: it is the only Redis, or, with ``cluster``
 given, the queue Redis (PTSA_QUEUE_URL: arq, sessions, throttles, kicks) while channel history
 and live fan-out go to the Redis Cluster (REDIS_URL=redis+cluster://...).
@@ -13,6 +18,7 @@ and live fan-out go to the Redis Cluster (REDIS_URL=redis+cluster://...).
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -25,12 +31,13 @@ from config.settings import load_settings, normalise_database_url
 from hub.auth.tokens import TokenSigner
 from hub.db import Database
 from hub.models import Staff
+from tests.support.flow import unpublished
 from tests.support.haproxy import HAProxy
 from tests.support.hubfixtures import seeded_env
 from tests.support.hubproc import HubProcess
 from tests.support.redis_cluster import RedisCluster
 from tests.support.servers import RedisServer, create_postgres_database, drop_postgres_database
-from tests.support.worker import WorkerProcess
+from tests.support.worker import WorkerProcess, eventually
 
 
 @dataclass
@@ -65,6 +72,29 @@ class Site:
                                  int(settings.session_max_age.total_seconds()))
             self._tokens[username] = signer.issue(staff.id or 0, staff.session_epoch)
         return self._tokens[username]
+
+
+    async def restore(self) -> None:
+        """Bring back what a test on a shared site stopped or killed (the queue Redis, the
+        worker, hubs, HAProxy), then wait until HAProxy has every hub UP and the outbox is
+        empty: the next test starts on a whole site with nothing of the last one in flight."""
+        if self.queue.proc is None or self.queue.proc.poll() is not None:
+            self.queue.start()
+        if self.worker.proc is None or self.worker.proc.poll() is not None:
+            self.worker.start()
+        down = [hub for hub in self.hubs if hub.proc is None or hub.proc.poll() is not None]
+        for hub in down:
+            hub.start()
+        await asyncio.gather(*(hub.wait_ready(timeout=60) for hub in down))
+        if self.haproxy.proc is None or self.haproxy.proc.poll() is not None:
+            self.haproxy.start()
+        await self.haproxy.wait_ready()
+        await eventually(lambda: _published(self.db), timeout=30,
+                         what="the outbox to be empty (every event of the last test published)")
+
+
+async def _published(db: Database) -> bool:
+    return not await unpublished(db)
 
 
 def _terminate_all(hubs: list[HubProcess]) -> None:
