@@ -213,6 +213,6 @@ async def start_parts(ctx: AppContext, stack: AsyncExitStack) -> None:
     # The SLA scheduler: after each command, arq jobs at the clocks' warning and due instants.
     pool = await open_pool(settings.queue_url or "", settings.redis_timeout)
     stack.push_async_callback(pool.aclose)
-    scheduler = SlaScheduler(pool)
+    scheduler = SlaScheduler(pool, settings.sla_sweep_interval)
     ctx.commands.after_commit.append(scheduler.after_commit)
     ctx.scheduler = scheduler

@@ -21,6 +21,7 @@ from tests.conftest import ApiClient
 from tests.support.servers import RedisServer
 from tests.support.sla import clock_of, db_of, sla_env, stream_events
 from tests.support.worker import eventually, running_worker
+from workers.sla.schedule import SlaScheduler
 
 HANG_S = 4.0
 ANSWER_BOUND_S = 1.5  # generous: the hook bound is 0.25 s, the machine is shared
@@ -112,3 +113,27 @@ async def test_commands_and_healthz_answer_fast_while_redis_hangs_and_nothing_is
         async with asyncio.timeout(5):
             health = await api.http.get("/healthz")
         assert health.json()["checks"]["redis"] == "ok"
+
+
+
+async def test_healthz_is_ok_again_by_itself_once_a_stopped_redis_is_back(
+        app: Any, api: ApiClient, own_redis: RedisServer) -> None:
+    """A registration while Redis is down commits, and its SLA schedule fails (the clock is the
+    worker's sweep's): /healthz names the scheduler. Once Redis is back it is 200 again within
+    a sweep interval (1 s here) WITHOUT a new command — a hub its balancer took out for this
+    gets none, and used to stay 503 until one came (found with three hubs behind HAProxy)."""
+    await api.token("p0-1")
+    own_redis.stop()
+    r = await api.as_("p0-1", "POST", "/api/v1/tasks", json={
+        "service": "data-informasi", "description": "Permintaan data",
+        "applicant": {"name": "Andi Wijaya", "phone": "0812-1111-2222"}})
+    assert r.status_code == 201, r.text
+    health = await api.http.get("/healthz")
+    assert health.status_code == 503
+    assert health.json()["checks"]["sla_scheduler"] == SlaScheduler.PROBLEM, health.json()
+    own_redis.start()
+
+    async def healthy() -> bool:
+        return (await api.http.get("/healthz")).status_code == 200
+
+    await eventually(healthy, timeout=10, what="/healthz 200 again without a new command")

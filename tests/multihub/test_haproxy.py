@@ -170,10 +170,10 @@ async def test_reload_keeps_open_screens(site: Site) -> None:
     await client.close()
 
 
-# Last on the shared site: a hub whose after-commit SLA scheduling failed while Redis was down
-# reports 503 (sla_scheduler: "could not schedule SLA jobs in time") until its next command
-# schedules again, so after this test HAProxy keeps every hub out of `hubs` for as long as no
-# command arrives (seen for 50 s and more; reported, not changed here).
+# Last on the shared site, the one that stops the queue Redis: the hubs' SLA schedules fail
+# meanwhile and /healthz names that for one sweep interval after Redis is back (it used to stay
+# 503 until the next command: tests/hub/test_redis_hang.py); the restore before the next test
+# waits for every hub UP anyway.
 @on_the_shared_site
 async def test_fails_open_when_every_hub_reports_a_shared_dependency_down(site: Site) -> None:
     """Redis stopped: /healthz is 503 on every hub, HAProxy has no hub UP in `hubs` — and still

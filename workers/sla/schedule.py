@@ -14,6 +14,7 @@ schedules or fires them (``workers/sla/sweep.py``).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal, NamedTuple
@@ -145,24 +146,36 @@ async def enqueue_jobs(pool: ArqRedis, jobs: list[tuple[int, JobKind, datetime]]
 
 
 class SlaScheduler:
-    """The web process's after-commit hook: schedules the clocks a command started or moved."""
+    """The web process's after-commit hook: schedules the clocks a command started or moved.
 
-    def __init__(self, pool: ArqRedis) -> None:
+    When a schedule fails (Redis down or slow), nothing is lost: the clock rows are committed and
+    the worker's sweep schedules them within one ``sweep_interval``. ``/healthz`` says so for that
+    long after the last failure, then answers "ok" again by itself — not only at the next
+    command's successful schedule: a hub taken out by its balancer for this gets no commands, and
+    would stay out of service long after Redis came back. Redis itself is ``/healthz``'s own
+    check.
+    """
+
+    PROBLEM = "could not schedule SLA jobs in time; the sweep will"
+
+    def __init__(self, pool: ArqRedis, sweep_interval: timedelta) -> None:
         self.pool = pool
-        self.problem: str | None = None
+        self.sweep_interval_s = sweep_interval.total_seconds()
+        self.failed_at: float | None = None  # time.monotonic() of the last failed schedule
 
     async def after_commit(self, result: CommandResult) -> None:
-        scheduled = False
         try:
             await schedule_clocks(self.pool, result.clocks)
-            scheduled = True
-        finally:
-            # The sweep schedules or fires these clocks within one interval; say so on /healthz.
-            self.problem = None if scheduled else (
-                "could not schedule SLA jobs in time; the sweep will")
+        except BaseException:  # the hooks' time bound cancels a schedule that hangs: one too
+            self.failed_at = time.monotonic()
+            raise
+        self.failed_at = None
 
     def health(self) -> str:
-        return self.problem or "ok"
+        if self.failed_at is not None \
+                and time.monotonic() - self.failed_at < self.sweep_interval_s:
+            return self.PROBLEM
+        return "ok"
 
 
 async def open_pool(redis_url: str, timeout: timedelta | None = None) -> ArqRedis:
