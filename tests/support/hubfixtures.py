@@ -7,22 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from config.catalog import load_catalog
-from config.seed import seed
-from config.settings import normalise_database_url
-from hub.db import Database
+from tests.support.dbtemplate import seeded
 from tests.support.hubproc import HubCluster
 from tests.support.wsclient import fetch_token
 
 
 async def seeded_env(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
     """A database with the demo organisation, and the settings that point hubs at it."""
-    db = Database(normalise_database_url(database_url))
-    try:
-        await db.create_schema()
-        await seed(db, load_catalog(), demo=True)
-    finally:
-        await db.dispose()
+    await seeded(database_url)
     return {"DATABASE_URL": database_url, "REDIS_URL": redis_url,
             "PTSA_VAR_DIR": str(tmp_path / "var"), "PTSA_CALENDAR": "always"}
 

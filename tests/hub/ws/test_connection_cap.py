@@ -4,19 +4,18 @@ later) and answers /healthz 503 until one closes (real sockets, uvicorn in this 
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from channels import protocol as proto
 from config.settings import Settings
 from hub.ws.wire import PROTOCOL_CLASS
 from tests.conftest import fresh_database, make_settings
+from tests.support.inprocess import uvicorn_serving
 from tests.support.wsclient import WsClient, fetch_token
 
 CAP = 2
@@ -37,20 +36,8 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
 async def base_url(app: Any) -> AsyncIterator[str]:
     """The app (lifespan already started by its fixture) served by uvicorn on a free port, with
     the WebSocket implementation ``ptsa web`` runs."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, lifespan="off", ws=PROTOCOL_CLASS,
-                            ws_per_message_deflate=False, log_level="warning")
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve(sockets=[listener]))
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await serving
-        listener.close()
+    async with uvicorn_serving(app, ws=PROTOCOL_CLASS, ws_per_message_deflate=False) as (_, port):
+        yield f"http://127.0.0.1:{port}"
 
 
 async def health(base_url: str) -> tuple[int, dict[str, Any]]:

@@ -17,7 +17,7 @@ from websockets.asyncio.client import connect
 
 from hub.ws.keepalive import ping_frame
 from hub.ws.wire import HubWebSocketProtocol, keepalive_for
-from tests.support.servers import free_port
+from tests.support.inprocess import uvicorn_serving
 
 INTERVAL = 0.2
 TIMEOUT = 0.3
@@ -42,20 +42,9 @@ async def idle_app(scope: Any, receive: Any, send: Any) -> None:
 async def server(interval: float = INTERVAL,
                  timeout: float | None = TIMEOUT) -> AsyncIterator[uvicorn.Server]:
     Made.made = []
-    config = uvicorn.Config(idle_app, host="127.0.0.1", port=free_port(), ws=Made,
-                            lifespan="off", ws_per_message_deflate=False,
-                            ws_ping_interval=interval, ws_ping_timeout=timeout,
-                            log_level="warning")
-    srv = uvicorn.Server(config)
-    task = asyncio.create_task(srv.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not srv.started:
-                await asyncio.sleep(0.02)
+    async with uvicorn_serving(idle_app, ws=Made, ws_per_message_deflate=False,
+                               ws_ping_interval=interval, ws_ping_timeout=timeout) as (srv, _):
         yield srv
-    finally:
-        srv.should_exit = True
-        await asyncio.wait_for(task, 10)
 
 
 async def raw_handshake(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import connect
 from websockets.protocol import State
 from websockets.server import ServerProtocol
@@ -26,7 +25,7 @@ from hub.ws.wire import (
     prepared_message,
     wire_writer,
 )
-from tests.support.servers import free_port
+from tests.support.inprocess import uvicorn_serving
 from tests.support.wsclient import WsClient, register_task
 
 
@@ -147,19 +146,8 @@ async def test_fan_out_closes_a_slow_consumer_like_push_does() -> None:
 @contextlib.asynccontextmanager
 async def serving(app: Any, protocol: type[HubWebSocketProtocol] = HubWebSocketProtocol,
                   deflate: bool = False) -> AsyncIterator[int]:
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, ws=protocol, lifespan="off",
-                            ws_per_message_deflate=deflate, log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                await asyncio.sleep(0.02)
+    async with uvicorn_serving(app, ws=protocol, ws_per_message_deflate=deflate) as (_, port):
         yield port
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
 
 
 async def test_uvicorn_writes_prepared_frames_until_the_socket_backs_up() -> None:
@@ -279,16 +267,8 @@ async def test_an_open_socket_holds_no_handshake_objects_and_still_works() -> No
             await send({"type": "websocket.send", "text": message["text"].upper()})
         received.append(message)
 
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, ws=RecordingProtocol,
-                            lifespan="off", ws_per_message_deflate=False, ws_ping_interval=0.1,
-                            ws_ping_timeout=1.0, log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                await asyncio.sleep(0.02)
+    async with uvicorn_serving(app, ws=RecordingProtocol, ws_per_message_deflate=False,
+                               ws_ping_interval=0.1, ws_ping_timeout=1.0) as (_, port):
         async with connect(f"ws://127.0.0.1:{port}/?token=secret", compression=None) as ws:
             [proto] = RecordingProtocol.made
             for text in ("a", "b", "c"):  # a burst: queued while the app handles the first
@@ -308,8 +288,5 @@ async def test_an_open_socket_holds_no_handshake_objects_and_still_works() -> No
             assert await asyncio.wait_for(ws.recv(), 5) == "D"
             await ws.close(4001, "bye")
         await asyncio.sleep(0.2)
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
     assert received[:4] == ["a", "b", "c", "d"]
     assert received[4]["type"] == "websocket.disconnect" and received[4]["code"] == 4001
