@@ -22,8 +22,7 @@ handshake is answered.
 
 Keep-alive: one task per server pings every socket (``hub.ws.keepalive``) instead of uvicorn's
 two timers per socket, with the same ``--ws-ping-interval``/``--ws-ping-timeout`` and the same
-1011 close; the pong that answers it is read without websockets' parser when it is exactly that
-frame at a frame boundary.
+1011 close; its pongs are read by websockets' parser like every other frame.
 
 Start uvicorn with ``--ws hub.ws.wire:HubWebSocketProtocol`` (``hub.cli.runner.web_command`` does).
 """
