@@ -44,6 +44,7 @@ from sqlmodel import col
 from channels import names
 from channels.history import History, OutgoingEvent
 from config.settings import Settings
+from hub.background import finish_or_cancel
 from hub.db import Database
 from hub.models import Outbox, utcnow
 
@@ -286,9 +287,12 @@ class Relay:
 
     # --- marks -----------------------------------------------------------------------------
     async def _write_marks(self) -> None:
-        while True:
+        while not self._stop.is_set():
             await self._marked.wait()
-            await asyncio.sleep(_MARK_EVERY_S)  # gather a quarter second of marks in one UPDATE
+            # Gather a quarter second of marks in one UPDATE; stop() ends the wait early.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_MARK_EVERY_S):
+                    await self._stop.wait()
             self._marked.clear()
             await self.flush_marks()
 
@@ -331,11 +335,15 @@ class Relay:
             self._tasks.append(asyncio.create_task(self.run(self._stop), name="relay-sweep"))
 
     async def stop(self) -> None:
+        """End the sweep and the mark writer at a clean point, then write the last marks.
+
+        A sweep or a mark write in progress is let finish rather than cancelled inside its
+        database call (hub/background.py says why); only one that hangs is cancelled.
+        """
         self._stop.set()
         self._wake.set()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._marked.set()
+        await finish_or_cancel(self._tasks)
         self._tasks.clear()
         await self.flush_marks()
 

@@ -23,6 +23,7 @@ from weakref import WeakKeyDictionary
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.background import finish_or_cancel
 from hub.db import Database
 
 log = logging.getLogger(__name__)
@@ -89,9 +90,8 @@ class GroupCommit(Generic[Item, Result]):
         return await future
 
     async def close(self) -> None:
-        if self._runner is not None:
-            self._runner.cancel()
-            await asyncio.gather(self._runner, return_exceptions=True)
+        if self._runner is not None:  # a transaction in progress commits first
+            await finish_or_cancel([self._runner])
         for _, future in self._waiting:
             future.cancel()
         self._waiting.clear()

@@ -8,8 +8,6 @@ arq hands job functions its own ``ctx`` dict; the only key of ours in it is ``"p
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import Any, cast
 
@@ -19,6 +17,7 @@ from redis.asyncio.cluster import RedisCluster
 from channels.history import History
 from channels.relay import Relay
 from config.settings import Settings
+from hub.background import Loops
 from hub.db import Database
 from hub.errors import ConfigError
 from hub.redis_clients import history_client, queue_client, require_cluster
@@ -61,7 +60,7 @@ class WorkerContext:
         self.sla_sweep: SlaSweep | None = None
         self.applicant: ApplicantMessages | None = None
         self.complaint_deadlines: ComplaintDeadlines | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._loops = Loops()
 
     async def start(self) -> None:
         from workers.batching import SerialWrites
@@ -95,21 +94,17 @@ class WorkerContext:
         tune_gc()
         self.sla_sweep = SlaSweep(self.db, self.sla, notifier, self.arq_redis,
                                   settings.sla_sweep_interval)
-        self._spawn(self.sla_sweep.run_forever(), "sla-sweep")
+        self._loops.spawn(self.sla_sweep.run_forever(self._loops), "sla-sweep")
         self.applicant = ApplicantMessages(self.db, notifier, transports, settings)
-        self._spawn(self.applicant.run_forever(), "applicant-messages")
+        self._loops.spawn(self.applicant.run_forever(self._loops), "applicant-messages")
         self.complaint_deadlines = ComplaintDeadlines(self, notifier)
-        self._spawn(self.complaint_deadlines.run_forever(), "complaint-deadlines")
-
-    def _spawn(self, loop: Any, name: str) -> None:
-        self._tasks.append(asyncio.create_task(loop, name=name))
+        self._loops.spawn(self.complaint_deadlines.run_forever(self._loops),
+                         "complaint-deadlines")
 
     async def stop(self) -> None:
-        for task in reversed(self._tasks):  # complaint deadlines, applicant messages, the sweep
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        # The sweep, applicant messages and complaint deadlines end at their next pause; a pass
+        # in progress finishes first (hub/background.py).
+        await self._loops.stop()
         if self.sla is not None:
             await self.sla.close()
         if self.notifier is not None:

@@ -16,7 +16,6 @@ process re-check its own subscribers of that task's channel before forwarding it
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable
@@ -30,6 +29,7 @@ from channels.history import History
 from channels.permissions import may_subscribe, moves_task
 from channels.realtime import Realtime, Subscription
 from hub.auth.principal import Principal
+from hub.background import Loops
 from hub.context import AppContext
 from hub.domain.tasks import can_view
 from hub.models import Task
@@ -69,7 +69,7 @@ class WebSocketHub:
                                  reauthorise=self.reauthorise, moves=moves_task,
                                  queue_url=ctx.settings.queue_url, fan_out=fan_out)
         self.collector = CollectorGovernor(lambda: len(self.registry))
-        self._recheck: asyncio.Task[None] | None = None
+        self._loops = Loops()
         # Sockets past their connect message, signed in or still in the handshake (which may
         # ask the database): what PTSA_WS_MAX_CONNECTIONS bounds, so a burst of handshakes
         # cannot all slip in before the first of them is registered.
@@ -94,14 +94,11 @@ class WebSocketHub:
 
     def start(self) -> None:
         self.realtime.start()
-        self._recheck = asyncio.create_task(self._recheck_loop(), name="ws-recheck")
+        self._loops.spawn(self._recheck_loop(), "ws-recheck")
         self.collector.start()
 
     async def stop(self) -> None:
-        if self._recheck is not None:
-            self._recheck.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._recheck
+        await self._loops.stop()  # a re-check in progress ends first (hub/background.py)
         for conn in list(self.registry):
             conn.close(proto.CLOSE_RESTART, "the hub is restarting; reconnect with since")
         await self.realtime.stop()
@@ -119,8 +116,7 @@ class WebSocketHub:
                            "signed out: sign in again")
 
     async def _recheck_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.ws_recheck_interval.total_seconds())
+        while not await self._loops.pause(self.settings.ws_recheck_interval.total_seconds()):
             try:
                 await self.registry.recheck(self.ctx.db, self.ctx.redis,
                                             proto.CLOSE_SESSION_ENDED, "sign in again")

@@ -11,7 +11,6 @@ and once across a worker that is killed (the same lease rules as breach messages
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 
 from config.settings import Settings
+from hub.background import Loops
 from hub.db import Database
 from hub.models import ApplicantConsent, Notification, Service, Task, TaskEvent, utcnow
 from workers.notify.gsm import GSM7_SINGLE, fit_single_sms, gsm7_length, is_gsm7, to_gsm7_friendly
@@ -103,7 +103,7 @@ class ApplicantMessages:
         # dedupe keys, not this set, are what keeps a message single across processes).
         self._done: set[str] = set()
 
-    async def run_forever(self) -> None:
+    async def run_forever(self, loops: Loops) -> None:
         while True:
             try:
                 ids = await self.sweep()
@@ -111,7 +111,8 @@ class ApplicantMessages:
                     self.notifier.dispatch(ids)
             except Exception as exc:  # the database is away: next round
                 log.warning("applicant messages: sweep failed (%s)", exc)
-            await asyncio.sleep(self.interval)
+            if await loops.pause(self.interval):
+                return
 
     async def sweep(self, now: datetime | None = None) -> list[int]:
         """Insert the rows of recent events with consent; returns the new pending row ids."""

@@ -23,6 +23,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels import names
+from hub.background import finish_or_cancel
 from hub.db import Database
 from hub.models import Notification, utcnow
 from workers.batching import GroupCommit, write_lock
@@ -105,9 +106,9 @@ class Notifier:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        # A send in progress finishes (up to STOP_GRACE_S) and is recorded, rather than being
+        # cut between the server's acceptance and the row's "sent" (then sent again).
+        await finish_or_cancel(list(self._tasks))
         if self._renewer is not None:
             self._renewer.cancel()
             await asyncio.gather(self._renewer, return_exceptions=True)

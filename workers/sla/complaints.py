@@ -10,7 +10,6 @@ through the same notifier as SLA breaches (``workers/notify/sender.py``: exactly
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from hub.background import Loops
 from hub.feedback.complaints import add_notifications, card, channels_of
 from hub.models import Complaint, utcnow
 from workers.sla.escalation import DirectoryCache, add_supervisors, breach_recipients
@@ -89,11 +89,12 @@ class ComplaintDeadlines:
         self.notifier.dispatch(pending)
         return recorded
 
-    async def run_forever(self) -> None:
+    async def run_forever(self, loops: Loops) -> None:
         interval = self.app.settings.sla_sweep_interval.total_seconds()
         while True:
             try:
                 await self.once()
             except Exception:  # a database outage: the next pass picks the complaints up
                 log.exception("complaint deadline pass failed; retrying in %ss", interval)
-            await asyncio.sleep(interval)
+            if await loops.pause(interval):
+                return

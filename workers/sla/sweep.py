@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import or_
 from sqlmodel import col, select
 
+from hub.background import Loops
 from hub.db import Database
 from hub.domain.tasks import ClockState
 from hub.models import SlaClock, utcnow
@@ -62,7 +63,8 @@ class SlaSweep:
         self.pool = pool
         self.interval = interval
 
-    async def run_forever(self) -> None:
+    async def run_forever(self, loops: Loops) -> None:
+        """A pass now and then one every interval, until the worker stops."""
         while True:
             try:
                 report = await self.once()
@@ -70,7 +72,8 @@ class SlaSweep:
                     log.warning("SLA sweep caught up: %s", report)
             except Exception:  # a database or Redis outage: try again next interval
                 log.exception("SLA sweep failed; retrying in %s", self.interval)
-            await asyncio.sleep(self.interval.total_seconds())
+            if await loops.pause(self.interval.total_seconds()):
+                return
 
     async def once(self, now: datetime | None = None) -> SweepReport:
         now = now or utcnow()

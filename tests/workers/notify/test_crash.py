@@ -176,3 +176,28 @@ async def test_a_live_worker_keeps_a_slow_sms_past_its_lease(
     assert len(gateway.to(phone)) == 1
     row = await sms_row(app, task["id"])
     assert (row.status, row.attempts, row.last_error) == ("sent", 1, None)
+
+
+async def test_worker_stopped_mid_send_finishes_the_send_before_it_exits(
+        app: Any, api: ApiClient, env: dict[str, str], mailbox: tuple[Mailbox, int],
+        gateway: SmsGateway, workers: list[WorkerProcess], tmp_path: Path) -> None:
+    """SIGTERM (a deploy, ``systemctl stop``) while the server has the message but holds its
+    reply: the worker lets the send finish and records it before it exits (hub/background.py),
+    so the next worker has nothing to resend. Cancelling it there, as before, left the row
+    ``delivering`` and the e-mail was sent twice."""
+    box, _ = mailbox
+    box.stall_at = "data"
+    first = start_worker(workers, env, tmp_path / "worker-1.log")
+    task = await api.register()
+    await eventually(box.stalled.is_set, timeout=20, what="the SMTP server stalled at data")
+    await eventually(lambda: sms_sent(app, task["id"]), timeout=10, what="the SMS")
+    stopping = asyncio.create_task(asyncio.to_thread(first.stop))
+    await asyncio.sleep(1.0)  # the worker is shutting down, the send still in progress
+    box.release()
+    await stopping
+    assert first.proc is not None and first.proc.returncode == 0, first.output()
+    row = await email_row(app, task["id"])
+    assert (row.status, row.attempts) == ("sent", 1), first.output()
+    second = start_worker(workers, env, tmp_path / "worker-2.log")
+    await asyncio.sleep(LEASE_S + 1.5)  # past a lease: a row left in flight would be resent
+    assert len(box.to(SUPERVISOR_EMAIL)) == 1, second.output()
