@@ -60,6 +60,14 @@ def _zero_or_duration(name: str, text: str) -> timedelta:
     return parse_duration(name, text)
 
 
+def _seconds_or_more(name: str, text: str) -> timedelta:
+    """A duration of at least a second (it becomes a Redis TTL in whole seconds)."""
+    value = parse_duration(name, text)
+    if value < timedelta(seconds=1):
+        raise ConfigError(f"{name} must be at least 1s; got {text!r}")
+    return value
+
+
 def _parse_float(name: str, text: str, low: float, high: float) -> float:
     try:
         value = float(text)
@@ -254,6 +262,9 @@ class Settings:
     # The event loop of the web and worker processes (PTSA_LOOP): "auto" is uvloop where it
     # can be imported, else asyncio's own; "asyncio" forces asyncio's (see hub/cli/loop.py).
     event_loop: str = "auto"
+    # The lockout (hub/auth/throttle.py): this many failures of one username at one address
+    # within the window lock that pair until the window ends; an address is refused for
+    # usernames it never signed in as after four times as many.
     login_max_attempts: int = 5
     login_window: timedelta = timedelta(minutes=15)
     # Before the lockout: from this many failures of one username at one address on, the next
@@ -417,6 +428,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                                       get("PTSA_WS_MAX_CONNECTIONS", "20000"), 1),
         ws_recheck_interval=parse_duration("PTSA_WS_RECHECK", get("PTSA_WS_RECHECK", "30s")),
         relay=_parse_relay(get("PTSA_RELAY", "on")),
+        login_max_attempts=_parse_int("PTSA_LOGIN_MAX_ATTEMPTS",
+                                      get("PTSA_LOGIN_MAX_ATTEMPTS", "5"), 1),
+        login_window=_seconds_or_more("PTSA_LOGIN_WINDOW", get("PTSA_LOGIN_WINDOW", "15m")),
         login_delay_after=_parse_int("PTSA_LOGIN_DELAY_AFTER",
                                      get("PTSA_LOGIN_DELAY_AFTER", "2"), 1),
         login_delay_max=_zero_or_duration("PTSA_LOGIN_DELAY_MAX",

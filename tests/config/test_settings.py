@@ -228,14 +228,20 @@ def test_login_delays_and_the_websocket_cap_are_read_and_checked(tmp_path: Path)
     base = {"PTSA_VAR_DIR": str(tmp_path)}
     s = load_settings(base)
     assert (s.login_delay_after, s.login_delay_max) == (2, timedelta(seconds=60))
+    assert (s.login_max_attempts, s.login_window) == (5, timedelta(minutes=15))
     assert s.ws_max_connections == 20_000
     s = load_settings({**base, "PTSA_LOGIN_DELAY_AFTER": "3", "PTSA_LOGIN_DELAY_MAX": "2m",
-                       "PTSA_WS_MAX_CONNECTIONS": "15000"})
+                       "PTSA_WS_MAX_CONNECTIONS": "15000", "PTSA_LOGIN_MAX_ATTEMPTS": "8",
+                       "PTSA_LOGIN_WINDOW": "1h"})
     assert (s.login_delay_after, s.login_delay_max) == (3, timedelta(minutes=2))
+    assert (s.login_max_attempts, s.login_window) == (8, timedelta(hours=1))
     assert s.ws_max_connections == 15_000
     assert load_settings({**base, "PTSA_LOGIN_DELAY_MAX": "0"}).login_delay_max == timedelta(0)
     for variable, value in [("PTSA_LOGIN_DELAY_AFTER", "0"), ("PTSA_LOGIN_DELAY_AFTER", "two"),
                             ("PTSA_LOGIN_DELAY_MAX", "-5s"), ("PTSA_WS_MAX_CONNECTIONS", "0"),
-                            ("PTSA_WS_MAX_CONNECTIONS", "lots")]:
+                            ("PTSA_WS_MAX_CONNECTIONS", "lots"),
+                            ("PTSA_LOGIN_MAX_ATTEMPTS", "0"), ("PTSA_LOGIN_MAX_ATTEMPTS", "5x"),
+                            ("PTSA_LOGIN_WINDOW", "soon"), ("PTSA_LOGIN_WINDOW", "0"),
+                            ("PTSA_LOGIN_WINDOW", "0.5s")]:
         with pytest.raises(ConfigError, match=variable):
             load_settings({**base, variable: value})

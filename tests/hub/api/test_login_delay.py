@@ -161,3 +161,17 @@ async def test_no_delays_when_turned_off(database_url: str, redis_url: str, tmp_
             assert (await sign_in(here, "p0-8")).status_code == 401
         locked = await sign_in(here, "p0-8", DEMO_PASSWORD)
         assert locked.status_code == 429 and "minute" in locked.json()["error"]["message"]
+
+
+async def test_the_lockout_follows_its_environment_settings(
+        database_url: str, redis_url: str, tmp_path: Path, seeded_db: Any) -> None:
+    """PTSA_LOGIN_MAX_ATTEMPTS=3 and PTSA_LOGIN_WINDOW=2m reach the throttle: the fourth
+    attempt is refused, even with the right password, for at most the two-minute window."""
+    settings = make_settings(database_url, redis_url, tmp_path, PTSA_LOGIN_DELAY_MAX="0",
+                             PTSA_LOGIN_MAX_ATTEMPTS="3", PTSA_LOGIN_WINDOW="2m")
+    async with app_with(settings) as here:
+        for _ in range(3):
+            assert (await sign_in(here, "p0-9")).status_code == 401
+        locked = await sign_in(here, "p0-9", DEMO_PASSWORD)
+        assert locked.status_code == 429, locked.text
+        assert 60 < int(locked.headers["retry-after"]) <= 120
