@@ -75,18 +75,29 @@ class WebSocketHub:
         # cannot all slip in before the first of them is registered.
         self.admitted = 0
         self.refused_full = 0  # sockets closed with 1013 since the process started
+        self.saturated = False  # reached the cap, not yet back down to ``rejoin_at``
         self._warned_full = False
 
     @property
     def full(self) -> bool:
+        """At the cap: a new socket is closed with 1013."""
         return self.admitted >= self.settings.ws_max_connections
+
+    @property
+    def rejoin_at(self) -> int:
+        """Once the cap is reached, /healthz says "full" until no more than this many sockets are
+        open: 5 % of the cap (at least one socket) below it. Without that room a full hub behind
+        HAProxy went UP as one screen left and DOWN as the next arrived, over and over."""
+        cap = self.settings.ws_max_connections
+        return cap - max(1, cap // 20)
 
     def health(self) -> str:
         """``/healthz``'s ``websockets`` check: "ok", or "full: N of M open" (then /healthz is
         503 and HAProxy sends new connections to the other hubs; /healthz/live stays 200)."""
-        if not self.full:
+        if not self.saturated:
             return "ok"
-        return f"full: {self.admitted} of {self.settings.ws_max_connections} open"
+        text = f"full: {self.admitted} of {self.settings.ws_max_connections} open"
+        return text if self.full else f"{text}; healthy again at {self.rejoin_at}"
 
     def stats(self) -> dict[str, int]:
         return {"open": self.admitted, "max": self.settings.ws_max_connections,
@@ -217,6 +228,7 @@ class WebSocketHub:
                         "reason": "this hub process is full; try again later"})
             return
         self.admitted += 1
+        self.saturated = self.saturated or self.full
         try:
             try:
                 identity = await identify(scope, self.settings, self.allowed, self.principals)
@@ -260,10 +272,12 @@ class WebSocketHub:
                 conn.detach()
         finally:
             self.admitted -= 1
-            if self._warned_full and not self.full:
-                self._warned_full = False
-                log.info("WebSocket cap no longer reached: %d of %d open", self.admitted,
-                         self.settings.ws_max_connections)
+            if self.saturated and self.admitted <= self.rejoin_at:
+                self.saturated = False
+                if self._warned_full:
+                    self._warned_full = False
+                    log.info("WebSocket cap no longer reached: %d of %d open", self.admitted,
+                             self.settings.ws_max_connections)
 
 
 class WebSocketMiddleware:

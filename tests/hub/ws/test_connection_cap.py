@@ -110,3 +110,37 @@ async def test_sockets_still_in_the_handshake_count_and_refusals_free_their_plac
     for client in served:
         await client.close()
     await until_open(app, 0)
+
+
+async def test_a_full_hub_reports_full_until_five_percent_of_the_cap_is_free(
+        settings: Settings, seeded_db: Any) -> None:
+    """Cap 40: at 40 open /healthz is 503; one or even two closing do not make it healthy
+    (a balancer would send it the next screen at once and take it out again) although a socket
+    that does reach it is served up to the cap; at 38 open (40 less 5 %) it is 200 again."""
+    from hub.app import create_app
+
+    cap = 40
+    app = create_app(settings.with_overrides(ws_max_connections=cap))
+    async with app.router.lifespan_context(app), \
+            uvicorn_serving(app, ws=PROTOCOL_CLASS, ws_per_message_deflate=False) as (_, port):
+        base_url = f"http://127.0.0.1:{port}"
+        ws_url = f"ws://127.0.0.1:{port}/ws"
+        token = await fetch_token(base_url, "p1-barenbang-1")
+        clients = [await WsClient.open(ws_url, token) for _ in range(cap)]
+        await until_open(app, cap)
+        assert (await health(base_url))[0] == 503
+        await clients.pop().close()
+        await until_open(app, cap - 1)
+        status, body = await health(base_url)
+        assert status == 503, body
+        assert body["checks"]["websockets"] == f"full: 39 of {cap} open; healthy again at 38"
+        late = await WsClient.open(ws_url, token)  # reached it anyway: served, not refused
+        assert (await late.subscribe("p1.barenbang"))["op"] == "subscribed"
+        clients.append(late)
+        for _ in range(2):
+            await clients.pop().close()
+        await until_open(app, cap - 2)
+        status, body = await health(base_url)
+        assert status == 200 and body["checks"]["websockets"] == "ok", body
+        for client in clients:
+            await client.close()
