@@ -25,7 +25,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # keys, which storage (sessions, throttle, redis_clients) needs as much as channels do.
     ("floor", ("config", "hub.errors", "hub.domain", "channels.names")),
     # Storage and identity: tables, the database, input checks, who someone is.
-    ("storage", ("hub.models", "hub.db", "hub.validation", "hub.redis_clients", "hub.auth")),
+    # hub.background (how background loops stop: between rounds, never inside a database call)
+    # stands with the database it protects; the relay in channels is its lowest user.
+    ("storage", ("hub.models", "hub.db", "hub.validation", "hub.redis_clients", "hub.auth",
+                 "hub.background")),
     # Redis pub/sub, the outbox, channel names, the wire format.
     # hub.ws_protocol is the wire format's frames: its home is channels/protocol.py (the
     # ``wiring`` branch moves it); where it still stands in hub/, it counts as what it is.
