@@ -113,25 +113,32 @@ def run_all(settings: Settings, demo: bool = True) -> int:
     refuse_demo_in_production(settings, demo)  # before anything is started or created
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     children: list[subprocess.Popen[bytes]] = []
+    redis_proc: subprocess.Popen[bytes] | None = None
     env = dict(os.environ)
     try:
         if not settings.redis_url:
             redis_proc, url = start_embedded_redis(settings.var_dir)
-            children.append(redis_proc)
             env["REDIS_URL"] = url
             print(f"embedded Redis on {url}", flush=True)
         env.setdefault("PTSA_VAR_DIR", str(settings.var_dir))
         print(asyncio.run(prepare(settings, demo)), flush=True)
-        web = subprocess.Popen(web_command(settings), env=env)
+        # In sessions of their own, like the embedded Redis: Ctrl-C reaches only this process,
+        # which stops each child once and in order. A child that also got the terminal's SIGINT
+        # took ours as a second one (uvicorn's "force exit", which skips the app's shutdown).
+        web = subprocess.Popen(web_command(settings), env=env, start_new_session=True)
         children.append(web)
-        children.append(subprocess.Popen(worker_command(), env=env))
+        children.append(subprocess.Popen(worker_command(), env=env, start_new_session=True))
         wait_for_port(settings.host, settings.port, 30, web)
         _print_welcome(settings, demo)
-        return _supervise(children)
+        return _supervise([*children, *([redis_proc] if redis_proc else [])])
     except KeyboardInterrupt:
         return 0
     finally:
-        _stop(children)
+        # The web process and the worker first: their last steps (the relay's final publish and
+        # marks, a notification being sent) may still need Redis. The embedded Redis last.
+        _stop(children, signal.SIGINT)
+        if redis_proc is not None:
+            _stop([redis_proc], signal.SIGTERM)
 
 
 def _supervise(children: Sequence[subprocess.Popen[bytes]]) -> int:
@@ -154,10 +161,10 @@ def _supervise(children: Sequence[subprocess.Popen[bytes]]) -> int:
     return 0
 
 
-def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+def _stop(children: list[subprocess.Popen[bytes]], signum: int) -> None:
     for child in reversed(children):
         if child.poll() is None:
-            child.send_signal(signal.SIGINT if child is not children[0] else signal.SIGTERM)
+            child.send_signal(signum)
     for child in reversed(children):
         try:
             child.wait(timeout=10)

@@ -194,6 +194,11 @@ def test_ptsa_run_from_empty_directory_then_again(tmp_path: Path,
     assert first.ctrl_c() == 0, first.log()
     left = {p: _command(p) for p in first.started if _alive(p)}
     assert not left, f"processes left running after Ctrl-C: {left}"
+    # Each child was stopped once (a second SIGINT is uvicorn's "force exit", which skips the
+    # app's shutdown), and the embedded Redis last, so they shut down with Redis still there.
+    stopping = first.log().split("Shutting down", 1)[-1]
+    assert "Application shutdown complete" in stopping, first.log()
+    assert "connection lost" not in stopping and "Traceback" not in stopping, first.log()
 
     second = Running(tmp_path, var_dir)
     runs.append(second)
