@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -84,6 +86,27 @@ def _add_column(table: str, name: str, definition: str, dialect: str) -> str:
     return f"ALTER TABLE {table} ADD COLUMN {guard}{definition}"
 
 
+def use_wal(cursor: Any, attempts: int = 50) -> None:
+    """Put the SQLite file in WAL mode (kept in the file: after the first time, a read).
+
+    Two processes opening one brand-new file at once both switch it, and one of them may be
+    told "database is locked" at once, without the busy timeout applying (3 in 300 tries with
+    two threads; it failed `ptsa check` run twice at once in CI). The switch is retried for up
+    to ~5 s instead.
+    """
+    for attempt in range(attempts):
+        try:
+            cursor.execute("PRAGMA journal_mode")
+            if cursor.fetchone()[0] == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)  # in the driver's own thread, not the event loop
+
+
 def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
     path = url.split(":///", 1)[1] if ":///" in url else ""
     if path and path != ":memory:":
@@ -96,9 +119,9 @@ def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
         # Take transaction control from the driver so BEGIN IMMEDIATE is ours to issue.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        use_wal(cursor)
+        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
