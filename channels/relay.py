@@ -44,7 +44,7 @@ from sqlmodel import col
 from channels import names
 from channels.history import History, OutgoingEvent
 from config.settings import Settings
-from hub.background import finish_or_cancel
+from hub.background import finish_or_cancel, wait_at_most
 from hub.db import Database
 from hub.models import Outbox, utcnow
 
@@ -275,9 +275,7 @@ class Relay:
                 self._failing += 1
                 if self._failing in (1, 10) or self._failing % 60 == 0:
                     log.warning("relay sweep failed (%d in a row): %s", self._failing, exc)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.next_pause()):
-                    await self._wake.wait()
+            await wait_at_most(self._wake, self.next_pause())
 
     def next_pause(self) -> float:
         """Seconds until the next sweep."""
@@ -290,9 +288,7 @@ class Relay:
         while not self._stop.is_set():
             await self._marked.wait()
             # Gather a quarter second of marks in one UPDATE; stop() ends the wait early.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(_MARK_EVERY_S):
-                    await self._stop.wait()
+            await wait_at_most(self._stop, _MARK_EVERY_S)
             self._marked.clear()
             await self.flush_marks()
 

@@ -24,6 +24,14 @@ from typing import Any
 STOP_GRACE_S = 5.0
 
 
+async def wait_at_most(event: asyncio.Event, seconds: float) -> bool:
+    """Wait for ``event`` but no longer than ``seconds``; True if it is set."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    return event.is_set()
+
+
 async def finish_or_cancel(tasks: Iterable[asyncio.Task[Any]],
                            grace: float = STOP_GRACE_S) -> None:
     """Wait up to ``grace`` seconds for ``tasks`` to end, then cancel those still running and
@@ -58,11 +66,7 @@ class Loops:
     async def pause(self, seconds: float) -> bool:
         """Sleep ``seconds``, or less if ``stop`` is called meanwhile; True when the loop is to
         end."""
-        if not self._stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(seconds):
-                    await self._stopping.wait()
-        return self._stopping.is_set()
+        return await wait_at_most(self._stopping, seconds)
 
     async def stop(self) -> None:
         """End every loop at its next pause (rounds in progress finish, up to ``grace``)."""

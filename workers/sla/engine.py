@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.relay import Relay
+from hub.background import finish_or_cancel
 from workers.batching import GroupCommit, after_commit
 from workers.notify.sender import Notifier
 from workers.notify.transports import Transports
@@ -96,8 +97,9 @@ class SlaEngine:
         return fired.outcome
 
     async def close(self) -> None:
-        if self._background:  # let submitted clocks be recorded; they take milliseconds
-            await asyncio.wait(list(self._background), timeout=10)
+        # Let submitted clocks be recorded (they take milliseconds); one stuck past 10 s is
+        # cancelled (the sweep fires a clock left unrecorded).
+        await finish_or_cancel(list(self._background), grace=10)
         await self._recorder.close()
 
 
